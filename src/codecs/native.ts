@@ -1,0 +1,140 @@
+/**
+ * tessera's own cookie format: tagged JSON, signed with HMAC-SHA256 or sealed with AES-256-GCM.
+ *
+ *   signed:    s1.<key id>.<issued at, base36 seconds>.<base64url JSON>.<base64url MAC>
+ *   encrypted: e1.<key id>.<issued at, base36 seconds>.<base64url (IV | ciphertext | tag)>
+ *
+ * The MAC (or the GCM additional data) covers the cookie name and everything before it, so a
+ * value minted for another cookie, format or mode never verifies here.
+ * @module
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { deriveKey, hmac, keyId, type Secrets, safeEqual, secretList } from '../core/keys.js'
+import { createNativeJSON, isPlainObject, type TaggedJSON } from './tagged-json.js'
+import type { CookieCodec, DecodeOptions, DecodeResult, SessionData } from './types.js'
+
+/** Options of `createNativeCodec`. */
+export interface NativeCodecOptions {
+  /** One secret or a rotation list, newest first: the first signs, all verify. */
+  secrets: Secrets
+  /** Seal the data with AES-256-GCM, so the client cannot read it. @default false */
+  encrypt?: boolean
+  /** The cookie name the value is bound to. @default 'session' */
+  name?: string
+  /** The tagged-JSON instance, for apps that register tags of their own. */
+  json?: TaggedJSON
+  /** Seconds a cookie may be dated in the future, for clock skew between servers. @default 60 */
+  clockSkew?: number
+  /** Minimum secret length in bytes. @default 32 */
+  minSecretBytes?: number
+}
+
+interface Key {
+  id: string
+  mac: Buffer
+  enc: Buffer
+}
+
+/** Longest cookie value read at all: larger ones are refused before any crypto. */
+const maxValueLength = 8192
+
+const iatPattern = /^[0-9a-z]{1,10}$/
+const b64Pattern = /^[A-Za-z0-9_-]+$/
+
+/** A codec for tessera's native cookies. */
+export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
+  const encrypt = options.encrypt ?? false
+  const json = options.json ?? createNativeJSON()
+  const name = options.name ?? 'session'
+  const skew = (options.clockSkew ?? 60) * 1000
+  const mode = encrypt ? 'e1' : 's1'
+  const keys: Key[] = secretList(options.secrets, options.minSecretBytes).map((secret) => ({
+    id: keyId(secret),
+    mac: deriveKey(secret, 'cookie-mac'),
+    enc: deriveKey(secret, 'cookie-aes-256-gcm'),
+  }))
+  const byId = new Map(keys.map((key, index) => [key.id, { key, index }]))
+  const current = keys[0]!
+
+  function encode(data: SessionData, now: number): string {
+    const text = JSON.stringify(json.tag(data))
+    const head = `${mode}.${current.id}.${Math.floor(now / 1000).toString(36)}`
+    if (!encrypt) {
+      const body = Buffer.from(text, 'utf8').toString('base64url')
+      const signed = `${head}.${body}`
+      return `${signed}.${hmac(current.mac, `${name}\0${signed}`).toString('base64url')}`
+    }
+    const iv = randomBytes(12)
+    const cipher = createCipheriv('aes-256-gcm', current.enc, iv)
+    cipher.setAAD(Buffer.from(`${name}\0${head}`, 'utf8'))
+    const sealed = Buffer.concat([
+      iv,
+      cipher.update(text, 'utf8'),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ])
+    return `${head}.${sealed.toString('base64url')}`
+  }
+
+  function decode(value: string, { now, maxAge }: DecodeOptions): DecodeResult {
+    if (value.length > maxValueLength) return { ok: false, reason: 'too_large' }
+    const parts = value.split('.')
+    if (parts.length !== (encrypt ? 4 : 5) || parts[0] !== mode) {
+      return { ok: false, reason: 'malformed' }
+    }
+    const [, id, iat, body, mac] = parts as [string, string, string, string, string | undefined]
+    if (!iatPattern.test(iat) || !b64Pattern.test(body)) return { ok: false, reason: 'malformed' }
+    const found = byId.get(id)
+    if (!found) return { ok: false, reason: 'unknown_key' }
+    let text: string
+    if (!encrypt) {
+      const given = mac === undefined ? null : strictBase64(mac)
+      if (given === null) return { ok: false, reason: 'malformed' }
+      const signed = value.slice(0, value.length - mac!.length - 1)
+      const expected = hmac(found.key.mac, `${name}\0${signed}`)
+      if (!safeEqual(given, expected)) {
+        return { ok: false, reason: 'bad_signature' }
+      }
+      text = Buffer.from(body, 'base64url').toString('utf8')
+    } else {
+      const sealed = strictBase64(body)
+      if (sealed === null || sealed.length < 12 + 16) return { ok: false, reason: 'malformed' }
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', found.key.enc, sealed.subarray(0, 12))
+        decipher.setAAD(Buffer.from(`${name}\0${mode}.${id}.${iat}`, 'utf8'))
+        decipher.setAuthTag(sealed.subarray(sealed.length - 16))
+        text = Buffer.concat([
+          decipher.update(sealed.subarray(12, sealed.length - 16)),
+          decipher.final(),
+        ]).toString('utf8')
+      } catch {
+        return { ok: false, reason: 'bad_signature' }
+      }
+    }
+    // Timestamps are checked only once the MAC has vouched for them.
+    const issuedAt = Number.parseInt(iat, 36) * 1000
+    if (issuedAt - now > skew) return { ok: false, reason: 'future' }
+    if (now - issuedAt > maxAge * 1000) return { ok: false, reason: 'expired' }
+    let data: unknown
+    try {
+      data = json.untag(JSON.parse(text))
+    } catch {
+      return { ok: false, reason: 'bad_payload' }
+    }
+    if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
+    return { ok: true, data, issuedAt, keyIndex: found.index }
+  }
+
+  return { format: encrypt ? 'encrypted' : 'native', encode, decode }
+}
+
+/**
+ * The bytes of a base64url segment, or null unless it is in canonical form: Node's decoder
+ * ignores stray characters and the unused low bits of the last one, and two spellings of one
+ * MAC must not both verify.
+ */
+function strictBase64(text: string): Buffer | null {
+  if (!b64Pattern.test(text)) return null
+  const bytes = Buffer.from(text, 'base64url')
+  return bytes.toString('base64url') === text ? bytes : null
+}

@@ -1,0 +1,230 @@
+/**
+ * Tagged JSON: values that JSON cannot hold (Date, bigint, bytes, Map, Set…) travel as one-key
+ * objects whose key is a tag, as in Flask's `flask.json.tag`. A plain object that happens to
+ * look like a tag is escaped with the ` di` tag, so user data can never be mistaken for one.
+ * @module
+ */
+import { SerializeError } from '../errors.js'
+
+/** A JSON value: what `JSON.parse` returns. */
+export type JsonValue =
+  | null
+  | boolean
+  | number
+  | string
+  | JsonValue[]
+  | { [key: string]: JsonValue }
+
+/** How one kind of value is written to JSON and read back. */
+export interface Tag<T = unknown> {
+  /** The key of the one-key object that marks the value. By convention it starts with a space. */
+  readonly key: string
+  /** Whether this tag writes `value`. Tags are tried in order; the first that matches wins. */
+  check(value: unknown): value is T
+  /** The JSON that stands for `value`; `tag` tags nested values. */
+  toJSON(value: T, tag: (value: unknown) => JsonValue): JsonValue
+  /** The value back from its JSON; nested values are already untagged. Throw to reject. */
+  fromJSON(json: unknown): unknown
+}
+
+/** Keys that could reach an object's prototype: refused in both directions. */
+const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype'])
+
+const escapeKey = ' di'
+
+/** A set of tags, applied in order: `tag` turns values into JSON, `untag` turns JSON back. */
+export class TaggedJSON {
+  readonly #tags: Tag[] = []
+  readonly #byKey = new Map<string, Tag>()
+
+  constructor(tags: readonly Tag[]) {
+    for (const tag of tags) this.register(tag)
+  }
+
+  /**
+   * Adds a tag. A later tag is tried after the built-in ones, unless `first` is set.
+   * @example
+   * json.register({ key: ' money', check: (v): v is Money => v instanceof Money,
+   *   toJSON: (m) => m.cents, fromJSON: (c) => new Money(Number(c)) })
+   */
+  register(tag: Tag, options: { first?: boolean } = {}): void {
+    if (tag.key === escapeKey || this.#byKey.has(tag.key)) {
+      throw new SerializeError(`a tag with key ${JSON.stringify(tag.key)} is already registered`)
+    }
+    this.#byKey.set(tag.key, tag)
+    if (options.first) this.#tags.unshift(tag)
+    else this.#tags.push(tag)
+  }
+
+  /** Whether `key` is the key of a registered tag (or the escape tag). */
+  isTagKey(key: string): boolean {
+    return key === escapeKey || this.#byKey.has(key)
+  }
+
+  /** The JSON value standing for `value`. Throws `SerializeError` for what cannot be kept. */
+  tag = (value: unknown): JsonValue => {
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        return value
+      case 'number':
+        if (Number.isFinite(value)) return value
+        break
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        throw new SerializeError(`a ${typeof value} cannot be kept in a session`)
+    }
+    if (value === null) return null
+    if (Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype) {
+      return value.map(this.tag)
+    }
+    if (isPlainObject(value)) return this.#tagObject(value)
+    for (const tag of this.#tags) {
+      if (tag.check(value)) return { [tag.key]: tag.toJSON(value, this.tag) }
+    }
+    const kind =
+      typeof value === 'object' ? (value.constructor?.name ?? 'object') : String(typeof value)
+    throw new SerializeError(
+      `a ${kind} cannot be kept in a session: store plain data, or register a tag for it`,
+    )
+  }
+
+  #tagObject(value: Record<string, unknown>): JsonValue {
+    const out: Record<string, JsonValue> = {}
+    let count = 0
+    let only = ''
+    for (const key in value) {
+      if (forbiddenKeys.has(key)) {
+        throw new SerializeError(`the key "${key}" cannot be kept in a session`)
+      }
+      const v = value[key]
+      if (v === undefined) continue
+      out[key] = this.tag(v)
+      count++
+      only = key
+    }
+    if (count === 1 && this.isTagKey(only)) return { [escapeKey]: { [`${only}__`]: out[only]! } }
+    return out
+  }
+
+  /** The value a JSON value stands for. Throws when a tag's content is not valid. */
+  untag = (json: unknown): unknown => {
+    if (typeof json !== 'object' || json === null) return json
+    if (Array.isArray(json)) {
+      for (let i = 0; i < json.length; i++) json[i] = this.untag(json[i])
+      return json
+    }
+    const obj = json as Record<string, unknown>
+    let count = 0
+    let only = ''
+    for (const key in obj) {
+      if (forbiddenKeys.has(key)) throw new SerializeError(`the key "${key}" is not allowed`)
+      obj[key] = this.untag(obj[key])
+      count++
+      only = key
+    }
+    if (count !== 1) return obj
+    if (only === escapeKey) return unescapeObject(obj[only])
+    const tag = this.#byKey.get(only)
+    return tag ? tag.fromJSON(obj[only]) : obj
+  }
+}
+
+function unescapeObject(inner: unknown): Record<string, unknown> {
+  if (!isPlainObject(inner)) throw new SerializeError('an escaped object must hold one key')
+  const keys = Object.keys(inner)
+  if (keys.length !== 1) throw new SerializeError('an escaped object must hold one key')
+  const key = keys[0]!
+  return { [key.slice(0, -2)]: inner[key] }
+}
+
+/** Whether `value` is an object literal (or a null-prototype object), not a class instance. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** The tags of tessera's native format: Date, bigint, bytes, Map, Set and non-finite numbers. */
+export const nativeTags: readonly Tag[] = [
+  {
+    key: ' d',
+    check: (v): v is Date => v instanceof Date,
+    toJSON: (d: Date) => {
+      if (Number.isNaN(d.getTime())) throw new SerializeError('an invalid Date cannot be kept')
+      return d.toISOString()
+    },
+    fromJSON: (s) => {
+      const d = new Date(expectString(s, 'date'))
+      if (Number.isNaN(d.getTime())) throw new SerializeError('not a date')
+      return d
+    },
+  },
+  {
+    key: ' n',
+    check: (v): v is bigint => typeof v === 'bigint',
+    toJSON: (n: bigint) => n.toString(),
+    fromJSON: (s) => {
+      const text = expectString(s, 'bigint')
+      if (!/^-?\d{1,4096}$/.test(text)) throw new SerializeError('not a bigint')
+      return BigInt(text)
+    },
+  },
+  {
+    key: ' b',
+    check: (v): v is Uint8Array => v instanceof Uint8Array,
+    toJSON: (b: Uint8Array) =>
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url'),
+    fromJSON: (s) => {
+      const text = expectString(s, 'bytes')
+      if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new SerializeError('not base64url')
+      return new Uint8Array(Buffer.from(text, 'base64url'))
+    },
+  },
+  {
+    key: ' m',
+    check: (v): v is Map<unknown, unknown> => v instanceof Map,
+    toJSON: (m: Map<unknown, unknown>, tag) => [...m].map(([k, v]) => [tag(k), tag(v)]),
+    fromJSON: (pairs) => {
+      if (!Array.isArray(pairs)) throw new SerializeError('a map must be a list of pairs')
+      return new Map(
+        pairs.map((pair) => {
+          if (!Array.isArray(pair) || pair.length !== 2) throw new SerializeError('not a pair')
+          return [pair[0], pair[1]] as const
+        }),
+      )
+    },
+  },
+  {
+    key: ' s',
+    check: (v): v is Set<unknown> => v instanceof Set,
+    toJSON: (s: Set<unknown>, tag) => [...s].map(tag),
+    fromJSON: (items) => {
+      if (!Array.isArray(items)) throw new SerializeError('a set must be a list')
+      return new Set(items)
+    },
+  },
+  {
+    key: ' f',
+    check: (v): v is number => typeof v === 'number' && !Number.isFinite(v),
+    toJSON: (n: number) => String(n),
+    fromJSON: (s) => {
+      const text = expectString(s, 'number')
+      if (text === 'NaN') return Number.NaN
+      if (text === 'Infinity') return Number.POSITIVE_INFINITY
+      if (text === '-Infinity') return Number.NEGATIVE_INFINITY
+      throw new SerializeError('not a non-finite number')
+    },
+  },
+]
+
+function expectString(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new SerializeError(`a tagged ${what} must be a string`)
+  return value
+}
+
+/** A fresh tagged-JSON instance with the native tags, to which an app may add its own. */
+export function createNativeJSON(extra: readonly Tag[] = []): TaggedJSON {
+  return new TaggedJSON([...nativeTags, ...extra])
+}

@@ -1,0 +1,121 @@
+/**
+ * The session cookie on the wire: reading it from a `Cookie` header and writing `Set-Cookie`.
+ * @module
+ */
+import { stringifySetCookie } from 'cookie'
+import { ConfigError, CookieTooLargeError } from '../errors.js'
+
+/** The session cookie's attributes, as Flask's `SESSION_COOKIE_*` settings. */
+export interface CookieOptions {
+  /** @default 'session' */
+  name?: string
+  /** @default '/' */
+  path?: string
+  /** No Domain by default: the cookie stays on the host that set it. */
+  domain?: string
+  /** Hidden from page script. @default true */
+  httpOnly?: boolean
+  /** Sent over HTTPS only. Required by `__Host-`/`__Secure-` names and by SameSite=None. @default false */
+  secure?: boolean
+  /** @default 'Lax' */
+  sameSite?: 'Strict' | 'Lax' | 'None' | false
+  /** CHIPS partitioned cookie; implies Secure, as in Flask. @default false */
+  partitioned?: boolean
+}
+
+/** The limit of name plus value that browsers keep (RFC 6265bis). */
+export const maxCookieBytes = 4096
+
+/** Writes `Set-Cookie` values for one configured cookie. */
+export interface CookieWriter {
+  readonly name: string
+  /** A cookie holding `value`; a browser-session cookie unless `expiresAt` (epoch ms) is given. */
+  set(value: string, expiresAt?: number): string
+  /** A cookie that deletes the session cookie, with the same attributes. */
+  remove(): string
+}
+
+/** Validates the options once, at start-up, and returns a writer with the attributes ready. */
+export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
+  const name = options.name ?? 'session'
+  const path = options.path ?? '/'
+  const partitioned = options.partitioned ?? false
+  const secure = (options.secure ?? false) || partitioned
+  const httpOnly = options.httpOnly ?? true
+  const sameSite = options.sameSite ?? 'Lax'
+  const domain = options.domain
+  if (sameSite !== false && !['Strict', 'Lax', 'None'].includes(sameSite)) {
+    throw new ConfigError(
+      `cookie sameSite must be 'Strict', 'Lax', 'None' or false, not ${sameSite}`,
+    )
+  }
+  if (sameSite === 'None' && !secure) {
+    throw new ConfigError('a SameSite=None cookie must be Secure; set `secure: true`')
+  }
+  if (name.startsWith('__Host-') && (!secure || path !== '/' || domain !== undefined)) {
+    throw new ConfigError(
+      `a "__Host-" cookie must be Secure, have Path=/ and no Domain; fix the options of "${name}"`,
+    )
+  }
+  if (name.startsWith('__Secure-') && !secure) {
+    throw new ConfigError(`a "__Secure-" cookie must be Secure; set \`secure: true\` for "${name}"`)
+  }
+  // The cookie library checks the name, path and domain against RFC 6265's grammar.
+  try {
+    stringifySetCookie({ name, value: 'x', path, ...(domain === undefined ? {} : { domain }) })
+  } catch (cause) {
+    throw new ConfigError(`invalid session cookie option: ${(cause as Error).message}`, { cause })
+  }
+  let tail = ''
+  if (secure) tail += '; Secure'
+  if (httpOnly) tail += '; HttpOnly'
+  tail += `; Path=${path}`
+  if (sameSite) tail += `; SameSite=${sameSite}`
+  if (partitioned) tail += '; Partitioned'
+  const head = domain === undefined ? '' : `; Domain=${domain}`
+  const limit = maxCookieBytes - Buffer.byteLength(name) - 1
+
+  return {
+    name,
+    set(value, expiresAt) {
+      if (value.length > limit) {
+        throw new CookieTooLargeError(
+          name,
+          Buffer.byteLength(name) + 1 + value.length,
+          maxCookieBytes,
+        )
+      }
+      const expires =
+        expiresAt === undefined ? '' : `; Expires=${new Date(expiresAt).toUTCString()}`
+      return `${name}=${value}${head}${expires}${tail}`
+    },
+    remove() {
+      return `${name}=${head}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0${tail}`
+    },
+  }
+}
+
+/**
+ * Every value of the cookie `name` in a `Cookie` header, in order, trimmed and unquoted. Only
+ * the one name is looked for, and every occurrence is kept: two different valid session cookies
+ * in one request must make it anonymous, which a parser that keeps one value per name hides.
+ */
+export function readCookie(header: string | undefined, name: string): string[] {
+  const found: string[] = []
+  if (!header) return found
+  const length = header.length
+  let start = 0
+  while (start < length) {
+    let end = header.indexOf(';', start)
+    if (end === -1) end = length
+    const eq = header.indexOf('=', start)
+    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
+      let value = header.slice(eq + 1, end).trim()
+      if (value.length > 1 && value.startsWith('"') && value.endsWith('"'))
+        value = value.slice(1, -1)
+      found.push(value)
+    }
+    start = end + 1
+  }
+  return found
+}

@@ -1,0 +1,597 @@
+/**
+ * The session manager: opens a request's session from its cookie and decides, at the end, what
+ * the response must carry. It never touches a request or response itself; adapters do that.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { createNativeCodec } from '../codecs/native.js'
+import { createNativeJSON, type Tag } from '../codecs/tagged-json.js'
+import type { CookieCodec, RejectReason, SessionData } from '../codecs/types.js'
+import { ConfigError, SessionError, StoreError } from '../errors.js'
+import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
+import { type CookieOptions, createCookieWriter, readCookie } from './cookie.js'
+import { deriveKey, hmac, type Secrets, safeEqual, secretList, sha256 } from './keys.js'
+import { newState, Session, type SessionShape, type SessionState, stateOf } from './session.js'
+
+const day = 86_400
+
+/** Options of `createSessions`. Durations are in seconds. */
+export interface SessionsOptions {
+  /** One secret, or a rotation list newest first (the first signs, all verify). */
+  secret: Secrets
+  /** Keep the data on the server, with only a signed id in the cookie. Absent: cookie sessions. */
+  store?: Store
+  /**
+   * How a cookie session is written: tessera's `native` format, or `flask` for cookies a
+   * Flask app with the same SECRET_KEY reads and writes. @default 'native'
+   */
+  format?: 'native' | 'flask'
+  /** Encrypt native cookie sessions (AES-256-GCM), so clients cannot read them. @default false */
+  encrypt?: boolean
+  /** A codec of your own, in place of `format`/`encrypt`. */
+  codec?: CookieCodec
+  /** The session cookie's name and attributes. */
+  cookie?: CookieOptions
+  /**
+   * The lifetime of a session (Flask's PERMANENT_SESSION_LIFETIME): how long a cookie session
+   * is accepted after it was last written, a permanent cookie's Expires, and the default idle
+   * timeout of server-side sessions. @default 2678400 (31 days)
+   */
+  maxAge?: number
+  /** Server-side: a session unused this long expires (sliding). @default maxAge */
+  idleTimeout?: number
+  /** Server-side: a session dies this long after it was created, however active. @default 90 days */
+  absoluteTimeout?: number
+  /** Server-side: the idle expiry is refreshed at most once per this interval. @default 60 */
+  touchInterval?: number
+  /**
+   * Re-issue a permanent cookie on every request that reads the session, sliding its expiry
+   * (Flask's SESSION_REFRESH_EACH_REQUEST). @default true
+   */
+  refresh?: boolean
+  /** Milliseconds a store call may take before the request fails with a 503. @default 1000 */
+  storeTimeout?: number
+  /** Extra tagged-JSON tags for native sessions and server-side values. */
+  tags?: readonly Tag[]
+  /** The clock, in epoch ms; tests inject one. */
+  now?: () => number
+}
+
+/** Lifecycle events, for logging and metrics. Session ids never appear in them. */
+export type SessionEvent =
+  | { type: 'created'; userId: string | null }
+  | { type: 'regenerated'; userId: string | null }
+  | { type: 'destroyed'; userId: string | null }
+  | { type: 'rejected'; reason: RejectReason }
+  | { type: 'store_error'; error: StoreError }
+
+/** What the response must carry once the request is done with its session. */
+export interface CommitResult {
+  /** A `Set-Cookie` value, or null to leave the client's cookie alone. */
+  setCookie: string | null
+  /** Whether the response depends on the cookie, so caches must key on it (`Vary: Cookie`). */
+  vary: boolean
+}
+
+/** Who made the request, recorded when a server-side session is created. */
+export interface RequestMeta {
+  userAgent?: string | null | undefined
+  ip?: string | null | undefined
+}
+
+/** A configured session system: the one object an app makes at start-up. */
+export interface Sessions<T extends SessionShape = SessionShape> {
+  /** `cookie` or `store`. */
+  readonly mode: 'cookie' | 'store'
+  /** Where sessions live, for display: `cookie/native`, `cookie/flask`, `sqlite`, `redis`… */
+  readonly description: string
+  readonly cookieName: string
+  readonly store: Store | null
+  /** A request's session, from its `Cookie` header. Never throws for a bad cookie. */
+  open(cookieHeader: string | undefined, meta?: RequestMeta): Session<T>
+  /** Saves the session and says what the response must carry. Throws `StoreError`. */
+  commit(session: Session<T>): Promise<CommitResult>
+  /**
+   * The same, without waiting, when no store call is needed (always, for cookie sessions);
+   * null when the store must be written, so the caller must use `commit`.
+   */
+  commitSync(session: Session<T>): CommitResult | null
+  /** A user's live sessions (server-side mode). */
+  listUserSessions(userId: string): Promise<SessionSummary[]>
+  /** Ends a user's sessions, but the one under `except` (a store key); returns how many. */
+  revokeUserSessions(userId: string, options?: { except?: string }): Promise<number>
+  /** Ends the session with this store key. */
+  revoke(key: string): Promise<void>
+  /** The store key of a session (a hash of its id), or null before it has one. */
+  keyOf(session: Session<T>): string | null
+  /** Listens to lifecycle events. Returns a function that stops listening. */
+  on(listener: (event: SessionEvent) => void): () => void
+  /** Closes the store. */
+  close(): Promise<void>
+}
+
+const idPattern = /^[A-Za-z0-9_-]{43}$/
+
+/**
+ * Makes the session system.
+ * @example
+ * const sessions = createSessions({ secret: process.env.SECRET_KEY! })
+ * const sessions = createSessions({ secret, store: createSqliteStore({ path: 'data/sessions.db' }) })
+ */
+export function createSessions<T extends SessionShape = SessionShape>(
+  options: SessionsOptions,
+): Sessions<T> {
+  const now = options.now ?? Date.now
+  const writer = createCookieWriter(options.cookie)
+  const name = writer.name
+  const maxAge = options.maxAge ?? 31 * day
+  const refresh = options.refresh ?? true
+  const listeners = new Set<(event: SessionEvent) => void>()
+  const secrets = secretList(options.secret)
+  const json = createNativeJSON(options.tags)
+  if (!(maxAge > 0)) throw new ConfigError('maxAge must be a positive number of seconds')
+
+  function emit(event: SessionEvent): void {
+    for (const listener of listeners) {
+      try {
+        listener(event)
+      } catch {
+        // A failing logger must not fail the request.
+      }
+    }
+  }
+
+  function reject(state: SessionState, reason: RejectReason): void {
+    state.rejected = reason
+    emit({ type: 'rejected', reason })
+  }
+
+  const common = {
+    cookieName: name,
+    on(listener: (event: SessionEvent) => void) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
+
+  if (!options.store) {
+    const codec = options.codec ?? makeCodec(options, secrets, name, json)
+    return { ...common, ...cookieMode<T>(codec, writer, { now, maxAge, refresh, reject }) }
+  }
+  return {
+    ...common,
+    ...storeMode<T>(options.store, {
+      writer,
+      now,
+      maxAge,
+      json,
+      reject,
+      emit,
+      idle: options.idleTimeout ?? maxAge,
+      absolute: options.absoluteTimeout ?? 90 * day,
+      touchInterval: options.touchInterval ?? 60,
+      timeout: options.storeTimeout ?? 1000,
+      idKeys: secrets.map((s) => deriveKey(s, 'session-id')),
+      name,
+    }),
+  }
+}
+
+function makeCodec(
+  options: SessionsOptions,
+  secrets: Buffer[],
+  name: string,
+  json: ReturnType<typeof createNativeJSON>,
+): CookieCodec {
+  if (options.format === 'flask') {
+    if (options.encrypt) throw new ConfigError('the flask format cannot be encrypted')
+    throw new ConfigError(
+      'the flask format needs the flask codec; pass `codec: createFlaskCodec(…)`',
+    )
+  }
+  return createNativeCodec({ secrets, encrypt: options.encrypt ?? false, name, json })
+}
+
+type Common = 'cookieName' | 'on'
+
+interface CookieModeContext {
+  now: () => number
+  maxAge: number
+  refresh: boolean
+  reject: (state: SessionState, reason: RejectReason) => void
+}
+
+function cookieMode<T extends SessionShape>(
+  codec: CookieCodec,
+  writer: ReturnType<typeof createCookieWriter>,
+  { now, maxAge, refresh, reject }: CookieModeContext,
+): Omit<Sessions<T>, Common> {
+  function load(state: SessionState): void {
+    let found = null as {
+      data: SessionData
+      issuedAt: number
+      keyIndex: number
+      value: string
+    } | null
+    for (const value of state.cookies) {
+      if (value === '' || value === found?.value) continue
+      const result = codec.decode(value, { now: now(), maxAge })
+      if (!result.ok) {
+        reject(state, result.reason)
+        continue
+      }
+      if (found) {
+        // Two different valid session cookies: which one the browser meant cannot be known.
+        reject(state, 'malformed')
+        return
+      }
+      found = { ...result, value }
+    }
+    if (!found) return
+    const data = found.data
+    state.permanent = data._permanent === true
+    delete data._permanent
+    if (typeof data._user === 'string') state.userId = data._user
+    delete data._user
+    state.data = data
+    state.isNew = false
+    state.rejected = null
+    state.createdAt = found.issuedAt
+    // Signed with an older secret: re-issue under the current one.
+    if (found.keyIndex > 0) state.regenerate = true
+  }
+
+  function commitSync(state: SessionState): CommitResult {
+    if (!state.accessed || state.committed) return { setCookie: null, vary: state.accessed }
+    state.committed = true
+    const empty = isEmpty(state.data) && state.userId === null
+    if (state.destroyed || empty) {
+      return { setCookie: state.modified ? writer.remove() : null, vary: true }
+    }
+    if (!state.modified && !state.regenerate && !(state.permanent && refresh)) {
+      return { setCookie: null, vary: state.accessed }
+    }
+    const t = now()
+    const payload: SessionData = { ...state.data }
+    if (state.permanent) payload._permanent = true
+    if (state.userId !== null) payload._user = state.userId
+    const value = codec.encode(payload, t)
+    return {
+      setCookie: writer.set(value, state.permanent ? t + maxAge * 1000 : undefined),
+      vary: true,
+    }
+  }
+
+  return {
+    mode: 'cookie',
+    description: `cookie/${codec.format}`,
+    store: null,
+    open(cookieHeader) {
+      const state = newState(readCookie(cookieHeader, writer.name), { userAgent: null, ip: null })
+      if (state.cookies.length === 0) state.loaded = true
+      else state.loadSync = load
+      return new Session<T>(state)
+    },
+    async commit(session) {
+      return commitSync(session[stateOf])
+    },
+    commitSync(session) {
+      return commitSync(session[stateOf])
+    },
+    keyOf: () => null,
+    async listUserSessions() {
+      throw notInCookieMode("list a user's sessions")
+    },
+    async revokeUserSessions() {
+      throw notInCookieMode("revoke a user's sessions")
+    },
+    async revoke() {
+      throw notInCookieMode('revoke a session')
+    },
+    async close() {},
+  }
+}
+
+function notInCookieMode(what: string): SessionError {
+  return new SessionError(
+    'COOKIE_MODE',
+    `cannot ${what} with cookie sessions: the data lives in each browser's cookie, so the server ` +
+      'has no list to read; use a server-side store',
+  )
+}
+
+interface StoreModeContext {
+  writer: ReturnType<typeof createCookieWriter>
+  now: () => number
+  maxAge: number
+  json: ReturnType<typeof createNativeJSON>
+  reject: (state: SessionState, reason: RejectReason) => void
+  emit: (event: SessionEvent) => void
+  idle: number
+  absolute: number
+  touchInterval: number
+  timeout: number
+  idKeys: Buffer[]
+  name: string
+}
+
+/** Per-session facts only the store mode needs. */
+interface StoreExtra {
+  key: string | null
+  /** The record's expiry when loaded, to know whether a touch is due. */
+  expiresAt: number
+  /** The id was signed with an older secret: re-sign it. */
+  resign: boolean
+}
+
+function storeMode<T extends SessionShape>(
+  store: Store,
+  ctx: StoreModeContext,
+): Omit<Sessions<T>, Common> {
+  const { writer, now, json, reject, emit, idKeys, name } = ctx
+  if (ctx.idle > ctx.absolute) {
+    throw new ConfigError(
+      `idleTimeout (${ctx.idle} s) is longer than absoluteTimeout (${ctx.absolute} s); shorten it`,
+    )
+  }
+  const extras = new WeakMap<SessionState, StoreExtra>()
+
+  function call<R>(operation: string, run: () => Promise<R>): Promise<R> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, fail) => {
+      timer = setTimeout(() => fail(new Error(`no answer within ${ctx.timeout} ms`)), ctx.timeout)
+    })
+    return Promise.race([run(), timeout]).then(
+      (value) => {
+        clearTimeout(timer)
+        return value
+      },
+      (cause: unknown) => {
+        clearTimeout(timer)
+        const error =
+          cause instanceof StoreError ? cause : new StoreError(store.name, operation, { cause })
+        emit({ type: 'store_error', error })
+        throw error
+      },
+    )
+  }
+
+  function signId(id: string): string {
+    return `${id}.${hmac(idKeys[0]!, `${name}\0${id}`).toString('base64url')}`
+  }
+
+  /** The id in a cookie value and the index of the secret that signed it, or null. */
+  function unsignId(value: string): { id: string; keyIndex: number } | null {
+    const dot = value.indexOf('.')
+    if (dot !== 43 || value.length !== 87) return null
+    const id = value.slice(0, 43)
+    const mac = value.slice(44)
+    if (!idPattern.test(id) || !idPattern.test(mac)) return null
+    const given = Buffer.from(mac, 'base64url')
+    if (given.toString('base64url') !== mac) return null
+    for (let i = 0; i < idKeys.length; i++) {
+      if (safeEqual(given, hmac(idKeys[i]!, `${name}\0${id}`))) return { id, keyIndex: i }
+    }
+    return null
+  }
+
+  function decodeData(record: StoredSession): SessionData | null {
+    const data: SessionData = {}
+    try {
+      for (const key of Object.keys(record.data)) {
+        if (key === '__proto__' || key === 'constructor' || key === 'prototype') return null
+        data[key] = json.untag(JSON.parse(record.data[key]!))
+      }
+    } catch {
+      return null
+    }
+    return data
+  }
+
+  function encodeValue(value: unknown): string {
+    return JSON.stringify(json.tag(value))
+  }
+
+  function expiryFor(createdAt: number, t: number): number {
+    return Math.min(t + ctx.idle * 1000, createdAt + ctx.absolute * 1000)
+  }
+
+  async function load(state: SessionState): Promise<void> {
+    const extra = extras.get(state)!
+    const key = extra.key!
+    const record = await call('read a session', () => store.get(key))
+    const t = now()
+    if (!record || record.createdAt + ctx.absolute * 1000 <= t || record.expiresAt <= t) {
+      extra.key = null
+      state.id = null
+      reject(state, 'expired')
+      return
+    }
+    const data = decodeData(record)
+    if (!data) {
+      extra.key = null
+      state.id = null
+      reject(state, 'invalid_data')
+      return
+    }
+    state.data = data
+    state.isNew = false
+    state.userId = record.userId
+    state.permanent = record.permanent
+    state.createdAt = record.createdAt
+    state.lastSeenAt = record.lastSeenAt
+    extra.expiresAt = record.expiresAt
+  }
+
+  function cookieFor(id: string, permanent: boolean, expiresAt: number): string {
+    return writer.set(signId(id), permanent ? expiresAt : undefined)
+  }
+
+  async function create(state: SessionState, t: number): Promise<string> {
+    const id = randomBytes(32).toString('base64url')
+    const key = sha256(id)
+    const data: Record<string, string> = {}
+    for (const k of Object.keys(state.data)) data[k] = encodeValue(state.data[k])
+    const createdAt = t
+    const expiresAt = expiryFor(createdAt, t)
+    await call('create a session', () =>
+      store.create(key, {
+        data,
+        userId: state.userId,
+        createdAt,
+        lastSeenAt: t,
+        expiresAt,
+        permanent: state.permanent,
+        userAgent: state.meta.userAgent,
+        ip: state.meta.ip,
+      }),
+    )
+    state.id = id
+    extras.get(state)!.key = key
+    return cookieFor(id, state.permanent, expiresAt)
+  }
+
+  async function commit(state: SessionState): Promise<CommitResult> {
+    if (state.loading) await state.loading
+    if (!state.loaded || state.committed) return { setCookie: null, vary: state.accessed }
+    state.committed = true
+    const extra = extras.get(state)!
+    const key = extra.key
+    const t = now()
+    const empty = isEmpty(state.data) && state.userId === null
+    const hadCookie = state.cookies.length > 0
+
+    if (state.destroyed || (key !== null && empty && state.modified)) {
+      if (key !== null) await call('destroy a session', () => store.destroy(key))
+      if (key !== null) emit({ type: 'destroyed', userId: state.userId })
+      return { setCookie: hadCookie ? writer.remove() : null, vary: true }
+    }
+    if (key === null) {
+      if (empty) {
+        // A stale or refused cookie is removed once the request looked at the session.
+        const stale = hadCookie && (state.modified || state.rejected !== null)
+        return { setCookie: stale && state.accessed ? writer.remove() : null, vary: state.accessed }
+      }
+      const setCookie = await create(state, t)
+      emit({ type: 'created', userId: state.userId })
+      return { setCookie, vary: true }
+    }
+    if (state.regenerate) {
+      const setCookie = await create(state, t)
+      await call('destroy a session', () => store.destroy(key))
+      emit({ type: 'regenerated', userId: state.userId })
+      return { setCookie, vary: true }
+    }
+    const touchDue = t - state.lastSeenAt >= ctx.touchInterval * 1000
+    if (!state.modified && !touchDue) {
+      return {
+        setCookie: extra.resign ? cookieFor(state.id!, state.permanent, extra.expiresAt) : null,
+        vary: state.accessed,
+      }
+    }
+    const expiresAt = expiryFor(state.createdAt, t)
+    const patch: SessionPatch = { lastSeenAt: t, expiresAt }
+    if (state.modified) {
+      const set: Record<string, string> = {}
+      const unset: string[] = []
+      for (const k of state.changed) {
+        if (Object.hasOwn(state.data, k)) set[k] = encodeValue(state.data[k])
+        else unset.push(k)
+      }
+      patch.set = set
+      patch.unset = unset
+      if (state.cleared) patch.clear = true
+      if (state.userChanged) patch.userId = state.userId
+      patch.permanent = state.permanent
+    }
+    const applied = await call('update a session', () => store.update(key, patch))
+    if (!applied) {
+      // Revoked or expired while this request ran: never bring it back.
+      return { setCookie: writer.remove(), vary: true }
+    }
+    const reissue = state.permanent || extra.resign
+    return {
+      setCookie: reissue ? cookieFor(state.id!, state.permanent, expiresAt) : null,
+      vary: true,
+    }
+  }
+
+  return {
+    mode: 'store',
+    description: store.name,
+    store,
+    open(cookieHeader, meta) {
+      const state = newState(readCookie(cookieHeader, writer.name), {
+        userAgent: meta?.userAgent ?? null,
+        ip: meta?.ip ?? null,
+      })
+      const extra: StoreExtra = { key: null, expiresAt: 0, resign: false }
+      extras.set(state, extra)
+      let found: { id: string; keyIndex: number } | null = null
+      for (const value of state.cookies) {
+        if (value === '') continue
+        const signed = unsignId(value)
+        if (!signed) {
+          reject(state, 'bad_signature')
+          continue
+        }
+        if (found && found.id !== signed.id) {
+          // Two different valid ids: which one the browser meant cannot be known.
+          reject(state, 'malformed')
+          found = null
+          break
+        }
+        found = signed
+      }
+      if (found) {
+        state.rejected = null
+        state.id = found.id
+        extra.key = sha256(found.id)
+        extra.resign = found.keyIndex > 0
+        state.loadAsync = load
+      } else {
+        state.loaded = true
+      }
+      return new Session<T>(state)
+    },
+    commit(session) {
+      return commit(session[stateOf])
+    },
+    commitSync(session) {
+      const state = session[stateOf]
+      if (state.loading) return null
+      if (!state.loaded || state.committed) return { setCookie: null, vary: state.accessed }
+      const extra = extras.get(state)!
+      const dueAt = state.lastSeenAt + ctx.touchInterval * 1000
+      if (state.modified || extra.resign || (extra.key !== null && now() >= dueAt)) return null
+      if (extra.key === null && state.cookies.length > 0 && state.rejected !== null) return null
+      state.committed = true
+      return { setCookie: null, vary: state.accessed }
+    },
+    keyOf(session) {
+      return extras.get(session[stateOf])?.key ?? null
+    },
+    async listUserSessions(userId) {
+      if (!store.listByUser)
+        throw new ConfigError(`the ${store.name} store cannot list a user's sessions`)
+      return call('list sessions', () => store.listByUser!(userId))
+    },
+    async revokeUserSessions(userId, options) {
+      if (!store.destroyByUser) {
+        throw new ConfigError(`the ${store.name} store cannot revoke a user's sessions`)
+      }
+      return call('revoke sessions', () => store.destroyByUser!(userId, options))
+    },
+    async revoke(key) {
+      await call('destroy a session', () => store.destroy(key))
+    },
+    async close() {
+      await store.close?.()
+    },
+  }
+}
+
+function isEmpty(data: SessionData): boolean {
+  for (const _ in data) return false
+  return true
+}

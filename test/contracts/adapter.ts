@@ -1,0 +1,203 @@
+/**
+ * The adapter conformance suite: every framework adapter passes it unchanged.
+ *
+ * Each adapter test builds the same small app in its framework (see `AppSpec`) and hands the
+ * suite a `fetch` to reach it: in-process where the framework allows, over loopback otherwise.
+ * The suite runs it with cookie sessions and with a store that can be made to fail.
+ * @module
+ */
+import { parseSetCookie } from 'cookie'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { createMemoryStore } from '../../src/stores/memory.js'
+import { spyStore } from '../support/spy-store.js'
+
+/** The app every adapter builds, route for route:
+ *
+ * - `GET /public`: 200 `public`, never touching the session.
+ * - `GET /whoami`: 200 JSON `{"user": session.get('user') ?? null}`.
+ * - `POST /login?user=NAME`: `regenerate()`, `set('user', NAME)`, `setUser(NAME)`; 303 to `/whoami`.
+ * - `POST /set?k=K&v=V`: `set(K, V)`; 200 `ok`.
+ * - `POST /logout`: `destroy()`; 200 `bye`.
+ * - `GET /boom`: throws an error in the handler (the framework's own error handling answers).
+ *
+ * A store outage must reach the client as the adapter's 503 (the default answer).
+ */
+export type AppSpec = 'public' | 'whoami' | 'login' | 'set' | 'logout'
+
+/** A running app, reachable with `fetch`. */
+export interface AppHandle {
+  fetch(path: string, init?: RequestInit): Promise<Response>
+  close(): Promise<void>
+}
+
+/** Builds the app for `sessions` and returns a handle to it. */
+export type AppFactory = (
+  sessions: Sessions<{ user?: string; [key: string]: unknown }>,
+) => Promise<AppHandle>
+
+const secret = 'adapter-suite-secret-32-bytes-long!!'
+
+/** Runs the adapter suite. */
+export function describeAdapter(name: string, factory: AppFactory): void {
+  for (const mode of ['cookie', 'store'] as const) {
+    describe(`${name} adapter (conformance, ${mode} sessions)`, () => {
+      const store = spyStore(createMemoryStore({ sweepInterval: 0 }))
+      const sessions = createSessions<{ user?: string }>(
+        mode === 'store' ? { secret, store } : { secret },
+      )
+      let app: AppHandle
+
+      beforeAll(async () => {
+        app = await factory(sessions)
+      })
+
+      afterAll(async () => {
+        await app.close()
+      })
+
+      async function login(user = 'admin'): Promise<string> {
+        const res = await app.fetch(`/login?user=${encodeURIComponent(user)}`, {
+          method: 'POST',
+          redirect: 'manual',
+        })
+        expect(res.status).toBe(303)
+        return cookieOf(res)
+      }
+
+      async function whoami(cookie?: string): Promise<Response> {
+        return app.fetch('/whoami', cookie ? { headers: { cookie } } : {})
+      }
+
+      it('creates a session at login and reads it on the next request', async () => {
+        const cookie = await login()
+
+        const res = await whoami(cookie)
+
+        expect(await res.json()).toEqual({ user: 'admin' })
+      })
+
+      it('sets the cookie with HttpOnly, Path=/ and SameSite=Lax, and Cache-Control: no-store', async () => {
+        const res = await app.fetch('/login?user=a', { method: 'POST', redirect: 'manual' })
+
+        const cookie = parseSetCookie(res.headers.getSetCookie()[0]!)
+        expect(cookie).toMatchObject({
+          name: 'session',
+          httpOnly: true,
+          path: '/',
+          sameSite: 'lax',
+        })
+        expect(res.headers.get('location')).toBe('/whoami')
+        expect(res.headers.get('cache-control')).toBe('no-store')
+      })
+
+      it('sends no Set-Cookie and no Vary when the handler never touches the session', async () => {
+        const cookie = await login()
+
+        const res = await app.fetch('/public', { headers: { cookie } })
+
+        expect(await res.text()).toBe('public')
+        expect(res.headers.getSetCookie()).toEqual([])
+        expect(res.headers.get('vary') ?? '').not.toMatch(/cookie/i)
+      })
+
+      it('varies on Cookie when the session is read, without setting it again', async () => {
+        const cookie = await login()
+
+        const res = await whoami(cookie)
+
+        expect(res.headers.get('vary')).toMatch(/cookie/i)
+        expect(res.headers.getSetCookie()).toEqual([])
+      })
+
+      it('keeps a value written by a later request', async () => {
+        const cookie = await login()
+
+        const set = await app.fetch('/set?k=theme&v=dark', { method: 'POST', headers: { cookie } })
+        const next = set.headers.getSetCookie()[0] ? cookieOf(set) : cookie
+        const res = await app.fetch('/whoami', { headers: { cookie: next } })
+
+        expect(set.status).toBe(200)
+        expect(await res.json()).toEqual({ user: 'admin' })
+      })
+
+      it('gives an anonymous session, not an error, for a tampered cookie', async () => {
+        const cookie = await login()
+        const tampered = `${cookie.slice(0, -6)}AAAAAA`
+
+        const res = await whoami(tampered)
+
+        expect(res.status).toBe(200)
+        expect(await res.json()).toEqual({ user: null })
+      })
+
+      it('gives an anonymous session for garbage in the cookie', async () => {
+        for (const value of ['%%%', 'a.b.c.d', '.', '', '"unterminated', 'x'.repeat(5000)]) {
+          const res = await whoami(`session=${value}`)
+          expect(res.status).toBe(200)
+          expect(await res.json()).toEqual({ user: null })
+        }
+      })
+
+      it('regenerates the id at login, so a cookie from before it is worthless', async () => {
+        const before = await login('first')
+
+        const res = await app.fetch('/login?user=second', {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie: before },
+        })
+        const after = cookieOf(res)
+
+        expect(after).not.toBe(before)
+        expect(await (await whoami(after)).json()).toEqual({ user: 'second' })
+        if (mode === 'store') expect(await (await whoami(before)).json()).toEqual({ user: null })
+      })
+
+      it('destroys the session at logout and deletes the cookie', async () => {
+        const cookie = await login()
+
+        const res = await app.fetch('/logout', { method: 'POST', headers: { cookie } })
+
+        const deletion = parseSetCookie(res.headers.getSetCookie()[0]!)
+        expect(deletion).toMatchObject({ name: 'session', value: '', maxAge: 0, path: '/' })
+        if (mode === 'store') expect(await (await whoami(cookie)).json()).toEqual({ user: null })
+      })
+
+      if (mode === 'store') {
+        it('answers 503 with Retry-After while the store is down, and heals when it returns', async () => {
+          const cookie = await login()
+          store.fail = true
+
+          const down = await whoami(cookie)
+          const publicPage = await app.fetch('/public', { headers: { cookie } })
+          store.fail = false
+          const back = await whoami(cookie)
+
+          expect(down.status).toBe(503)
+          expect(down.headers.get('retry-after')).toBeTruthy()
+          expect(down.headers.getSetCookie()).toEqual([])
+          expect(await down.json()).toEqual({ error: 'session_store_unavailable' })
+          expect(publicPage.status).toBe(200)
+          expect(await back.json()).toEqual({ user: 'admin' })
+        })
+
+        it('makes no store call for a request without a cookie', async () => {
+          const before = { ...store.calls }
+
+          await whoami()
+          await app.fetch('/public')
+
+          expect(store.calls).toEqual(before)
+        })
+      }
+    })
+  }
+}
+
+/** `name=value` of the first Set-Cookie of a response. */
+export function cookieOf(res: Response): string {
+  const header = res.headers.getSetCookie()[0]
+  if (!header) throw new Error(`no Set-Cookie on ${res.status} ${res.url}`)
+  return header.slice(0, header.indexOf(';'))
+}

@@ -1,0 +1,243 @@
+/**
+ * The store conformance suite: every store passes it unchanged.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Store, StoredSession } from '../../src/stores/types.js'
+
+/** How a store is made for the suite, and what it may skip. */
+export interface StoreFactory {
+  /** Makes a fresh store; each call may share a backend, but keys never collide. */
+  make(): Promise<Store> | Store
+  /** Called once at the end, e.g. to drop a schema. */
+  cleanup?(): Promise<void>
+}
+
+/** A random store key, like the hashes the core uses. */
+export function randomKey(): string {
+  return randomBytes(32).toString('base64url')
+}
+
+/** A stored session for tests, expiring in an hour unless told otherwise. */
+export function record(overrides: Partial<StoredSession> = {}): StoredSession {
+  const now = Date.now()
+  return {
+    data: { username: '"admin"' },
+    userId: null,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: now + 3_600_000,
+    permanent: false,
+    userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0',
+    ip: '127.0.0.1',
+    ...overrides,
+  }
+}
+
+/** Runs the conformance suite against a store. */
+export function testStore(name: string, factory: StoreFactory): void {
+  describe(`${name} store (conformance)`, () => {
+    let store: Store
+
+    beforeAll(async () => {
+      store = await factory.make()
+    })
+
+    afterAll(async () => {
+      await store.close?.()
+      await factory.cleanup?.()
+    })
+
+    it('returns null for a key it never saw', async () => {
+      expect(await store.get(randomKey())).toBeNull()
+    })
+
+    it('returns what was created, field for field', async () => {
+      const key = randomKey()
+      const saved = record({
+        data: { a: '1', 'key with spaces': '"välue ✓ 😀"', nested: '{"x":[1,2]}' },
+        userId: 'u-1',
+        permanent: true,
+      })
+
+      await store.create(key, saved)
+
+      expect(await store.get(key)).toEqual(saved)
+    })
+
+    it('keeps a null user agent and ip', async () => {
+      const key = randomKey()
+      const saved = record({ userAgent: null, ip: null })
+
+      await store.create(key, saved)
+
+      expect(await store.get(key)).toEqual(saved)
+    })
+
+    it('applies a patch: sets, unsets and keeps the other keys', async () => {
+      const key = randomKey()
+      await store.create(key, record({ data: { a: '1', b: '2', c: '3' } }))
+
+      const applied = await store.update(key, { set: { b: '20', d: '4' }, unset: ['c'] })
+
+      expect(applied).toBe(true)
+      expect((await store.get(key))?.data).toEqual({ a: '1', b: '20', d: '4' })
+    })
+
+    it('clears every key before setting, when the patch says clear', async () => {
+      const key = randomKey()
+      await store.create(key, record({ data: { a: '1', b: '2' } }))
+
+      await store.update(key, { clear: true, set: { c: '3' } })
+
+      expect((await store.get(key))?.data).toEqual({ c: '3' })
+    })
+
+    it('updates the expiry, last-seen time and permanence without touching data', async () => {
+      const key = randomKey()
+      const saved = record()
+      await store.create(key, saved)
+      const later = saved.expiresAt + 60_000
+
+      await store.update(key, {
+        expiresAt: later,
+        lastSeenAt: saved.lastSeenAt + 5,
+        permanent: true,
+      })
+
+      expect(await store.get(key)).toEqual({
+        ...saved,
+        expiresAt: later,
+        lastSeenAt: saved.lastSeenAt + 5,
+        permanent: true,
+      })
+    })
+
+    it('never brings back a missing session through update', async () => {
+      const key = randomKey()
+
+      const applied = await store.update(key, { set: { a: '1' } })
+
+      expect(applied).toBe(false)
+      expect(await store.get(key)).toBeNull()
+    })
+
+    it('forgets a destroyed session, and a late update does not revive it', async () => {
+      const key = randomKey()
+      await store.create(key, record())
+
+      await store.destroy(key)
+      const applied = await store.update(key, { set: { late: '1' } })
+
+      expect(applied).toBe(false)
+      expect(await store.get(key)).toBeNull()
+    })
+
+    it('destroys a missing session without an error', async () => {
+      await expect(store.destroy(randomKey())).resolves.toBeUndefined()
+    })
+
+    it('treats an expired session as missing, for get and for update', async () => {
+      const key = randomKey()
+      await store.create(key, record({ expiresAt: Date.now() - 1000 }))
+
+      expect(await store.get(key)).toBeNull()
+      expect(await store.update(key, { set: { a: '1' } })).toBe(false)
+    })
+
+    it('keeps every key of 100 concurrent updates to one session', async () => {
+      const key = randomKey()
+      await store.create(key, record({ data: {} }))
+
+      const results = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => store.update(key, { set: { [`k${i}`]: String(i) } })),
+      )
+
+      expect(results.every(Boolean)).toBe(true)
+      const data = (await store.get(key))?.data ?? {}
+      expect(Object.keys(data)).toHaveLength(100)
+      for (let i = 0; i < 100; i++) expect(data[`k${i}`]).toBe(String(i))
+    })
+
+    describe('sessions per user', () => {
+      it('lists the live sessions of one user, newest first', async () => {
+        const user = `user-${randomKey()}`
+        const [k1, k2, other] = [randomKey(), randomKey(), randomKey()]
+        const t = Date.now()
+        await store.create(k1, record({ userId: user, createdAt: t - 2000, userAgent: 'A' }))
+        await store.create(k2, record({ userId: user, createdAt: t - 1000, ip: '10.0.0.2' }))
+        await store.create(other, record({ userId: `${user}-other` }))
+
+        const list = await store.listByUser!(user)
+
+        expect(list.map((s) => s.key)).toEqual([k2, k1])
+        expect(list[1]).toMatchObject({ userId: user, createdAt: t - 2000, userAgent: 'A' })
+        expect(list[0]).toMatchObject({ ip: '10.0.0.2' })
+      })
+
+      it('leaves expired and destroyed sessions out of the list', async () => {
+        const user = `user-${randomKey()}`
+        const [live, expired, gone] = [randomKey(), randomKey(), randomKey()]
+        await store.create(live, record({ userId: user }))
+        await store.create(expired, record({ userId: user, expiresAt: Date.now() - 1 }))
+        await store.create(gone, record({ userId: user }))
+        await store.destroy(gone)
+
+        const list = await store.listByUser!(user)
+
+        expect(list.map((s) => s.key)).toEqual([live])
+      })
+
+      it('follows a session bound to a user by update, and unbound again', async () => {
+        const user = `user-${randomKey()}`
+        const key = randomKey()
+        await store.create(key, record())
+
+        await store.update(key, { userId: user })
+        const bound = await store.listByUser!(user)
+        await store.update(key, { userId: null })
+        const unbound = await store.listByUser!(user)
+
+        expect(bound.map((s) => s.key)).toEqual([key])
+        expect(unbound).toEqual([])
+        expect((await store.get(key))?.userId).toBeNull()
+      })
+
+      it("revokes all of a user's sessions but the one kept", async () => {
+        const user = `user-${randomKey()}`
+        const [k1, k2, k3] = [randomKey(), randomKey(), randomKey()]
+        for (const k of [k1, k2, k3]) await store.create(k, record({ userId: user }))
+
+        const count = await store.destroyByUser!(user, { except: k2 })
+
+        expect(count).toBe(2)
+        expect(await store.get(k1)).toBeNull()
+        expect(await store.get(k3)).toBeNull()
+        expect(await store.get(k2)).not.toBeNull()
+        expect((await store.listByUser!(user)).map((s) => s.key)).toEqual([k2])
+      })
+
+      it('revokes every session of a user ("log out everywhere")', async () => {
+        const user = `user-${randomKey()}`
+        const keys = [randomKey(), randomKey()]
+        for (const k of keys) await store.create(k, record({ userId: user }))
+
+        expect(await store.destroyByUser!(user)).toBe(2)
+        expect(await store.listByUser!(user)).toEqual([])
+      })
+    })
+
+    it('prunes expired sessions and keeps live ones', async () => {
+      const [live, expired] = [randomKey(), randomKey()]
+      await store.create(live, record())
+      await store.create(expired, record({ expiresAt: Date.now() - 1 }))
+
+      const count = await store.prune!()
+
+      expect(count).toBeGreaterThanOrEqual(0)
+      expect(await store.get(live)).not.toBeNull()
+      expect(await store.get(expired)).toBeNull()
+    })
+  })
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest'
+import { createMemoryStore } from '../../src/stores/memory.js'
+import { randomKey, record, testStore } from '../contracts/store.js'
+
+testStore('memory', { make: () => createMemoryStore() })
+
+describe('createMemoryStore', () => {
+  it('evicts the oldest session past maxSessions', async () => {
+    const store = createMemoryStore({ maxSessions: 2, sweepInterval: 0 })
+    const [a, b, c] = [randomKey(), randomKey(), randomKey()]
+
+    for (const k of [a, b, c]) await store.create(k, record())
+
+    expect(await store.get(a)).toBeNull()
+    expect(await store.get(b)).not.toBeNull()
+    expect(store.size).toBe(2)
+  })
+
+  it('sweeps expired sessions so they stop taking memory', async () => {
+    let t = 1_000_000
+    const store = createMemoryStore({ now: () => t, sweepInterval: 0 })
+    await store.create(randomKey(), record({ createdAt: t, lastSeenAt: t, expiresAt: t + 1000 }))
+
+    t += 1001
+    const count = await store.prune!()
+
+    expect(count).toBe(1)
+    expect(store.size).toBe(0)
+  })
+})
