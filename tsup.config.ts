@@ -3,10 +3,21 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
+    flask: 'src/codecs/flask.ts',
+    'stores/memory': 'src/stores/memory.ts',
+    'stores/file': 'src/stores/file.ts',
+    'stores/sqlite': 'src/stores/sqlite.ts',
+    'stores/redis': 'src/stores/redis.ts',
+    'stores/postgres': 'src/stores/postgres.ts',
+    'stores/url': 'src/stores/url.ts',
+    'adapters/node': 'src/adapters/node.ts',
+    'adapters/fetch': 'src/adapters/fetch.ts',
+    cli: 'src/cli/bin.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
   target: 'node20',
-  splitting: false,
+  // Shared chunks, so every entry uses one copy of the core (one Session class, one set of errors).
+  splitting: true,
 })

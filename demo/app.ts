@@ -55,12 +55,13 @@ export function createApp(sessions: Sessions<DemoSession>, storeLabel: string) {
       }
       session.regenerate()
       session.set('username', username)
-      session.setUser(username)
+      // Server-side sessions are listed per user; a cookie session keeps only what Flask would.
+      if (sessions.mode === 'store') session.setUser(username)
       return redirect(res, '/')
     }
     if (url.pathname === '/logout') {
       session.pop('username')
-      session.setUser(null)
+      if (sessions.mode === 'store') session.setUser(null)
       return redirect(res, '/')
     }
     return html(res, 404, 'Not found', '<h1>Not found</h1>')

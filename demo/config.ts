@@ -5,7 +5,6 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { createFlaskCodec } from '../src/codecs/flask.js'
 import { createSessions, type Sessions } from '../src/core/sessions.js'
 import { ConfigError } from '../src/errors.js'
 import { openStore } from '../src/stores/url.js'
@@ -58,11 +57,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   if (storeUrl === 'cookie') {
     const format = env.SESSION_FORMAT ?? 'native'
     if (format === 'flask') {
-      sessions = createSessions({
-        secret: secrets,
-        codec: createFlaskCodec({ secret, fallbacks }),
-        cookie: { name: cookieName },
-      })
+      sessions = createSessions({ secret: secrets, format: 'flask', cookie: { name: cookieName } })
     } else if (format === 'native' || format === 'encrypted') {
       sessions = createSessions({
         secret: secrets,

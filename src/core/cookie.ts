@@ -43,7 +43,8 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
   const secure = (options.secure ?? false) || partitioned
   const httpOnly = options.httpOnly ?? true
   const sameSite = options.sameSite ?? 'Lax'
-  const domain = options.domain
+  // As Werkzeug does: a leading dot is meaningless to browsers, and a port is not part of a domain.
+  const domain = options.domain?.replace(/^\./, '').replace(/:\d+$/, '')
   if (sameSite !== false && !['Strict', 'Lax', 'None'].includes(sameSite)) {
     throw new ConfigError(
       `cookie sameSite must be 'Strict', 'Lax', 'None' or false, not ${sameSite}`,

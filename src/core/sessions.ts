@@ -4,6 +4,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { createFlaskCodec } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON, type Tag } from '../codecs/tagged-json.js'
 import type { CookieCodec, RejectReason, SessionData } from '../codecs/types.js'
@@ -184,9 +185,17 @@ function makeCodec(
   json: ReturnType<typeof createNativeJSON>,
 ): CookieCodec {
   if (options.format === 'flask') {
-    if (options.encrypt) throw new ConfigError('the flask format cannot be encrypted')
+    if (options.encrypt) {
+      throw new ConfigError(
+        'Flask cookies are signed, not encrypted; drop `encrypt` or use the native format',
+      )
+    }
+    const [secret, ...fallbacks] = secrets
+    return createFlaskCodec({ secret: secret!, fallbacks })
+  }
+  if (options.format !== undefined && options.format !== 'native') {
     throw new ConfigError(
-      'the flask format needs the flask codec; pass `codec: createFlaskCodec(…)`',
+      `format must be 'native' or 'flask', not ${JSON.stringify(options.format)}`,
     )
   }
   return createNativeCodec({ secrets, encrypt: options.encrypt ?? false, name, json })

@@ -2,20 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { withSession } from '../../src/adapters/node.js'
 import { describeAdapter } from '../contracts/adapter.js'
-
-/** Starts `server` on a free loopback port and returns a handle for the suite. */
-export async function listen(server: Server) {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    fetch: (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${port}${path}`, init),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
-  }
-}
+import { listen } from '../support/http.js'
 
 describeAdapter('node:http', async (sessions) => {
   const server = createServer(

@@ -1,0 +1,7 @@
+/**
+ * The executable entry of the `tessera` command.
+ * @module
+ */
+import { main } from './main.js'
+
+process.exitCode = await main(process.argv.slice(2))

@@ -1,0 +1,282 @@
+/**
+ * The `tessera` command line: secrets, cookie inspection, and session operations on a store.
+ * Exit codes: 0 done, 1 failed (with a message), 2 bad usage.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { parseArgs } from 'node:util'
+import { createFlaskCodec, dumpsSession, flaskJSON } from '../codecs/flask.js'
+import { createNativeCodec } from '../codecs/native.js'
+import { createNativeJSON } from '../codecs/tagged-json.js'
+import type { CookieCodec, SessionData } from '../codecs/types.js'
+import { isSessionError } from '../errors.js'
+import type { Store } from '../stores/types.js'
+import { openStore, storeUrlForms } from '../stores/url.js'
+
+const usage = `Usage: tessera <command> [options]
+
+Commands:
+  secret                         print a new random secret (32 bytes, base64url)
+  cookie decode COOKIE --secret KEY [--fallback KEY]... [--format native|flask]
+                [--encrypted] [--name NAME] [--max-age SECONDS] [--now UNIX_SECONDS]
+                                 print the session in a cookie as tagged JSON
+  cookie encode JSON --secret KEY [--format native|flask] [--encrypted] [--name NAME]
+                [--now UNIX_SECONDS]
+                                 print a cookie value holding the session JSON
+  sessions list --store URL [--user ID]
+  sessions revoke --store URL (--user ID | --id KEY)
+  sessions prune --store URL     remove expired sessions
+  migrate --store URL            create the store's tables and indexes
+
+A store URL is one of: ${storeUrlForms}
+Exit codes: 0 done, 1 failed, 2 bad usage.`
+
+/** A mistake in how the command was called: exit code 2. */
+class UsageError extends Error {}
+
+/** Runs the CLI with `argv` (without node and the script); returns the exit code. */
+export async function main(
+  argv: readonly string[],
+  io: { out: (text: string) => void; err: (text: string) => void } = {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  },
+): Promise<number> {
+  try {
+    return await run(argv, io)
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`tessera: ${error.message}\n\n${usage}`)
+      return 2
+    }
+    if (isUsageProblem(error)) {
+      io.err(`tessera: ${(error as Error).message}\n\n${usage}`)
+      return 2
+    }
+    io.err(`tessera: ${error instanceof Error ? error.message : String(error)}`)
+    return 1
+  }
+}
+
+async function run(
+  argv: readonly string[],
+  io: { out: (text: string) => void; err: (text: string) => void },
+): Promise<number> {
+  const [command, sub, ...rest] = argv
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      io.out(usage)
+      return command === undefined ? 2 : 0
+    case 'secret':
+      io.out(randomBytes(32).toString('base64url'))
+      return 0
+    case 'cookie':
+      if (sub === 'decode') return decodeCommand(rest, io)
+      if (sub === 'encode') return encodeCommand(rest, io)
+      throw new UsageError(`unknown cookie command "${sub ?? ''}"; use decode or encode`)
+    case 'sessions':
+      return sessionsCommand(sub, rest, io)
+    case 'migrate':
+      return withStore(
+        [sub, ...rest].filter((a): a is string => a !== undefined),
+        async (store) => {
+          if (!store.migrate) {
+            io.out(`the ${store.name} store needs no migration`)
+            return 0
+          }
+          await store.migrate()
+          io.out(`migrated the ${store.name} store`)
+          return 0
+        },
+      )
+    default:
+      throw new UsageError(`unknown command "${command}"`)
+  }
+}
+
+const codecOptions = {
+  secret: { type: 'string' },
+  fallback: { type: 'string', multiple: true },
+  format: { type: 'string', default: 'native' },
+  encrypted: { type: 'boolean', default: false },
+  name: { type: 'string', default: 'session' },
+  now: { type: 'string' },
+} as const
+
+function makeCodec(values: {
+  secret?: string | undefined
+  fallback?: string[] | undefined
+  format?: string | undefined
+  encrypted?: boolean | undefined
+  name?: string | undefined
+}): { codec: CookieCodec; tag: (data: SessionData) => string; untag: (json: unknown) => unknown } {
+  if (!values.secret) throw new UsageError('--secret is required')
+  const fallbacks = values.fallback ?? []
+  if (values.format === 'flask') {
+    return {
+      codec: createFlaskCodec({ secret: values.secret, fallbacks }),
+      tag: (data) => dumpsSession(data),
+      untag: (json) => flaskJSON.untag(json),
+    }
+  }
+  if (values.format !== 'native') {
+    throw new UsageError(`--format must be native or flask, not "${values.format}"`)
+  }
+  const json = createNativeJSON()
+  return {
+    codec: createNativeCodec({
+      secrets: [values.secret, ...fallbacks],
+      encrypt: values.encrypted ?? false,
+      name: values.name ?? 'session',
+      json,
+    }),
+    tag: (data) => JSON.stringify(json.tag(data)),
+    untag: (value) => json.untag(value),
+  }
+}
+
+function parseNow(text: string | undefined): number {
+  if (text === undefined) return Date.now()
+  if (!/^\d{1,12}$/.test(text)) throw new UsageError(`--now takes unix seconds, not "${text}"`)
+  return Number(text) * 1000
+}
+
+function decodeCommand(args: string[], io: { out: (t: string) => void; err: (t: string) => void }) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...codecOptions, 'max-age': { type: 'string', default: '2678400' } },
+  })
+  if (positionals.length !== 1) throw new UsageError('cookie decode takes one COOKIE value')
+  const maxAge = Number(values['max-age'])
+  if (!Number.isInteger(maxAge) || maxAge < 0) throw new UsageError('--max-age takes whole seconds')
+  const { codec, tag } = makeCodec(values)
+  const result = codec.decode(positionals[0]!, { now: parseNow(values.now), maxAge })
+  if (!result.ok) {
+    io.err(`invalid cookie: ${describeReason(result.reason)}`)
+    return 1
+  }
+  io.out(tag(result.data))
+  return 0
+}
+
+function encodeCommand(args: string[], io: { out: (t: string) => void }) {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: codecOptions })
+  if (positionals.length !== 1) throw new UsageError('cookie encode takes one JSON argument')
+  const { codec, untag } = makeCodec(values)
+  let json: unknown
+  try {
+    json = JSON.parse(positionals[0]!)
+  } catch (cause) {
+    throw new UsageError(`the session is not valid JSON: ${(cause as Error).message}`)
+  }
+  const data = untag(json)
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new UsageError('the session must be a JSON object')
+  }
+  io.out(codec.encode(data as SessionData, parseNow(values.now)))
+  return 0
+}
+
+const reasons: Record<string, string> = {
+  malformed: 'it is not a well-formed session cookie',
+  bad_signature: 'the signature does not match (wrong secret, or the cookie was changed)',
+  unknown_key: 'it was signed with a secret that is not in the list',
+  expired: 'it is older than --max-age',
+  future: 'it is dated in the future (check the clocks, or --now)',
+  bad_payload: 'the signature is valid but the data inside cannot be read',
+  not_object: 'the data inside is not a JSON object',
+  too_large: 'it is longer than any session cookie can be',
+  invalid_data: 'the data inside is not valid',
+}
+
+function describeReason(reason: string): string {
+  return `${reasons[reason] ?? reason} (${reason})`
+}
+
+async function withStore(
+  args: string[],
+  body: (
+    store: Store,
+    values: { user?: string | undefined; id?: string | undefined },
+  ) => Promise<number>,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { store: { type: 'string' }, user: { type: 'string' }, id: { type: 'string' } },
+  })
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+  const url = values.store ?? process.env.SESSION_STORE
+  if (!url) throw new UsageError('--store URL is required (or set SESSION_STORE)')
+  const store = await openStore(url)
+  try {
+    return await body(store, values)
+  } finally {
+    await store.close?.()
+  }
+}
+
+async function sessionsCommand(
+  sub: string | undefined,
+  args: string[],
+  io: { out: (t: string) => void; err: (t: string) => void },
+): Promise<number> {
+  switch (sub) {
+    case 'list':
+      return withStore(args, async (store, { user }) => {
+        if (!user) throw new UsageError('sessions list needs --user ID')
+        if (!store.listByUser)
+          throw new Error(`the ${store.name} store cannot list a user's sessions`)
+        const list = await store.listByUser(user)
+        for (const s of list) {
+          io.out(
+            [
+              s.key,
+              new Date(s.createdAt).toISOString(),
+              new Date(s.lastSeenAt).toISOString(),
+              s.ip ?? '-',
+              s.userAgent ?? '-',
+            ].join('\t'),
+          )
+        }
+        io.err(`${list.length} live session${list.length === 1 ? '' : 's'} of user ${user}`)
+        return 0
+      })
+    case 'revoke':
+      return withStore(args, async (store, { user, id }) => {
+        if ((user === undefined) === (id === undefined)) {
+          throw new UsageError('sessions revoke needs exactly one of --user ID or --id KEY')
+        }
+        if (id !== undefined) {
+          await store.destroy(id)
+          io.out('revoked 1 session')
+          return 0
+        }
+        if (!store.destroyByUser) throw new Error(`the ${store.name} store cannot revoke by user`)
+        const count = await store.destroyByUser(user!)
+        io.out(`revoked ${count} session${count === 1 ? '' : 's'} of user ${user}`)
+        return 0
+      })
+    case 'prune':
+      return withStore(args, async (store) => {
+        if (!store.prune) {
+          io.out(`the ${store.name} store expires sessions by itself; nothing to prune`)
+          return 0
+        }
+        const count = await store.prune()
+        io.out(`pruned ${count} expired session${count === 1 ? '' : 's'}`)
+        return 0
+      })
+    default:
+      throw new UsageError(`unknown sessions command "${sub ?? ''}"; use list, revoke or prune`)
+  }
+}
+
+function isUsageProblem(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')
+}

@@ -1,0 +1,31 @@
+/**
+ * tessera: HTTP sessions for TypeScript servers. The core: the session manager, the session
+ * object, errors and the cookie codecs. Stores and adapters live under their own subpaths
+ * (`tessera/stores/sqlite`, `tessera/adapters/express`…), so an app loads only what it uses.
+ * @module
+ */
+
+export { createNativeCodec, type NativeCodecOptions } from './codecs/native.js'
+export { createNativeJSON, type Tag, TaggedJSON } from './codecs/tagged-json.js'
+export type { CookieCodec, DecodeResult, RejectReason, SessionData } from './codecs/types.js'
+export { type CookieOptions, maxCookieBytes } from './core/cookie.js'
+export type { Secret, Secrets } from './core/keys.js'
+export { Session, type SessionShape } from './core/session.js'
+export {
+  type CommitResult,
+  createSessions,
+  type RequestMeta,
+  type SessionEvent,
+  type Sessions,
+  type SessionsOptions,
+} from './core/sessions.js'
+export {
+  ConfigError,
+  CookieTooLargeError,
+  isSessionError,
+  SerializeError,
+  SessionError,
+  SessionNotLoadedError,
+  StoreError,
+} from './errors.js'
+export type { SessionPatch, SessionSummary, Store, StoredSession } from './stores/types.js'
