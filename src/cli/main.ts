@@ -9,7 +9,6 @@ import { createFlaskCodec, dumpsSession, flaskJSON } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON } from '../codecs/tagged-json.js'
 import type { CookieCodec, SessionData } from '../codecs/types.js'
-import { isSessionError } from '../errors.js'
 import type { Store } from '../stores/types.js'
 import { openStore, storeUrlForms } from '../stores/url.js'
 

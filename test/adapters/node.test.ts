@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { withSession } from '../../src/adapters/node.js'
 import { describeAdapter } from '../contracts/adapter.js'
 import { listen } from '../support/http.js'
