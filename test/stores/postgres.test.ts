@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createPostgresStore } from '../../src/stores/postgres.js'
+import type { Store } from '../../src/stores/types.js'
+import { randomKey, record, testStore } from '../contracts/store.js'
+import { DATABASE_URL, describeService, postgresAvailable } from '../support/services.js'
+
+const reason = await postgresAvailable()
+/** This run's schema and application name: nothing of anybody else's is touched. */
+const run = `tessera_test_${randomBytes(6).toString('hex')}`
+
+describeService('postgres', reason, () => {
+  const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
+  admin.on('error', () => {})
+
+  afterAll(async () => {
+    await admin.query(`DROP SCHEMA IF EXISTS ${run} CASCADE`)
+    await admin.end()
+  })
+
+  testStore('postgres', {
+    make: () => createPostgresStore({ connectionString: DATABASE_URL, schema: run }),
+  })
+
+  describe('createPostgresStore', () => {
+    let store: Store
+
+    beforeAll(() => {
+      store = createPostgresStore({ connectionString: DATABASE_URL, schema: run, table: 'b' })
+    })
+
+    afterAll(async () => {
+      await store.close?.()
+    })
+
+    it('creates the table with indexes on expiry and user', async () => {
+      await store.migrate!()
+
+      const { rows } = await admin.query<{ indexdef: string }>(
+        'SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2',
+        [run, 'b'],
+      )
+      const defs = rows.map((r) => r.indexdef).join('\n')
+      expect(defs).toMatch(/\(expires_at\)/)
+      expect(defs).toMatch(/\(user_id, created_at\) WHERE \(user_id IS NOT NULL\)/)
+    })
+
+    it('lets two instances create the same table at once', async () => {
+      const stores = Array.from({ length: 4 }, () =>
+        createPostgresStore({ connectionString: DATABASE_URL, schema: run, table: 'race' }),
+      )
+
+      await Promise.all(stores.map((s) => s.get(randomKey())))
+
+      await Promise.all(stores.map((s) => s.close?.()))
+    })
+
+    it('prunes expired rows and says how many', async () => {
+      const mine = createPostgresStore({ connectionString: DATABASE_URL, schema: run, table: 'p' })
+      const live = randomKey()
+      await mine.create(live, record())
+      for (let i = 0; i < 3; i++)
+        await mine.create(randomKey(), record({ expiresAt: Date.now() - 1 }))
+
+      const counts = await Promise.all([mine.prune!(), mine.prune!()])
+
+      expect(counts[0]! + counts[1]!).toBe(3)
+      expect(await mine.get(live)).not.toBeNull()
+      await mine.close?.()
+    })
+
+    it('clears its own table only', async () => {
+      const other = createPostgresStore({ connectionString: DATABASE_URL, schema: run, table: 'o' })
+      const [k1, k2] = [randomKey(), randomKey()]
+      await store.create(k1, record())
+      await other.create(k2, record())
+
+      await store.clear!()
+
+      expect(await store.get(k1)).toBeNull()
+      expect(await other.get(k2)).not.toBeNull()
+      await other.close?.()
+    })
+
+    it('keeps data keys that look like SQL or JSON', async () => {
+      const key = randomKey()
+      const data = { "a'; DROP TABLE b; --": '"x"', '{"k":1}': '[1]', '': '""' }
+      await store.create(key, record({ data }))
+
+      await store.update(key, { unset: ["a'; DROP TABLE b; --"], set: { 'k"2': '2' } })
+
+      expect((await store.get(key))?.data).toEqual({ '{"k":1}': '[1]', '': '""', 'k"2': '2' })
+    })
+  })
+
+  describe('postgres store faults', () => {
+    const timeout = 300
+
+    it('recovers from killed connections without leaking any', async () => {
+      const app = `${run}_kill`
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, application_name: app, max: 4 })
+      const store = createPostgresStore({ pool, schema: run, table: 'f', timeout })
+      const key = randomKey()
+      await store.create(key, record())
+      await Promise.all(Array.from({ length: 8 }, () => store.get(key)))
+
+      const killed = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [app],
+      )
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      await Promise.allSettled([store.get(key)])
+      const after = await store.get(key)
+
+      expect(killed.rowCount).toBeGreaterThan(0)
+      expect(after).not.toBeNull()
+      expect(pool.waitingCount).toBe(0)
+      expect(pool.idleCount).toBe(pool.totalCount)
+      expect(await backends(app)).toBe(pool.totalCount)
+      await store.close?.()
+      await pool.end()
+    })
+
+    it('recovers when its own pool loses its connections mid-request', async () => {
+      const app = `${run}_own`
+      const store = createPostgresStore({
+        connectionString: DATABASE_URL,
+        schema: run,
+        table: 'f',
+        timeout,
+        applicationName: app,
+      })
+      const key = randomKey()
+      await store.create(key, record())
+
+      // The lock makes the update wait on the server, so it is in flight when the kill lands.
+      const locker = await admin.connect()
+      await locker.query('BEGIN')
+      await locker.query(`SELECT 1 FROM ${run}.f WHERE key = $1 FOR UPDATE`, [key])
+      const inFlight = Promise.allSettled([store.update(key, { set: { a: '1' } })])
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [app],
+      )
+      const interrupted = await inFlight
+      await locker.query('ROLLBACK')
+      locker.release()
+      await Promise.allSettled([store.get(key)])
+
+      expect(interrupted[0]?.status).toBe('rejected')
+      expect((await store.get(key))?.data).toEqual(record().data) // no partial write
+      await store.close?.()
+      expect(await eventually(async () => (await backends(app)) === 0, 2000)).toBe(true)
+    })
+
+    it('fails a statement that waits past the timeout, and writes nothing', async () => {
+      const app = `${run}_slow`
+      const store = createPostgresStore({
+        connectionString: DATABASE_URL,
+        schema: run,
+        table: 'f',
+        timeout,
+        applicationName: app,
+      })
+      const key = randomKey()
+      await store.create(key, record())
+      const locker = await admin.connect()
+      await locker.query('BEGIN')
+      await locker.query(`SELECT 1 FROM ${run}.f WHERE key = $1 FOR UPDATE`, [key])
+
+      const started = Date.now()
+      const result = await Promise.allSettled([store.update(key, { set: { late: '1' } })])
+      const elapsed = Date.now() - started
+      await locker.query('ROLLBACK')
+      locker.release()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+
+      expect(result[0]?.status).toBe('rejected')
+      expect(elapsed).toBeLessThan(timeout + 250)
+      expect((await store.get(key))?.data).not.toHaveProperty('late')
+      expect(await backends(app)).toBeLessThanOrEqual(1)
+      await store.close?.()
+      expect(await eventually(async () => (await backends(app)) === 0, 2000)).toBe(true)
+    })
+
+    it('rejects within about the timeout when PostgreSQL is unreachable', async () => {
+      const port = await freePort()
+      const store = createPostgresStore({
+        connectionString: `postgres://postgres@127.0.0.1:${port}/test`,
+        timeout,
+      })
+
+      const started = Date.now()
+      await expect(store.get(randomKey())).rejects.toThrow()
+      await expect(store.update(randomKey(), {})).rejects.toThrow()
+
+      expect(Date.now() - started).toBeLessThan(2 * (timeout + 250))
+      await store.close?.()
+    })
+  })
+
+  async function backends(app: string): Promise<number> {
+    const { rows } = await admin.query<{ n: string }>(
+      'SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1',
+      [app],
+    )
+    return Number(rows[0]?.n)
+  }
+})
+
+/** Retries `fn` until it returns true, for at most `ms`. */
+async function eventually(fn: () => Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!(await fn())) {
+    if (Date.now() > deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return true
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}

@@ -1,0 +1,324 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { createServer, Socket } from 'node:net'
+import { createClient } from 'redis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRedisStore } from '../../src/stores/redis.js'
+import type { Store } from '../../src/stores/types.js'
+import { randomKey, record, testStore } from '../contracts/store.js'
+import { describeService, REDIS_URL, redisAvailable } from '../support/services.js'
+
+const reason = await redisAvailable()
+/** The fault tests start (and kill) a private redis-server, never the shared one. */
+const noServer = spawnSync('redis-server', ['--version']).error
+  ? 'redis-server is not on PATH, so no private Redis can be started to stop and restart'
+  : null
+/** This run's prefix: other runs and other engineers' keys on the same Redis are never touched. */
+const run = `tessera-test-${randomBytes(6).toString('hex')}`
+
+const admin = createClient({ url: REDIS_URL })
+admin.on('error', () => {})
+
+describeService('redis', reason, () => {
+  beforeAll(async () => {
+    await admin.connect()
+  })
+
+  afterAll(async () => {
+    await deleteByPattern(`${run}:*`)
+    admin.destroy()
+  })
+
+  testStore('redis', { make: () => createRedisStore({ url: REDIS_URL, prefix: `${run}:c:` }) })
+
+  describe('createRedisStore', () => {
+    let store: Store
+    const prefix = `${run}:b:`
+
+    beforeAll(() => {
+      store = createRedisStore({ url: REDIS_URL, prefix })
+    })
+
+    afterAll(async () => {
+      await store.close?.()
+    })
+
+    it('keeps a session in a hash whose key is hash-tagged by the session key', async () => {
+      const key = randomKey()
+
+      await store.create(key, record({ userId: 'u-7' }))
+
+      expect(await admin.type(`${prefix}s:{${key}}`)).toBe('hash')
+      expect(await admin.type(`${prefix}u:{u-7}`)).toBe('zset')
+      expect(await admin.zRange(`${prefix}u:{u-7}`, 0, -1)).toContain(key)
+    })
+
+    it('lets Redis expire a session at its expiresAt', async () => {
+      const key = randomKey()
+      const expiresAt = Date.now() + 60_000
+
+      await store.create(key, record({ expiresAt }))
+      const ttl = await admin.pTTL(`${prefix}s:{${key}}`)
+
+      expect(Math.abs(Date.now() + ttl - expiresAt)).toBeLessThan(250)
+    })
+
+    it('moves the key expiry when an update moves expiresAt', async () => {
+      const key = randomKey()
+      await store.create(key, record({ userId: 'u-8' }))
+      const later = Date.now() + 7_200_000
+
+      await store.update(key, { expiresAt: later })
+
+      const ttl = await admin.pTTL(`${prefix}s:{${key}}`)
+      const indexTtl = await admin.pTTL(`${prefix}u:{u-8}`)
+      expect(Math.abs(Date.now() + ttl - later)).toBeLessThan(250)
+      expect(Date.now() + indexTtl).toBeGreaterThanOrEqual(later - 250)
+    })
+
+    it('removes the session from its user index when it is destroyed', async () => {
+      const user = `user-${randomKey()}`
+      const key = randomKey()
+      await store.create(key, record({ userId: user }))
+
+      await store.destroy(key)
+
+      expect(await admin.exists(`${prefix}u:{${user}}`)).toBe(0)
+    })
+
+    it('moves the session between user indexes when an update rebinds it', async () => {
+      const [a, b] = [`user-${randomKey()}`, `user-${randomKey()}`]
+      const key = randomKey()
+      await store.create(key, record({ userId: a }))
+
+      await store.update(key, { userId: b })
+
+      expect(await admin.zRange(`${prefix}u:{${a}}`, 0, -1)).toEqual([])
+      expect(await admin.zRange(`${prefix}u:{${b}}`, 0, -1)).toEqual([key])
+    })
+
+    it('keeps the user index when an update expires one of its sessions', async () => {
+      const user = `user-${randomKey()}`
+      const [kept, ended] = [randomKey(), randomKey()]
+      await store.create(kept, record({ userId: user }))
+      await store.create(ended, record({ userId: user }))
+      await admin.persist(`${prefix}u:{${user}}`)
+
+      await store.update(ended, { expiresAt: Date.now() - 1 })
+
+      expect((await store.listByUser!(user)).map((s) => s.key)).toEqual([kept])
+    })
+
+    it('does not revive a session whose hash lost its meta fields', async () => {
+      const key = randomKey()
+      await admin.hSet(`${prefix}s:{${key}}`, 'd:a', '1')
+
+      expect(await store.get(key)).toBeNull()
+      expect(await store.update(key, { set: { b: '2' } })).toBe(false)
+    })
+
+    it('clears only the keys under its own prefix', async () => {
+      const mine = createRedisStore({ url: REDIS_URL, prefix: `${run}:mine:` })
+      const theirs = createRedisStore({ url: REDIS_URL, prefix: `${run}:theirs:` })
+      const [k1, k2] = [randomKey(), randomKey()]
+      await mine.create(k1, record({ userId: 'u-1' }))
+      await theirs.create(k2, record({ userId: 'u-1' }))
+
+      await mine.clear!()
+
+      expect(await mine.get(k1)).toBeNull()
+      expect(await theirs.get(k2)).not.toBeNull()
+      expect(await scanCount(`${run}:mine:*`)).toBe(0)
+      await Promise.all([mine.close?.(), theirs.close?.()])
+    })
+
+    it('trims index entries of sessions that are gone when pruning', async () => {
+      const user = `user-${randomKey()}`
+      const [live, gone] = [randomKey(), randomKey()]
+      await store.create(live, record({ userId: user }))
+      await store.create(gone, record({ userId: user }))
+      await admin.del(`${prefix}s:{${gone}}`)
+
+      await store.prune!()
+
+      expect(await admin.zRange(`${prefix}u:{${user}}`, 0, -1)).toEqual([live])
+    })
+
+    it('uses a client the app owns and leaves it open on close', async () => {
+      const client = createClient({ url: REDIS_URL })
+      const owned = createRedisStore({ client, prefix })
+      const key = randomKey()
+
+      await owned.create(key, record())
+      await owned.close?.()
+
+      expect(client.isOpen).toBe(true)
+      expect(await store.get(key)).not.toBeNull()
+      client.destroy()
+    })
+  })
+
+  describeService('redis store faults', noServer, () => {
+    let server: PrivateRedis
+    let store: Store
+    const timeout = 300
+
+    beforeAll(async () => {
+      server = await PrivateRedis.start()
+      store = createRedisStore({ url: server.url, prefix: `${run}:f:`, timeout })
+    })
+
+    afterAll(async () => {
+      await store.close?.()
+      await server.stop()
+    })
+
+    it('fails fast while Redis is down and recovers when it is back, with the same store', async () => {
+      const key = randomKey()
+      await store.create(key, record())
+      expect(await store.get(key)).not.toBeNull()
+
+      await server.stop()
+      const started = Date.now()
+      await expect(store.get(key)).rejects.toThrow()
+      const elapsed = Date.now() - started
+      await expect(store.update(key, { set: { a: '1' } })).rejects.toThrow(/unreachable|within/)
+
+      await server.restart()
+      const back = await eventually(() => store.get(key), 3000)
+
+      expect(elapsed).toBeLessThan(timeout + 250)
+      expect(back).toBeNull() // this Redis kept nothing across the restart
+      await store.create(key, record())
+      expect(await store.get(key)).not.toBeNull()
+    })
+
+    it('times out while Redis hangs, then serves again once it answers', async () => {
+      const key = randomKey()
+      await store.create(key, record())
+
+      server.pause()
+      const started = Date.now()
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => store.get(key)))
+      const elapsed = Date.now() - started
+      server.resume()
+
+      expect(results.every((r) => r.status === 'rejected')).toBe(true)
+      expect(elapsed).toBeLessThan(timeout + 250)
+      expect(await eventually(() => store.get(key), 3000)).not.toBeNull()
+    })
+
+    it('rejects within the timeout when nothing listens on the port', async () => {
+      const port = await freePort()
+      const dead = createRedisStore({ url: `redis://127.0.0.1:${port}`, timeout })
+
+      const started = Date.now()
+      await expect(dead.get(randomKey())).rejects.toThrow()
+      await expect(dead.update(randomKey(), {})).rejects.toThrow()
+
+      expect(Date.now() - started).toBeLessThan(2 * (timeout + 250))
+      await dead.close?.()
+    })
+  })
+})
+
+async function scanCount(pattern: string): Promise<number> {
+  let count = 0
+  for await (const keys of admin.scanIterator({ MATCH: pattern, COUNT: 1000 })) count += keys.length
+  return count
+}
+
+async function deleteByPattern(pattern: string): Promise<void> {
+  for await (const keys of admin.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
+    if (keys.length > 0) await admin.unlink(keys)
+  }
+}
+
+/** Retries `fn` until it resolves, for at most `ms`. */
+async function eventually<T>(fn: () => Promise<T>, ms: number): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    try {
+      return await fn()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/** A redis-server this test starts on its own port, so stopping it touches nobody else. */
+class PrivateRedis {
+  #child: ChildProcess | null = null
+
+  private constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`
+  }
+
+  static async start(): Promise<PrivateRedis> {
+    const server = new PrivateRedis(await freePort())
+    await server.restart()
+    return server
+  }
+
+  async restart(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    )
+    this.#child = child
+    child.on('error', () => {})
+    const deadline = Date.now() + 5000
+    while (!(await accepts(this.port))) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`redis-server did not start on port ${this.port}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  /** Stops the process (SIGCONT first, in case it is paused). */
+  async stop(): Promise<void> {
+    const child = this.#child
+    this.#child = null
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGCONT')
+    child.kill('SIGKILL')
+    await once(child, 'exit')
+  }
+
+  /** Freezes the process: connections stay open, nothing answers. */
+  pause(): void {
+    this.#child?.kill('SIGSTOP')
+  }
+
+  resume(): void {
+    this.#child?.kill('SIGCONT')
+  }
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket()
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+    socket.connect(port, '127.0.0.1')
+  })
+}
