@@ -1,19 +1,16 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { createServer, Socket } from 'node:net'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisStore } from '../../src/stores/redis.js'
 import type { Store } from '../../src/stores/types.js'
 import { randomKey, record, testStore } from '../contracts/store.js'
+import { freePort } from '../support/http.js'
+import { PrivateRedis, redisServerAvailable } from '../support/redis-server.js'
 import { describeService, REDIS_URL, redisAvailable } from '../support/services.js'
 
 const reason = await redisAvailable()
 /** The fault tests start (and kill) a private redis-server, never the shared one. */
-const noServer = spawnSync('redis-server', ['--version']).error
-  ? 'redis-server is not on PATH, so no private Redis can be started to stop and restart'
-  : null
+const noServer = redisServerAvailable()
 /** This run's prefix: other runs and other engineers' keys on the same Redis are never touched. */
 const run = `tessera-test-${randomBytes(6).toString('hex')}`
 
@@ -246,79 +243,4 @@ async function eventually<T>(fn: () => Promise<T>, ms: number): Promise<T> {
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
-}
-
-/** A redis-server this test starts on its own port, so stopping it touches nobody else. */
-class PrivateRedis {
-  #child: ChildProcess | null = null
-
-  private constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`
-  }
-
-  static async start(): Promise<PrivateRedis> {
-    const server = new PrivateRedis(await freePort())
-    await server.restart()
-    return server
-  }
-
-  async restart(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    )
-    this.#child = child
-    child.on('error', () => {})
-    const deadline = Date.now() + 5000
-    while (!(await accepts(this.port))) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        throw new Error(`redis-server did not start on port ${this.port}`)
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25))
-    }
-  }
-
-  /** Stops the process (SIGCONT first, in case it is paused). */
-  async stop(): Promise<void> {
-    const child = this.#child
-    this.#child = null
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGCONT')
-    child.kill('SIGKILL')
-    await once(child, 'exit')
-  }
-
-  /** Freezes the process: connections stay open, nothing answers. */
-  pause(): void {
-    this.#child?.kill('SIGSTOP')
-  }
-
-  resume(): void {
-    this.#child?.kill('SIGCONT')
-  }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket()
-    socket.once('connect', () => {
-      socket.destroy()
-      resolve(true)
-    })
-    socket.once('error', () => resolve(false))
-    socket.connect(port, '127.0.0.1')
-  })
 }

@@ -3,8 +3,8 @@
  * @module
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './http.js'
 
 /** A Python that imports flask, or null. */
 export function flaskPython(): string | null {
@@ -24,19 +24,6 @@ export function flaskAvailable(): string | null {
   return flaskPython()
     ? null
     : "no Python with Flask found; install Debian's python3-flask (.ci/run does)"
-}
-
-/** A free loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(),
-      )
-    })
-  })
 }
 
 /** Starts `test/integration/flask_app.py` with `secret`; resolves once it answers. */

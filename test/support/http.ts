@@ -3,7 +3,7 @@
  * @module
  */
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, createServer } from 'node:net'
 
 /** A server listening on loopback, with a `fetch` to it. */
 export interface Listening {
@@ -26,4 +26,16 @@ export async function listen(server: Server): Promise<Listening> {
         server.close(() => resolve())
       }),
   }
+}
+
+/** A free loopback port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
 }
