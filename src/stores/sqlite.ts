@@ -1,0 +1,312 @@
+/**
+ * A store in a SQLite database, through better-sqlite3: the embedded default. One row per
+ * session, indexed by expiry and by user. Every write is a single SQL statement, so it is atomic
+ * across connections and processes without a transaction left to manage; `update` merges the
+ * request's changes into the stored map with SQLite's `json_patch`, so two concurrent requests
+ * that set different keys both keep their change.
+ * @module
+ */
+import { mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import type Database from 'better-sqlite3'
+import { ConfigError } from '../errors.js'
+import type { SessionPatch, SessionSummary, Store } from './types.js'
+
+/** Options of `createSqliteStore`: give `db` or `path`. */
+export interface SqliteStoreOptions {
+  /** A better-sqlite3 handle the app owns; the store never closes it or changes its pragmas. */
+  db?: Database.Database
+  /**
+   * A database file the store opens (its folder is created), in WAL mode with a 1000 ms busy
+   * timeout, and closes on `close()`.
+   */
+  path?: string
+  /** The table, a plain SQL identifier. @default 'tessera_sessions' */
+  table?: string
+  /** The clock, in epoch ms. */
+  now?: () => number
+}
+
+/** How long a write waits for another connection's lock before it fails with SQLITE_BUSY. */
+const busyTimeoutMs = 1000
+
+/** Rows deleted per statement by `prune`, so no sweep holds the write lock for long. */
+const pruneBatch = 1000
+
+/**
+ * A store that keeps sessions in SQLite. The table and its indexes are created on first use
+ * (or by `migrate()`). Errors such as SQLITE_BUSY and SQLITE_FULL are thrown as they come, and
+ * the store stays usable afterwards.
+ * @example
+ * const store = createSqliteStore({ path: 'data/sessions.db' })
+ */
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const table = options.table ?? 'tessera_sessions'
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
+    throw new ConfigError(
+      `the table name ${JSON.stringify(table)} is not a plain SQL identifier; ` +
+        'use letters, digits and underscores, starting with a letter',
+    )
+  }
+  if (options.db && options.path !== undefined) {
+    throw new ConfigError('give the sqlite store either `db` or `path`, not both')
+  }
+  if (!options.db && options.path === undefined) {
+    throw new ConfigError(
+      'the sqlite store needs `db` (a better-sqlite3 handle) or `path` (a database file)',
+    )
+  }
+  const now = options.now ?? Date.now
+  const path = options.path
+  let statements: Statements | null = null
+  let opening: Promise<Statements> | null = null
+  let owned: Database.Database | null = null
+  let closed = false
+
+  function prepare(db: Database.Database): Statements {
+    if (!statements) {
+      createSchema(db, table)
+      statements = prepareStatements(db, table)
+    }
+    return statements
+  }
+
+  /** The prepared statements, opening the database and creating the table on first use. */
+  function ready(): Statements | Promise<Statements> {
+    if (statements) return statements
+    if (closed) throw new Error('the sqlite session store is closed')
+    const db = options.db ?? owned
+    // Creating the table may fail (SQLITE_BUSY, a read-only file): the next call tries again.
+    if (db) return prepare(db)
+    opening ??= openFile(path!)
+      .then((opened) => {
+        owned = opened
+        opening = null
+        return prepare(opened)
+      })
+      .catch((error: unknown) => {
+        opening = null
+        throw error
+      })
+    return opening
+  }
+
+  return {
+    name: 'sqlite',
+    async get(key) {
+      const row = (statements ?? (await ready())).get.get(key, now()) as Row | undefined
+      if (!row) return null
+      return {
+        data: JSON.parse(row[0]) as Record<string, string>,
+        userId: row[1],
+        createdAt: row[2],
+        lastSeenAt: row[3],
+        expiresAt: row[4],
+        permanent: row[5] === 1,
+        userAgent: row[6],
+        ip: row[7],
+      }
+    },
+    async create(key, session) {
+      const s = statements ?? (await ready())
+      s.create.run(
+        key,
+        JSON.stringify(session.data),
+        session.userId,
+        session.createdAt,
+        session.lastSeenAt,
+        session.expiresAt,
+        session.permanent ? 1 : 0,
+        session.userAgent,
+        session.ip,
+      )
+    },
+    async update(key, patch) {
+      const s = statements ?? (await ready())
+      return s.update.run(updateParams(key, patch, now())).changes > 0
+    },
+    async destroy(key) {
+      ;(statements ?? (await ready())).destroy.run(key)
+    },
+    async listByUser(userId) {
+      const rows = (statements ?? (await ready())).listByUser.all(userId, now()) as SummaryRow[]
+      return rows.map(
+        (row): SessionSummary => ({
+          key: row.key,
+          userId: row.user_id,
+          createdAt: row.created_at,
+          lastSeenAt: row.last_seen_at,
+          expiresAt: row.expires_at,
+          userAgent: row.user_agent,
+          ip: row.ip,
+        }),
+      )
+    },
+    async destroyByUser(userId, { except } = {}) {
+      const s = statements ?? (await ready())
+      // One statement: the rows are gone atomically, and RETURNING tells which were still live.
+      const removed = s.destroyByUser.all(userId, except ?? null) as { expires_at: number }[]
+      const t = now()
+      return removed.filter((row) => row.expires_at > t).length
+    },
+    async prune() {
+      const s = statements ?? (await ready())
+      const t = now()
+      let count = 0
+      for (;;) {
+        const { changes } = s.prune.run(t, pruneBatch)
+        count += changes
+        if (changes < pruneBatch) return count
+        // Let waiting requests in between batches.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    },
+    async clear() {
+      ;(statements ?? (await ready())).clear.run()
+    },
+    async migrate() {
+      await ready()
+      // Again, in case the table was dropped since the statements were prepared.
+      createSchema((options.db ?? owned)!, table)
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      if (opening) await opening.catch(() => undefined)
+      statements = null
+      owned?.close()
+      owned = null
+    },
+  }
+}
+
+/**
+ * A session row as `get` reads it, in raw mode (an array: measurably faster than an object):
+ * data, user_id, created_at, last_seen_at, expires_at, permanent, user_agent, ip.
+ */
+type Row = [string, string | null, number, number, number, number, string | null, string | null]
+
+interface SummaryRow {
+  key: string
+  user_id: string
+  created_at: number
+  last_seen_at: number
+  expires_at: number
+  user_agent: string | null
+  ip: string | null
+}
+
+interface Statements {
+  get: Database.Statement
+  create: Database.Statement
+  update: Database.Statement
+  destroy: Database.Statement
+  listByUser: Database.Statement
+  destroyByUser: Database.Statement
+  prune: Database.Statement
+  clear: Database.Statement
+}
+
+async function openFile(path: string): Promise<Database.Database> {
+  if (path !== ':memory:' && path !== '') await mkdir(dirname(path), { recursive: true })
+  const { default: Sqlite } = await import('better-sqlite3')
+  const db = new Sqlite(path, { timeout: busyTimeoutMs })
+  try {
+    db.pragma('journal_mode = WAL')
+    // With WAL, NORMAL never corrupts the database; a power cut may lose the last commits.
+    db.pragma('synchronous = NORMAL')
+    db.pragma(`busy_timeout = ${busyTimeoutMs}`)
+  } catch (error) {
+    db.close()
+    throw error
+  }
+  return db
+}
+
+function createSchema(db: Database.Database, table: string): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS "${table}" (
+      key TEXT PRIMARY KEY NOT NULL,
+      data TEXT NOT NULL,
+      user_id TEXT,
+      created_at INTEGER NOT NULL,
+      last_seen_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      permanent INTEGER NOT NULL DEFAULT 0,
+      user_agent TEXT,
+      ip TEXT
+    );
+    CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON "${table}" (expires_at);
+    CREATE INDEX IF NOT EXISTS "${table}_user_id" ON "${table}" (user_id, created_at)
+      WHERE user_id IS NOT NULL;
+  `)
+}
+
+function prepareStatements(db: Database.Database, table: string): Statements {
+  const t = `"${table}"`
+  return {
+    get: db
+      .prepare(
+        `SELECT data, user_id, created_at, last_seen_at, expires_at, permanent, user_agent, ip
+         FROM ${t} WHERE key = ? AND expires_at > ?`,
+      )
+      .raw(),
+    create: db.prepare(
+      `INSERT OR REPLACE INTO ${t}
+         (key, data, user_id, created_at, last_seen_at, expires_at, permanent, user_agent, ip)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    // A JSON merge patch sets keys to their new text and removes the keys patched to null, in
+    // the same statement that checks the session is still live: nothing expired is revived.
+    update: db.prepare(
+      `UPDATE ${t} SET
+         data = CASE WHEN @clear THEN @patch
+                     WHEN @patch IS NULL THEN data
+                     ELSE json_patch(data, @patch) END,
+         user_id = CASE WHEN @setUser THEN @userId ELSE user_id END,
+         permanent = coalesce(@permanent, permanent),
+         last_seen_at = coalesce(@lastSeenAt, last_seen_at),
+         expires_at = coalesce(@expiresAt, expires_at)
+       WHERE key = @key AND expires_at > @now`,
+    ),
+    destroy: db.prepare(`DELETE FROM ${t} WHERE key = ?`),
+    listByUser: db.prepare(
+      `SELECT key, user_id, created_at, last_seen_at, expires_at, user_agent, ip
+       FROM ${t} WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC`,
+    ),
+    destroyByUser: db.prepare(
+      `DELETE FROM ${t} WHERE user_id = ? AND key IS NOT ? RETURNING expires_at`,
+    ),
+    prune: db.prepare(
+      `DELETE FROM ${t} WHERE rowid IN
+         (SELECT rowid FROM ${t} WHERE expires_at <= ? LIMIT ?)`,
+    ),
+    clear: db.prepare(`DELETE FROM ${t}`),
+  }
+}
+
+/** The named parameters of the update statement for one patch. */
+function updateParams(key: string, patch: SessionPatch, now: number): Record<string, unknown> {
+  let merge: string | null = null
+  if (patch.clear) {
+    merge = JSON.stringify(patch.set ?? {})
+  } else if (patch.set || (patch.unset && patch.unset.length > 0)) {
+    // Null-prototype, so a "__proto__" key is kept as a key. Unset first: a key both unset
+    // and set ends up set, as in applyPatch.
+    const changes: Record<string, string | null> = Object.create(null)
+    if (patch.unset) for (const k of patch.unset) changes[k] = null
+    if (patch.set) for (const k of Object.keys(patch.set)) changes[k] = patch.set[k]!
+    merge = JSON.stringify(changes)
+  }
+  return {
+    key,
+    now,
+    clear: patch.clear ? 1 : 0,
+    patch: merge,
+    setUser: patch.userId === undefined ? 0 : 1,
+    userId: patch.userId ?? null,
+    permanent: patch.permanent === undefined ? null : patch.permanent ? 1 : 0,
+    lastSeenAt: patch.lastSeenAt ?? null,
+    expiresAt: patch.expiresAt ?? null,
+  }
+}

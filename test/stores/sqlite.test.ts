@@ -1,0 +1,326 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import Database from 'better-sqlite3'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSqliteStore } from '../../src/stores/sqlite.js'
+import { randomKey, record, testStore } from '../contracts/store.js'
+
+const root = fileURLToPath(new URL('../..', import.meta.url))
+const handles: Database.Database[] = []
+
+testStore('sqlite (in memory)', {
+  make() {
+    const db = new Database(':memory:')
+    handles.push(db)
+    return createSqliteStore({ db })
+  },
+  async cleanup() {
+    for (const db of handles.splice(0)) db.close()
+  },
+})
+
+let contractDir = ''
+testStore('sqlite (WAL file)', {
+  async make() {
+    contractDir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-'))
+    return createSqliteStore({ path: join(contractDir, 'nested', 'sessions.db') })
+  },
+  async cleanup() {
+    await rm(contractDir, { recursive: true, force: true })
+  },
+})
+
+describe('createSqliteStore', () => {
+  let dir: string
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-'))
+  })
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  /** A fresh database file in the test folder. */
+  function dbPath(): string {
+    return join(dir, `${randomBytes(6).toString('hex')}.db`)
+  }
+
+  it('opens its file in WAL mode and keeps sessions across a reopen', async () => {
+    const path = dbPath()
+    const key = randomKey()
+    const saved = record({ userId: 'u-1', data: { a: '1' } })
+    const first = createSqliteStore({ path })
+    await first.create(key, saved)
+    await first.close?.()
+
+    const db = new Database(path)
+    const mode = db.pragma('journal_mode', { simple: true })
+    db.close()
+    const second = createSqliteStore({ path })
+    const reread = await second.get(key)
+    await second.close?.()
+
+    expect(mode).toBe('wal')
+    expect(reread).toEqual(saved)
+  })
+
+  it('never closes a handle the app owns', async () => {
+    const db = new Database(':memory:')
+    const store = createSqliteStore({ db })
+    await store.create(randomKey(), record())
+
+    await store.close?.()
+
+    expect(db.open).toBe(true)
+    db.close()
+  })
+
+  it('rejects a table name that is not a plain identifier, and a missing database', () => {
+    const db = new Database(':memory:')
+
+    expect(() => createSqliteStore({ db, table: 'sessions; DROP TABLE users' })).toThrow(
+      /plain SQL identifier/,
+    )
+    expect(() => createSqliteStore({})).toThrow(/`db`.*`path`/)
+    db.close()
+  })
+
+  it('keeps the sessions of stores on different tables apart', async () => {
+    const db = new Database(':memory:')
+    const a = createSqliteStore({ db, table: 'sessions_a' })
+    const b = createSqliteStore({ db, table: 'sessions_b' })
+    const key = randomKey()
+    await a.create(key, record())
+    await b.create(key, record({ data: { b: '1' } }))
+
+    await b.clear?.()
+
+    expect(await a.get(key)).not.toBeNull()
+    expect(await b.get(key)).toBeNull()
+    db.close()
+  })
+
+  it('creates the table and its indexes through migrate, and finds users through an index', async () => {
+    const db = new Database(':memory:')
+    const store = createSqliteStore({ db })
+
+    await store.migrate?.()
+    const indexes = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?")
+      .pluck()
+      .all('tessera_sessions')
+    const plan = db
+      .prepare(
+        'EXPLAIN QUERY PLAN SELECT key FROM tessera_sessions WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC',
+      )
+      .all('u', 0) as { detail: string }[]
+
+    expect(indexes).toEqual(
+      expect.arrayContaining(['tessera_sessions_expires_at', 'tessera_sessions_user_id']),
+    )
+    expect(plan.map((row) => row.detail).join('\n')).toMatch(/USING INDEX tessera_sessions_user_id/)
+    db.close()
+  })
+
+  it('prunes in batches and counts every expired row', async () => {
+    let t = 1_000_000
+    const db = new Database(':memory:')
+    const store = createSqliteStore({ db, now: () => t })
+    const live = randomKey()
+    for (let i = 0; i < 2500; i++) {
+      await store.create(randomKey(), record({ createdAt: t, lastSeenAt: t, expiresAt: t + 1000 }))
+    }
+    await store.create(live, record({ createdAt: t, lastSeenAt: t, expiresAt: t + 10_000 }))
+
+    t += 1000
+    const count = await store.prune?.()
+
+    expect(count).toBe(2500)
+    expect(db.prepare('SELECT count(*) FROM tessera_sessions').pluck().get()).toBe(1)
+    expect(await store.get(live)).not.toBeNull()
+    db.close()
+  })
+
+  it('loses no update when two connections update one session in turns', async () => {
+    const path = dbPath()
+    const [a, b] = [createSqliteStore({ path }), createSqliteStore({ path })]
+    const key = randomKey()
+    await a.create(key, record({ data: {} }))
+
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        (i % 2 ? a : b).update(key, { set: { [`k${i}`]: String(i) } }),
+      ),
+    )
+
+    expect(results.every(Boolean)).toBe(true)
+    expect(Object.keys((await b.get(key))?.data ?? {})).toHaveLength(100)
+    await a.close?.()
+    await b.close?.()
+  })
+
+  it('loses no update when several processes update one session at once', async () => {
+    const path = dbPath()
+    const store = createSqliteStore({ path })
+    const key = randomKey()
+    await store.create(key, record({ data: {} }))
+    const script = join(dir, 'updater.mts')
+    await writeFile(script, updaterScript)
+    const children = ['p', 'q', 'r'].map((prefix) =>
+      spawn(process.execPath, ['--import', 'tsx', script, path, key, prefix, '150'], {
+        cwd: root,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    )
+
+    await Promise.all(children.map((child) => untilLine(child, 'ready')))
+    for (const child of children) child.stdin?.write('go\n')
+    const outputs = await Promise.all(children.map((child) => untilLine(child, /^(done|lost)/)))
+    const data = (await store.get(key))?.data ?? {}
+    await store.close?.()
+
+    expect(outputs).toEqual(['done', 'done', 'done'])
+    expect(Object.keys(data)).toHaveLength(450)
+    for (const prefix of ['p', 'q', 'r']) {
+      for (let i = 0; i < 150; i++) expect(data[`${prefix}${i}`]).toBe(String(i))
+    }
+  })
+
+  it('waits for a lock held shorter than busy_timeout, then writes', async () => {
+    const path = dbPath()
+    const store = createSqliteStore({ path })
+    const key = randomKey()
+    await store.create(key, record())
+    const holder = holdExclusive(path, 200)
+    await holder.locked
+
+    const started = Date.now()
+    const applied = await store.update(key, { set: { waited: '1' } })
+    const waited = Date.now() - started
+    await holder.done
+    await store.close?.()
+
+    expect(applied).toBe(true)
+    expect(waited).toBeGreaterThanOrEqual(100)
+    expect(waited).toBeLessThan(1000)
+  })
+
+  it('rejects a write while another connection holds the lock past busy_timeout, and recovers after COMMIT', async () => {
+    const path = dbPath()
+    const store = createSqliteStore({ path })
+    const key = randomKey()
+    await store.create(key, record())
+    const other = new Database(path)
+    other.exec('BEGIN EXCLUSIVE')
+
+    const started = Date.now()
+    const failure = await store.update(key, { set: { a: '1' } }).catch((error: unknown) => error)
+    const waited = Date.now() - started
+    const readWhileLocked = await store.get(key)
+    other.exec('COMMIT')
+    other.close()
+    const applied = await store.update(key, { set: { a: '2' } })
+
+    expect(failure).toMatchObject({ code: 'SQLITE_BUSY' })
+    expect(waited).toBeGreaterThanOrEqual(900)
+    expect(waited).toBeLessThan(2500)
+    expect(readWhileLocked).not.toBeNull()
+    expect(applied).toBe(true)
+    expect((await store.get(key))?.data.a).toBe('2')
+    await store.close?.()
+  })
+
+  it('rejects writes with SQLITE_FULL when the database is full, and works once space is freed', async () => {
+    const path = dbPath()
+    const db = new Database(path)
+    db.pragma('journal_mode = WAL')
+    const store = createSqliteStore({ db })
+    const kept = randomKey()
+    await store.create(kept, record())
+    const pages = db.pragma('page_count', { simple: true }) as number
+    db.pragma(`max_page_count = ${pages}`)
+    const big = { blob: JSON.stringify('x'.repeat(200_000)) }
+
+    const failure = await store.create(randomKey(), record({ data: big })).catch((e: unknown) => e)
+    const readWhileFull = await store.get(kept)
+    db.pragma('max_page_count = 1073741823')
+    const key = randomKey()
+    await store.create(key, record({ data: big }))
+
+    expect(failure).toMatchObject({ code: 'SQLITE_FULL' })
+    expect(readWhileFull).not.toBeNull()
+    expect(db.inTransaction).toBe(false)
+    expect((await store.get(key))?.data).toEqual(big)
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok')
+    db.close()
+  })
+})
+
+/** A child process that updates one session `n` times, five at a time, once told to go. */
+const updaterScript = `
+import { createSqliteStore } from ${JSON.stringify(join(root, 'src/stores/sqlite.ts'))}
+const [path, key, prefix, n] = process.argv.slice(2)
+const store = createSqliteStore({ path })
+await store.get(key)
+process.stdout.write('ready\\n')
+await new Promise((resolve) => process.stdin.once('data', resolve))
+let ok = true
+for (let i = 0; i < Number(n); i += 5) {
+  const round = [0, 1, 2, 3, 4].map((j) => store.update(key, { set: { [prefix + (i + j)]: String(i + j) } }))
+  ok = (await Promise.all(round)).every(Boolean) && ok
+  await new Promise((resolve) => setImmediate(resolve))
+}
+await store.close()
+process.stdout.write(ok ? 'done\\n' : 'lost\\n')
+process.exit(0)
+`
+
+/** Resolves with the first line of the child's output that matches. */
+function untilLine(child: ChildProcess, pattern: string | RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let buffer = ''
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString()
+      for (const line of buffer.split('\n')) {
+        if (typeof pattern === 'string' ? line === pattern : pattern.test(line)) {
+          child.stdout?.off('data', onData)
+          resolve(line)
+          return
+        }
+      }
+    }
+    child.stdout?.on('data', onData)
+    child.once('exit', (code) => reject(new Error(`child exited with ${code} before "${pattern}"`)))
+  })
+}
+
+/** A second connection, in a worker thread, that holds BEGIN EXCLUSIVE for `ms`. */
+function holdExclusive(path: string, ms: number): { locked: Promise<void>; done: Promise<void> } {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3')
+  const worker = new Worker(
+    `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const Database = require(workerData.module)
+    const db = new Database(workerData.path)
+    db.exec('BEGIN EXCLUSIVE')
+    parentPort.postMessage('locked')
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.ms)
+    db.exec('COMMIT')
+    db.close()
+    `,
+    { eval: true, workerData: { module, path, ms } },
+  )
+  const locked = new Promise<void>((resolve) => worker.once('message', () => resolve()))
+  const done = new Promise<void>((resolve, reject) => {
+    worker.once('exit', () => resolve())
+    worker.once('error', reject)
+  })
+  return { locked, done }
+}
