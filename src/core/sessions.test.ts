@@ -416,6 +416,19 @@ describe('createSessions with a store', () => {
     expect(Date.now() - started).toBeLessThan(1000)
   })
 
+  it('sweeps expired sessions from the store in the background', async () => {
+    const store = createMemoryStore({ sweepInterval: 0 })
+    const sessions = createSessions({ secret, store, idleTimeout: 1, pruneInterval: 0.05 })
+    const s = sessions.open(undefined)
+    s.set('a', 1)
+    await sessions.commit(s)
+
+    await new Promise((resolve) => setTimeout(resolve, 1300))
+    await sessions.close()
+
+    expect(store.size).toBe(0)
+  })
+
   it('refuses an idle timeout longer than the absolute one', () => {
     expect(() =>
       createSessions({ secret, store: createMemoryStore(), idleTimeout: 10, absoluteTimeout: 5 }),

@@ -46,6 +46,12 @@ export interface SessionsOptions {
   /** Server-side: the idle expiry is refreshed at most once per this interval. @default 60 */
   touchInterval?: number
   /**
+   * Server-side: seconds between sweeps of expired sessions (`store.prune()`), run in the
+   * background; 0 turns them off, e.g. when a cron job runs `tessera sessions prune`.
+   * @default 3600
+   */
+  pruneInterval?: number
+  /**
    * Re-issue a permanent cookie on every request that reads the session, sliding its expiry
    * (Flask's SESSION_REFRESH_EACH_REQUEST). @default true
    */
@@ -171,6 +177,7 @@ export function createSessions<T extends SessionShape = SessionShape>(
       idle: options.idleTimeout ?? maxAge,
       absolute: options.absoluteTimeout ?? 90 * day,
       touchInterval: options.touchInterval ?? 60,
+      pruneInterval: options.pruneInterval ?? 3600,
       timeout: options.storeTimeout ?? 1000,
       idKeys: secrets.map((s) => deriveKey(s, 'session-id')),
       name,
@@ -319,6 +326,7 @@ interface StoreModeContext {
   idle: number
   absolute: number
   touchInterval: number
+  pruneInterval: number
   timeout: number
   idKeys: Buffer[]
   name: string
@@ -344,6 +352,12 @@ function storeMode<T extends SessionShape>(
     )
   }
   const extras = new WeakMap<SessionState, StoreExtra>()
+  const sweeper = startSweeper(store, ctx.pruneInterval, (cause) =>
+    emit({
+      type: 'store_error',
+      error: new StoreError(store.name, 'prune expired sessions', { cause }),
+    }),
+  )
 
   function call<R>(operation: string, run: () => Promise<R>): Promise<R> {
     let timer: NodeJS.Timeout | undefined
@@ -595,7 +609,44 @@ function storeMode<T extends SessionShape>(
       await call('destroy a session', () => store.destroy(key))
     },
     async close() {
+      sweeper.stop()
       await store.close?.()
+    },
+  }
+}
+
+/**
+ * Prunes the store every `interval` seconds, first after a random part of it, so that app
+ * instances started together don't all sweep at once. The timer never keeps the process alive.
+ */
+function startSweeper(
+  store: Store,
+  interval: number,
+  onError: (cause: unknown) => void,
+): { stop(): void } {
+  let timer: NodeJS.Timeout | null = null
+  let stopped = false
+  const prune = store.prune?.bind(store)
+  if (prune && interval > 0) {
+    const schedule = (delay: number) => {
+      if (stopped) return
+      timer = setTimeout(() => {
+        prune().then(
+          () => schedule(interval * 1000),
+          (cause: unknown) => {
+            onError(cause)
+            schedule(interval * 1000)
+          },
+        )
+      }, delay)
+      timer.unref()
+    }
+    schedule(Math.random() * interval * 1000)
+  }
+  return {
+    stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
     },
   }
 }
