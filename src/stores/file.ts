@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path'
 import { summary } from './memory.js'
 import {
   applyPatch,
+  listLimit,
   type SessionPatch,
   type SessionSummary,
   type Store,
@@ -57,8 +58,11 @@ const ownerName = /^([0-9a-f]{12})\.owner$/
 /** How long an operation waits for another process to release a session's lock. */
 const lockWaitMs = 5000
 
-/** Sessions read at once by `prune` and `listByUser`. */
+/** Sessions read at once by `prune`, `list` and `listByUser`. */
 const parallelism = 32
+
+/** Removals between two `onProgress` calls of `prune`. */
+const pruneBatch = 1000
 
 /**
  * A store that keeps each session in its own file. Expired files are removed by `prune`.
@@ -472,9 +476,32 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
       )
       return count
     },
-    async prune() {
+    async list(options) {
+      const limit = listLimit(options)
+      await ready()
+      const t = now()
+      const list: SessionSummary[] = []
+      const keys: string[] = []
+      for (const name of await fsp.readdir(dir)) {
+        const match = sessionName.exec(name)
+        if (match) keys.push(match[1]!)
+      }
+      await eachLimited(keys, async (key) => {
+        // Unparsable, vanished or unreadable files are skipped, as `get` would miss them.
+        const session = await read(key).catch(() => null)
+        if (session && session.expiresAt > t) list.push(summary(key, session))
+      })
+      return list.sort((a, b) => a.createdAt - b.createdAt).slice(0, limit)
+    },
+    async prune({ onProgress } = {}) {
       await ready()
       let count = 0
+      let reported = 0
+      const report = (): void => {
+        if (count === reported) return
+        reported = count
+        onProgress?.(count)
+      }
       const names = await fsp.readdir(dir)
       await eachLimited(names, async (name) => {
         const session = sessionName.exec(name)
@@ -482,7 +509,10 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
           const key = session[1]!
           const current = await read(key).catch(() => undefined)
           if (current === undefined || (current && current.expiresAt > now())) return
-          if (await sweep(key)) count++
+          if (await sweep(key)) {
+            count++
+            if (count % pruneBatch === 0) report()
+          }
           return
         }
         const temp = tempName.exec(name)
@@ -506,6 +536,7 @@ export function createFileStore(options: FileStoreOptions = {}): Store {
         }
       })
       await sweepUserDirs()
+      report()
       return count
     },
     async clear() {

@@ -5,6 +5,7 @@
  */
 import {
   applyPatch,
+  listLimit,
   type SessionPatch,
   type SessionSummary,
   type Store,
@@ -135,8 +136,20 @@ export function createMemoryStore(
       }
       return count
     },
-    async prune() {
-      return sweep()
+    async list(options) {
+      const limit = listLimit(options)
+      const list: SessionSummary[] = []
+      for (const key of [...sessions.keys()]) {
+        const s = live(key)
+        if (s) list.push(summary(key, s))
+      }
+      return list.sort((a, b) => a.createdAt - b.createdAt).slice(0, limit)
+    },
+    async prune({ onProgress } = {}) {
+      // One sweep, one batch.
+      const count = sweep()
+      onProgress?.(count)
+      return count
     },
     async clear() {
       sessions.clear()
@@ -148,11 +161,11 @@ export function createMemoryStore(
   }
 }
 
-/** The summary of a stored session, for `listByUser`. */
+/** The summary of a stored session, for `listByUser` and `list`. */
 export function summary(key: string, s: StoredSession): SessionSummary {
   return {
     key,
-    userId: s.userId ?? '',
+    userId: s.userId,
     createdAt: s.createdAt,
     lastSeenAt: s.lastSeenAt,
     expiresAt: s.expiresAt,

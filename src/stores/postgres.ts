@@ -6,7 +6,13 @@
  */
 import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg'
-import type { SessionPatch, Store, StoredSession } from './types.js'
+import {
+  listLimit,
+  type SessionPatch,
+  type SessionSummary,
+  type Store,
+  type StoredSession,
+} from './types.js'
 
 /** Options of `createPostgresStore`. */
 export interface PostgresStoreOptions {
@@ -278,6 +284,26 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
       })
     },
 
+    async list(options) {
+      const { rows } = await query<SummaryRow>(
+        'list_all',
+        `SELECT key, user_id, created_at, last_seen_at, expires_at, user_agent, ip FROM ${table}
+         WHERE expires_at > $1 ORDER BY created_at LIMIT $2`,
+        [Date.now(), listLimit(options)],
+      )
+      return rows.map(
+        (row): SessionSummary => ({
+          key: row.key,
+          userId: row.user_id,
+          createdAt: Number(row.created_at),
+          lastSeenAt: Number(row.last_seen_at),
+          expiresAt: Number(row.expires_at),
+          userAgent: row.user_agent,
+          ip: row.ip,
+        }),
+      )
+    },
+
     async destroyByUser(userId, { except } = {}) {
       const { rows } = await query<{ live: string }>(
         'destroy_user',
@@ -290,7 +316,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
       return Number(rows[0]?.live ?? 0)
     },
 
-    async prune() {
+    async prune({ onProgress } = {}) {
       // Small batches that skip rows another instance is deleting: two pruners share the work.
       const batch = 1000
       let total = 0
@@ -303,6 +329,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
           [Date.now()],
         )
         total += rowCount ?? 0
+        onProgress?.(total)
         if ((rowCount ?? 0) < batch) return total
       }
     },
@@ -334,6 +361,12 @@ interface Row {
   user_agent: string | null
   ip: string | null
 }
+
+/** A row as `list` reads it. */
+type SummaryRow = Pick<
+  Row,
+  'user_id' | 'created_at' | 'last_seen_at' | 'expires_at' | 'user_agent' | 'ip'
+> & { key: string }
 
 function toSession(row: Row): StoredSession {
   return {

@@ -9,7 +9,13 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { SessionPatch, SessionSummary, Store, StoredSession } from './types.js'
+import {
+  listLimit,
+  type SessionPatch,
+  type SessionSummary,
+  type Store,
+  type StoredSession,
+} from './types.js'
 
 /**
  * The part of a node-redis client the store uses: `createClient()` from `redis` or
@@ -292,6 +298,43 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
         await send(c, ['ZREM', userKey(userId), ...targets])
         return results.filter((r) => r === 1).length
       })
+    },
+
+    async list(options) {
+      const limit = listLimit(options)
+      const c = await ready()
+      const now = Date.now()
+      const found: SessionSummary[] = []
+      let cursor = '0'
+      do {
+        const [next, keys] = (await bounded(
+          send(c, ['SCAN', cursor, 'MATCH', `${glob(prefix)}s:*`, 'COUNT', '1000']),
+          timeout,
+          'list sessions',
+        )) as [string, string[]]
+        cursor = next
+        const metas = (await bounded(
+          Promise.all(keys.map((k) => send(c, ['HMGET', k, ...META]))),
+          timeout,
+          'list sessions',
+        )) as (string | null)[][]
+        keys.forEach((hashKey, i) => {
+          const key = hashKey.slice(prefix.length + 3, -1)
+          const [user, createdAt, lastSeenAt, expiresAt, , userAgent, ip] = metas[i] ?? []
+          if (found.length >= limit || sessionKey(key) !== hashKey || createdAt == null) return
+          if (expiresAt == null || Number(expiresAt) <= now) return
+          found.push({
+            key,
+            userId: user ?? null,
+            createdAt: Number(createdAt),
+            lastSeenAt: Number(lastSeenAt),
+            expiresAt: Number(expiresAt),
+            userAgent: userAgent ?? null,
+            ip: ip ?? null,
+          })
+        })
+      } while (cursor !== '0' && found.length < limit)
+      return found.sort((a, b) => a.createdAt - b.createdAt)
     },
 
     async prune() {

@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
 import { ConfigError } from '../errors.js'
-import type { SessionPatch, SessionSummary, Store } from './types.js'
+import { listLimit, type SessionPatch, type SessionSummary, type Store } from './types.js'
 
 /** Options of `createSqliteStore`: give `db` or `path`. */
 export interface SqliteStoreOptions {
@@ -130,17 +130,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async listByUser(userId) {
       const rows = (statements ?? (await ready())).listByUser.all(userId, now()) as SummaryRow[]
-      return rows.map(
-        (row): SessionSummary => ({
-          key: row.key,
-          userId: row.user_id,
-          createdAt: row.created_at,
-          lastSeenAt: row.last_seen_at,
-          expiresAt: row.expires_at,
-          userAgent: row.user_agent,
-          ip: row.ip,
-        }),
-      )
+      return rows.map(toSummary)
+    },
+    async list(options) {
+      const limit = listLimit(options)
+      const rows = (statements ?? (await ready())).list.all(now(), limit) as SummaryRow[]
+      return rows.map(toSummary)
     },
     async destroyByUser(userId, { except } = {}) {
       const s = statements ?? (await ready())
@@ -149,13 +144,14 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const t = now()
       return removed.filter((row) => row.expires_at > t).length
     },
-    async prune() {
+    async prune({ onProgress } = {}) {
       const s = statements ?? (await ready())
       const t = now()
       let count = 0
       for (;;) {
         const { changes } = s.prune.run(t, pruneBatch)
         count += changes
+        onProgress?.(count)
         if (changes < pruneBatch) return count
         // Let waiting requests in between batches.
         await new Promise((resolve) => setImmediate(resolve))
@@ -188,7 +184,7 @@ type Row = [string, string | null, number, number, number, number, string | null
 
 interface SummaryRow {
   key: string
-  user_id: string
+  user_id: string | null
   created_at: number
   last_seen_at: number
   expires_at: number
@@ -202,9 +198,22 @@ interface Statements {
   update: Database.Statement
   destroy: Database.Statement
   listByUser: Database.Statement
+  list: Database.Statement
   destroyByUser: Database.Statement
   prune: Database.Statement
   clear: Database.Statement
+}
+
+function toSummary(row: SummaryRow): SessionSummary {
+  return {
+    key: row.key,
+    userId: row.user_id,
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    expiresAt: row.expires_at,
+    userAgent: row.user_agent,
+    ip: row.ip,
+  }
 }
 
 async function openFile(path: string): Promise<Database.Database> {
@@ -273,6 +282,10 @@ function prepareStatements(db: Database.Database, table: string): Statements {
     listByUser: db.prepare(
       `SELECT key, user_id, created_at, last_seen_at, expires_at, user_agent, ip
        FROM ${t} WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC`,
+    ),
+    list: db.prepare(
+      `SELECT key, user_id, created_at, last_seen_at, expires_at, user_agent, ip
+       FROM ${t} WHERE expires_at > ? ORDER BY created_at LIMIT ?`,
     ),
     destroyByUser: db.prepare(
       `DELETE FROM ${t} WHERE user_id = ? AND key IS NOT ? RETURNING expires_at`,

@@ -4,7 +4,7 @@
  *
  * Required: `get`, `create`, `update`, `destroy`.
  * Recommended: `listByUser`, `destroyByUser` (sessions per user), `prune` (sweeping).
- * Optional: `clear`, `close`, `migrate`.
+ * Optional: `list` (every session, for operators), `clear`, `close`, `migrate`.
  *
  * Values are kept per key, as tagged-JSON text, so that `update` can apply one request's
  * changes without overwriting another's: two concurrent requests that set different keys both
@@ -45,11 +45,12 @@ export interface SessionPatch {
   expiresAt?: number
 }
 
-/** A session in a user's list: what "Your sessions" shows. */
+/** A session in a list: what "Your sessions" and `tessera sessions list` show. */
 export interface SessionSummary {
   /** The store key (a hash of the id): safe to show, useless as a cookie. */
   key: string
-  userId: string
+  /** The user the session is bound to, or null. */
+  userId: string | null
   createdAt: number
   lastSeenAt: number
   expiresAt: number
@@ -77,14 +78,42 @@ export interface Store {
   listByUser?(userId: string): Promise<SessionSummary[]>
   /** Removes the user's sessions, except the one under `except`; returns how many. */
   destroyByUser?(userId: string, options?: { except?: string }): Promise<number>
-  /** Removes expired sessions; returns how many. */
-  prune?(): Promise<number>
+  /**
+   * Optional. Live sessions, bound to a user or not, at most `limit` (default 100, at most
+   * 10_000: see `listLimit`), oldest `createdAt` first. For operations tools (`tessera sessions
+   * list`), never for a request path: it may scan every session of the store. SQL, memory and
+   * file stores return the oldest `limit` sessions; Redis returns the first `limit` live sessions
+   * its SCAN finds, sorted.
+   */
+  list?(options?: { limit?: number }): Promise<SessionSummary[]>
+  /**
+   * Removes expired sessions; returns how many. Stores that delete in batches call `onProgress`
+   * after each batch with the running total (non-decreasing; its last value is the count
+   * returned), so a long run can show progress. A store may never call it (Redis expires
+   * sessions by itself).
+   */
+  prune?(options?: { onProgress?: (removedSoFar: number) => void }): Promise<number>
   /** Removes every session of this store (its own keys only). */
   clear?(): Promise<void>
   /** Creates tables or indexes, for stores that need them. */
   migrate?(): Promise<void>
   /** Releases connections and timers. */
   close?(): Promise<void>
+}
+
+/** The most sessions `list` returns, whatever `limit` asks for. */
+export const maxListLimit = 10_000
+
+/**
+ * The number of sessions a `list` call returns at most: `limit`, 100 when absent, capped at
+ * `maxListLimit`. Throws a TypeError for a negative or fractional limit.
+ */
+export function listLimit(options: { limit?: number } = {}): number {
+  const limit = options.limit ?? 100
+  if (!(Number.isInteger(limit) && limit >= 0)) {
+    throw new TypeError(`list: limit must be a whole number of sessions, got ${limit}`)
+  }
+  return Math.min(limit, maxListLimit)
 }
 
 /** Applies a patch to a stored session in memory: the semantics every store must match. */

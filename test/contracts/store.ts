@@ -228,6 +228,76 @@ export function testStore(name: string, factory: StoreFactory): void {
       })
     })
 
+    describe('listing every session', () => {
+      it('lists live sessions, bound or not, with their summary fields, oldest first', async () => {
+        const user = `user-${randomKey()}`
+        const [bound, unbound, older] = [randomKey(), randomKey(), randomKey()]
+        const t = Date.now()
+        const b = record({ userId: user, createdAt: t - 2000, lastSeenAt: t - 500 })
+        const u = record({ createdAt: t - 1000, userAgent: null, ip: null })
+        await store.create(bound, b)
+        await store.create(unbound, u)
+        await store.create(older, record({ createdAt: t - 3000 }))
+
+        const mine = new Set([bound, unbound, older])
+        const list = (await store.list!({ limit: 10_000 })).filter((s) => mine.has(s.key))
+
+        expect(list.map((s) => s.key)).toEqual([older, bound, unbound])
+        expect(list[1]).toEqual({
+          key: bound,
+          userId: user,
+          createdAt: b.createdAt,
+          lastSeenAt: b.lastSeenAt,
+          expiresAt: b.expiresAt,
+          userAgent: b.userAgent,
+          ip: b.ip,
+        })
+        expect(list[2]).toEqual({
+          key: unbound,
+          userId: null,
+          createdAt: u.createdAt,
+          lastSeenAt: u.lastSeenAt,
+          expiresAt: u.expiresAt,
+          userAgent: null,
+          ip: null,
+        })
+      })
+
+      it('leaves expired and destroyed sessions out', async () => {
+        const [live, expired, gone] = [randomKey(), randomKey(), randomKey()]
+        await store.create(live, record())
+        await store.create(expired, record({ expiresAt: Date.now() - 1 }))
+        await store.create(gone, record())
+        await store.destroy(gone)
+
+        const list = await store.list!({ limit: 10_000 })
+        const keys = list.map((s) => s.key)
+
+        expect(keys).toContain(live)
+        expect(keys).not.toContain(expired)
+        expect(keys).not.toContain(gone)
+        const t = Date.now()
+        expect(list.every((s) => s.expiresAt > t - 1000)).toBe(true)
+      })
+
+      it('returns at most `limit` sessions, oldest first', async () => {
+        for (let i = 0; i < 3; i++) await store.create(randomKey(), record())
+
+        const two = await store.list!({ limit: 2 })
+        const byDefault = await store.list!()
+        const none = await store.list!({ limit: 0 })
+
+        expect(two).toHaveLength(2)
+        expect(two[0]!.createdAt).toBeLessThanOrEqual(two[1]!.createdAt)
+        expect(byDefault.length).toBeGreaterThanOrEqual(3)
+        expect(byDefault.length).toBeLessThanOrEqual(100)
+        const created = byDefault.map((s) => s.createdAt)
+        expect(created).toEqual([...created].sort((x, y) => x - y))
+        expect(none).toEqual([])
+        await expect(store.list!({ limit: -1 })).rejects.toThrow(TypeError)
+      })
+    })
+
     it('prunes expired sessions and keeps live ones', async () => {
       const [live, expired] = [randomKey(), randomKey()]
       await store.create(live, record())
@@ -239,5 +309,22 @@ export function testStore(name: string, factory: StoreFactory): void {
       expect(await store.get(live)).not.toBeNull()
       expect(await store.get(expired)).toBeNull()
     })
+
+    it('reports prune progress as a running total ending at the count', async () => {
+      for (let i = 0; i < 3; i++) {
+        await store.create(randomKey(), record({ expiresAt: Date.now() - 1 }))
+      }
+      const seen: number[] = []
+
+      const count = await store.prune!({ onProgress: (n) => seen.push(n) })
+
+      expectProgress(seen, count)
+    })
   })
+}
+
+/** Asserts `onProgress` values of a prune: non-decreasing, the last equal to the count returned. */
+export function expectProgress(seen: readonly number[], count: number): void {
+  for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!)
+  if (seen.length > 0) expect(seen.at(-1)).toBe(count)
 }

@@ -113,6 +113,27 @@ describe('createFileStore', () => {
     expect((await fsp.readdir(dir)).filter((n) => n.endsWith('.json'))).toEqual([])
   })
 
+  it('lists the session files it can read, skipping unparsable, expired and temp files', async () => {
+    const dir = await freshDir()
+    const store = createFileStore({ dir })
+    const t = Date.now()
+    const [older, newer, expired, garbled] = [randomKey(), randomKey(), randomKey(), randomKey()]
+    await store.create(newer, record({ createdAt: t - 1 }))
+    await store.create(older, record({ createdAt: t - 2, userId: 'u-1' }))
+    await store.create(expired, record({ expiresAt: t - 1 }))
+    await fsp.writeFile(join(dir, `${garbled}.json`), '{"data":')
+    await fsp.writeFile(join(dir, `${newer}.json.0123456789ab-1.tmp`), '{}')
+
+    const list = await store.list?.()
+    const one = await store.list?.({ limit: 1 })
+
+    expect(list?.map((s) => [s.key, s.userId])).toEqual([
+      [older, 'u-1'],
+      [newer, null],
+    ])
+    expect(one?.map((s) => s.key)).toEqual([older])
+  })
+
   it('rejects a write that hits ENOSPC, keeping the previous file whole, and works once space is freed', async () => {
     const dir = await freshDir()
     let full = false

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../../src/stores/memory.js'
-import { randomKey, record, testStore } from '../contracts/store.js'
+import { expectProgress, randomKey, record, testStore } from '../contracts/store.js'
 
 testStore('memory', { make: () => createMemoryStore() })
 
@@ -22,9 +22,12 @@ describe('createMemoryStore', () => {
     await store.create(randomKey(), record({ createdAt: t, lastSeenAt: t, expiresAt: t + 1000 }))
 
     t += 1001
-    const count = await store.prune!()
+    const seen: number[] = []
+    const count = await store.prune!({ onProgress: (n) => seen.push(n) })
 
     expect(count).toBe(1)
+    expect(seen).toEqual([1])
+    expectProgress(seen, count)
     expect(store.size).toBe(0)
   })
 })

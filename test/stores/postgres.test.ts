@@ -5,7 +5,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createPostgresStore } from '../../src/stores/postgres.js'
 import type { Store } from '../../src/stores/types.js'
-import { randomKey, record, testStore } from '../contracts/store.js'
+import { expectProgress, randomKey, record, testStore } from '../contracts/store.js'
 import { DATABASE_URL, describeService, postgresAvailable } from '../support/services.js'
 
 const reason = await postgresAvailable()
@@ -69,6 +69,45 @@ describeService('postgres', reason, () => {
 
       expect(counts[0]! + counts[1]!).toBe(3)
       expect(await mine.get(live)).not.toBeNull()
+      await mine.close?.()
+    })
+
+    it('prunes more than one batch, reporting the running total after each', async () => {
+      const mine = createPostgresStore({ connectionString: DATABASE_URL, schema: run, table: 'pb' })
+      const live = randomKey()
+      await mine.create(live, record())
+      // 2500 expired rows in one statement: creating them one by one would be slow.
+      await admin.query(
+        `INSERT INTO ${run}.pb (key, user_id, created_at, last_seen_at, expires_at)
+         SELECT 'expired-' || g, NULL, 1, 1, 2 FROM generate_series(1, 2500) AS g`,
+      )
+      const seen: number[] = []
+
+      const count = await mine.prune!({ onProgress: (n) => seen.push(n) })
+
+      expect(count).toBe(2500)
+      expect(seen).toEqual([1000, 2000, 2500])
+      expectProgress(seen, count)
+      expect(await mine.get(live)).not.toBeNull()
+      await mine.close?.()
+    })
+
+    it('lists the oldest live sessions first, bound or not', async () => {
+      const mine = createPostgresStore({ connectionString: DATABASE_URL, schema: run, table: 'l' })
+      const t = Date.now()
+      const [a, b, c] = [randomKey(), randomKey(), randomKey()]
+      await mine.create(a, record({ createdAt: t - 3, userId: 'u-1' }))
+      await mine.create(b, record({ createdAt: t - 2 }))
+      await mine.create(c, record({ createdAt: t - 1 }))
+      await mine.create(randomKey(), record({ createdAt: t - 9, expiresAt: t - 1 }))
+
+      const list = await mine.list!({ limit: 2 })
+
+      expect(list.map((s) => [s.key, s.userId])).toEqual([
+        [a, 'u-1'],
+        [b, null],
+      ])
+      expect(typeof list[0]?.createdAt).toBe('number')
       await mine.close?.()
     })
 

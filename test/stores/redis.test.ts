@@ -115,6 +115,26 @@ describeService('redis', reason, () => {
       expect(await store.update(key, { set: { b: '2' } })).toBe(false)
     })
 
+    it('lists sessions through SCAN, skipping hashes without meta fields and other keys', async () => {
+      const mine = createRedisStore({ url: REDIS_URL, prefix: `${run}:list:` })
+      const t = Date.now()
+      const keys = Array.from({ length: 5 }, () => randomKey())
+      for (const [i, key] of keys.entries()) {
+        await mine.create(key, record({ createdAt: t - i, userId: i === 0 ? 'u-1' : null }))
+      }
+      await admin.hSet(`${run}:list:s:{${randomKey()}}`, 'd:a', '1')
+
+      const all = await mine.list!()
+      const three = await mine.list!({ limit: 3 })
+
+      expect(all.map((s) => s.key)).toEqual([...keys].reverse())
+      expect(all.at(-1)?.userId).toBe('u-1')
+      expect(all[0]?.userId).toBeNull()
+      expect(three).toHaveLength(3)
+      expect(three.every((s) => keys.includes(s.key))).toBe(true)
+      await mine.close?.()
+    })
+
     it('clears only the keys under its own prefix', async () => {
       const mine = createRedisStore({ url: REDIS_URL, prefix: `${run}:mine:` })
       const theirs = createRedisStore({ url: REDIS_URL, prefix: `${run}:theirs:` })

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
-import { randomKey, record, testStore } from '../contracts/store.js'
+import { expectProgress, randomKey, record, testStore } from '../contracts/store.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const handles: Database.Database[] = []
@@ -129,7 +129,7 @@ describe('createSqliteStore', () => {
     db.close()
   })
 
-  it('prunes in batches and counts every expired row', async () => {
+  it('prunes in batches, reporting progress after each, and counts every expired row', async () => {
     let t = 1_000_000
     const db = new Database(':memory:')
     const store = createSqliteStore({ db, now: () => t })
@@ -140,11 +140,33 @@ describe('createSqliteStore', () => {
     await store.create(live, record({ createdAt: t, lastSeenAt: t, expiresAt: t + 10_000 }))
 
     t += 1000
-    const count = await store.prune?.()
+    const seen: number[] = []
+    const count = await store.prune?.({ onProgress: (n) => seen.push(n) })
 
     expect(count).toBe(2500)
+    expect(seen).toEqual([1000, 2000, 2500])
+    expectProgress(seen, count!)
     expect(db.prepare('SELECT count(*) FROM tessera_sessions').pluck().get()).toBe(1)
     expect(await store.get(live)).not.toBeNull()
+    db.close()
+  })
+
+  it('lists the oldest live sessions first, through one SELECT with a LIMIT', async () => {
+    let t = 1_000_000
+    const db = new Database(':memory:')
+    const store = createSqliteStore({ db, now: () => t })
+    const keys = Array.from({ length: 5 }, () => randomKey())
+    for (const [i, key] of keys.entries()) {
+      await store.create(key, record({ createdAt: t - i, lastSeenAt: t, expiresAt: t + 1000 }))
+    }
+    await store.create(randomKey(), record({ createdAt: 0, lastSeenAt: t, expiresAt: t }))
+
+    const three = await store.list?.({ limit: 3 })
+    t += 1000
+    const later = await store.list?.()
+
+    expect(three?.map((s) => s.key)).toEqual([keys[4], keys[3], keys[2]])
+    expect(later).toEqual([])
     db.close()
   })
 
