@@ -1,0 +1,767 @@
+import { createHmac } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import fc from 'fast-check'
+import pako from 'pako'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, SerializeError } from '../errors.js'
+import {
+  createFlaskCodec,
+  decodeFlaskUnsafe,
+  dumpsSession,
+  Markup,
+  parseHttpDate,
+  Tuple,
+  UUID,
+} from './flask.js'
+import { compareCodePoints, dumps, formatNumber, markFloat, maxDepth, parse } from './flask-json.js'
+import type { DecodeResult, SessionData } from './types.js'
+
+interface Vector {
+  name: string
+  secret_key: string
+  fallback_keys: string[]
+  cookie: string
+  timestamp: number | null
+  verify_at: number
+  max_age: number
+  valid: boolean
+  session: unknown
+  payload_json: string | null
+  expected: unknown
+}
+
+const vectors: { cases: Vector[] } = JSON.parse(
+  readFileSync(
+    new URL('../../../shared/vectors/flask-session-cookies.json', import.meta.url),
+    'utf8',
+  ),
+)
+const valid = vectors.cases.filter((c) => c.valid)
+const invalid = vectors.cases.filter((c) => !c.valid)
+
+const secret = 'test-secret-key'
+const now = 1_767_225_600_000 // 2026-01-01T00:00:00Z
+const day = 86_400
+
+/** The JS value a vector's `expected` describes, markers ($tuple, $bytes…) turned into values. */
+function fromExpected(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromExpected)
+  if (typeof value !== 'object' || value === null) return value
+  const entries = Object.entries(value)
+  const [marker, inner] = entries.length === 1 ? entries[0]! : ['', undefined]
+  switch (marker) {
+    case '$tuple':
+      return Tuple.from((inner as unknown[]).map(fromExpected))
+    case '$bytes':
+      return new Uint8Array(Buffer.from(inner as string, 'base64'))
+    case '$markup':
+      return new Markup(inner as string)
+    case '$uuid':
+      return new UUID(inner as string)
+    case '$datetime':
+      return new Date(inner as string)
+    case '$bigint':
+      return BigInt(inner as string)
+    case '$float':
+      return inner === '-0.0' ? -0 : Number(inner)
+  }
+  return Object.fromEntries(entries.map(([k, v]) => [k, fromExpected(v)]))
+}
+
+/** A cookie signed the way itsdangerous signs, around any JSON text: an independent oracle. */
+function signRaw(
+  json: string | Uint8Array,
+  options: {
+    key?: string
+    seconds?: number
+    compress?: boolean
+    /** Flag the payload as compressed without compressing it. */
+    flagOnly?: boolean
+    timestamp?: string
+  } = {},
+): string {
+  const bytes = typeof json === 'string' ? Buffer.from(json, 'utf8') : Buffer.from(json)
+  const payload = options.compress
+    ? `.${Buffer.from(pako.deflate(bytes)).toString('base64url')}`
+    : `${options.flagOnly ? '.' : ''}${bytes.toString('base64url')}`
+  const seconds = options.seconds ?? now / 1000
+  // Big-endian with no leading zero bytes, as itsdangerous writes it.
+  const hex = seconds === 0 ? '' : seconds.toString(16)
+  const timestamp =
+    options.timestamp ?? Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex').toString('base64url')
+  const message = `${payload}.${timestamp}`
+  const derived = createHmac('sha1', options.key ?? secret)
+    .update('cookie-session')
+    .digest()
+  return `${message}.${createHmac('sha1', derived).update(message).digest('base64url')}`
+}
+
+function decodeAt(cookie: string, at = now, maxAge = 31 * day): DecodeResult {
+  return createFlaskCodec({ secret }).decode(cookie, { now: at, maxAge })
+}
+
+function dataOf(result: DecodeResult): SessionData {
+  if (!result.ok) throw new Error(`expected an accepted cookie, got ${result.reason}`)
+  return result.data
+}
+
+const base64url = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+describe('createFlaskCodec', () => {
+  describe('with the Flask 3.1.3 vectors', () => {
+    it.each(valid.map((c) => [c.name, c] as const))('decodes %s to what Flask loads', (_, c) => {
+      const codec = createFlaskCodec({ secret: c.secret_key, fallbacks: c.fallback_keys })
+
+      const result = codec.decode(c.cookie, { now: c.verify_at * 1000, maxAge: c.max_age })
+
+      expect(result.ok).toBe(true)
+      expect(dataOf(result)).toStrictEqual(fromExpected(c.expected))
+      expect(result.ok && result.issuedAt).toBe(c.timestamp! * 1000)
+    })
+
+    it.each(valid.map((c) => [c.name, c] as const))(
+      're-encodes %s to the exact cookie Flask set',
+      (_, c) => {
+        const codec = createFlaskCodec({ secret: c.secret_key, fallbacks: c.fallback_keys })
+        const result = codec.decode(c.cookie, { now: c.verify_at * 1000, maxAge: c.max_age })
+        if (!result.ok) throw new Error(result.reason)
+        // keyIndex says which key verified it: 0 is the current key, i the fallback given i-th.
+        const signer = result.keyIndex === 0 ? c.secret_key : c.fallback_keys[result.keyIndex - 1]!
+
+        const again = createFlaskCodec({ secret: signer }).encode(result.data, c.timestamp! * 1000)
+
+        expect(again).toBe(c.cookie)
+      },
+    )
+
+    it.each(invalid.map((c) => [c.name, c] as const))('rejects %s', (_, c) => {
+      const codec = createFlaskCodec({ secret: c.secret_key, fallbacks: c.fallback_keys })
+
+      const result = codec.decode(c.cookie, { now: c.verify_at * 1000, maxAge: c.max_age })
+
+      expect(result.ok).toBe(false)
+    })
+
+    it('verifies fallback-signed vectors whatever order the fallbacks are given in', () => {
+      const c = vectors.cases.find((v) => v.name === 'fallback_oldest_of_two')!
+      const codec = createFlaskCodec({
+        secret: c.secret_key,
+        fallbacks: [...c.fallback_keys].reverse(),
+      })
+
+      const result = codec.decode(c.cookie, { now: c.verify_at * 1000, maxAge: c.max_age })
+
+      expect(result).toMatchObject({ ok: true, keyIndex: 2 })
+    })
+  })
+
+  describe('keys', () => {
+    it('signs with the current secret even when fallbacks are given', () => {
+      const codec = createFlaskCodec({ secret: 'key-v3', fallbacks: ['key-v1', 'key-v2'] })
+
+      const cookie = codec.encode({ user: 'x' }, now)
+
+      expect(createFlaskCodec({ secret: 'key-v3' }).decode(cookie, { now, maxAge: day }).ok).toBe(
+        true,
+      )
+    })
+
+    it('reports the fallback that verified a cookie as keyIndex 1 and up', () => {
+      const cookie = signRaw('{"user":"old"}', { key: 'key-v1' })
+      const codec = createFlaskCodec({ secret: 'key-v3', fallbacks: ['key-v2', 'key-v1'] })
+
+      const result = codec.decode(cookie, { now, maxAge: day })
+
+      expect(result).toMatchObject({ ok: true, keyIndex: 2, data: { user: 'old' } })
+    })
+
+    it('accepts a secret given as bytes, the same as its UTF-8 text', () => {
+      const cookie = createFlaskCodec({ secret: 'clé' }).encode({ a: 1 }, now)
+
+      const result = createFlaskCodec({ secret: Buffer.from('clé', 'utf8') }).decode(cookie, {
+        now,
+        maxAge: day,
+      })
+
+      expect(result.ok).toBe(true)
+    })
+
+    it('throws ConfigError at creation when the secret or a fallback is empty', () => {
+      expect(() => createFlaskCodec({ secret: '' })).toThrow(ConfigError)
+      expect(() => createFlaskCodec({ secret: 'k', fallbacks: [new Uint8Array()] })).toThrow(
+        ConfigError,
+      )
+    })
+  })
+
+  describe('expiry', () => {
+    it('accepts a cookie exactly maxAge seconds old and rejects one a second older', () => {
+      const cookie = signRaw('{"a":1}', { seconds: now / 1000 - 3600 })
+
+      expect(decodeAt(cookie, now, 3600).ok).toBe(true)
+      expect(decodeAt(cookie, now + 1000, 3600)).toEqual({ ok: false, reason: 'expired' })
+    })
+
+    it('rejects a cookie dated one second in the future as future', () => {
+      const cookie = signRaw('{"a":1}', { seconds: now / 1000 + 1 })
+
+      expect(decodeAt(cookie)).toEqual({ ok: false, reason: 'future' })
+    })
+
+    it('floors the clock to whole seconds, as int(time.time()) does', () => {
+      const cookie = signRaw('{"a":1}', { seconds: now / 1000 + 1 })
+
+      expect(decodeAt(cookie, now + 999).ok).toBe(false)
+      expect(decodeAt(cookie, now + 1000).ok).toBe(true)
+    })
+
+    it('writes time 0 as an empty timestamp segment and reads it back', () => {
+      const codec = createFlaskCodec({ secret })
+
+      const cookie = codec.encode({ a: 1 }, 999)
+
+      expect(cookie).toMatch(/^eyJhIjoxfQ\.\.[A-Za-z0-9_-]{27}$/)
+      expect(codec.decode(cookie, { now: 0, maxAge: 0 })).toMatchObject({ ok: true, issuedAt: 0 })
+    })
+
+    it('rejects a signed timestamp longer than 8 bytes as malformed', () => {
+      const cookie = signRaw('{"a":1}', { timestamp: 'AAAAAAAAAAAAAA' })
+
+      expect(decodeAt(cookie)).toEqual({ ok: false, reason: 'malformed' })
+    })
+  })
+
+  describe('payloads', () => {
+    it.each([
+      ['a list', '[1,2,3]'],
+      ['a string', '"text"'],
+      ['null', 'null'],
+      ['a number', '42'],
+      ['a tuple', '{" t":[1]}'],
+      ['markup', '{" m":"<b>"}'],
+    ])('rejects a signed payload that is %s as not_object', (_, json) => {
+      expect(decodeAt(signRaw(json))).toEqual({ ok: false, reason: 'not_object' })
+    })
+
+    it.each([
+      ['__proto__ at the top', '{"__proto__":{"polluted":1},"user":"u1"}'],
+      ['constructor nested', '{"a":{"constructor":{"prototype":{"polluted":1}}}}'],
+      ['prototype in a list', '{"a":[{"prototype":{"polluted":1}}]}'],
+      ['__proto__ behind the di escape', '{"a":{" di":{"__proto____":{"polluted":1}}}}'],
+    ])('rejects a signed payload with %s and leaves Object.prototype untouched', (_, json) => {
+      const result = decodeAt(signRaw(json))
+
+      expect(result.ok).toBe(false)
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+      expect(Object.prototype).not.toHaveProperty('polluted')
+    })
+
+    it('reads NaN, Infinity and -Infinity and writes them back unchanged', () => {
+      const json = '{"a":NaN,"b":Infinity,"c":-Infinity,"d":-0.0}'
+
+      const data = dataOf(decodeAt(signRaw(json)))
+
+      expect(data).toStrictEqual({ a: Number.NaN, b: Infinity, c: -Infinity, d: -0 })
+      expect(dumpsSession(data)).toBe(json)
+    })
+
+    it('reads ints beyond 2^53 - 1 as bigint and writes them back exactly', () => {
+      const json = '{"big":18446744073709551616,"edge":9007199254740991,"neg":-9007199254740993}'
+
+      const data = dataOf(decodeAt(signRaw(json)))
+
+      expect(data).toStrictEqual({
+        big: 18446744073709551616n,
+        edge: 9007199254740991,
+        neg: -9007199254740993n,
+      })
+      expect(dumpsSession(data)).toBe(json)
+    })
+
+    it('reads raw UTF-8 and any key order, and writes the canonical form back', () => {
+      const cookie = signRaw('{ "z" : "café 😀", "a" : [1, 2] }')
+
+      const data = dataOf(decodeAt(cookie))
+
+      expect(data).toStrictEqual({ z: 'café 😀', a: [1, 2] })
+      expect(dumpsSession(data)).toBe('{"a":[1,2],"z":"caf\\u00e9 \\ud83d\\ude00"}')
+    })
+
+    it('reads a compressed payload of raw JSON', () => {
+      const data = dataOf(decodeAt(signRaw('{"x":"abcabcabcabcabcabcabc"}', { compress: true })))
+
+      expect(data).toEqual({ x: 'abcabcabcabcabcabcabc' })
+    })
+
+    it.each([
+      ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d])],
+      ['invalid JSON', '{"a":}'],
+      ['a trailing comma', '{"a":1,}'],
+      ['JSON followed by more text', '{"a":1} x'],
+    ])('rejects a signed payload with %s as bad_payload', (_, json) => {
+      expect(decodeAt(signRaw(json))).toEqual({ ok: false, reason: 'bad_payload' })
+    })
+
+    it('rejects a payload flagged compressed that does not inflate as bad_payload', () => {
+      const cookie = signRaw('{"a":1}', { flagOnly: true })
+
+      expect(decodeAt(cookie)).toEqual({ ok: false, reason: 'bad_payload' })
+    })
+
+    it('rejects a compressed payload that inflates past 1 MiB as bad_payload', () => {
+      const cookie = signRaw(`{"a":"${'x'.repeat(1_100_000)}"}`, { compress: true })
+
+      expect(cookie.length).toBeLessThan(8192)
+      expect(decodeAt(cookie)).toEqual({ ok: false, reason: 'bad_payload' })
+    })
+
+    it('rejects tagged values Flask could not load as invalid_data', () => {
+      expect(decodeAt(signRaw('{"u":{" u":"not-a-uuid"}}'))).toEqual({
+        ok: false,
+        reason: 'invalid_data',
+      })
+      expect(decodeAt(signRaw('{"b":{" b":"!!!"}}'))).toEqual({ ok: false, reason: 'invalid_data' })
+      expect(decodeAt(signRaw('{"t":{" t":5}}'))).toEqual({ ok: false, reason: 'invalid_data' })
+    })
+
+    it('reads an unparsable tagged datetime as null, as Werkzeug does', () => {
+      expect(dataOf(decodeAt(signRaw('{"d":{" d":"not a date"}}')))).toStrictEqual({ d: null })
+    })
+
+    it('reads a tagged tuple of a string as its characters, as tuple() does', () => {
+      expect(dataOf(decodeAt(signRaw('{"t":{" t":"ab"}}')))).toStrictEqual({
+        t: Tuple.of('a', 'b'),
+      })
+    })
+
+    it('unescapes a session whose only key is a tag, and escapes it again', () => {
+      const json = '{" di":{" t__":[1]}}'
+
+      const data = dataOf(decodeAt(signRaw(json)))
+
+      expect(data).toStrictEqual({ ' t': [1] })
+      expect(dumpsSession(data)).toBe(json)
+    })
+  })
+
+  describe('integral floats', () => {
+    it('keeps 1.0 a float when decoded data is re-encoded unchanged', () => {
+      const json = '{"a":1.0,"l":[2.0,3],"t":{" t":[4.0]},"x":1e+16}'
+
+      const data = dataOf(decodeAt(signRaw(json)))
+
+      expect(data).toStrictEqual({ a: 1, l: [2, 3], t: Tuple.of(4), x: 1e16 })
+      expect(dumpsSession(data)).toBe(json)
+    })
+
+    it('writes a number the app put in place of a float as an int', () => {
+      const data = dataOf(decodeAt(signRaw('{"a":1.0,"b":2.0}')))
+
+      data.a = 5
+
+      expect(dumpsSession(data)).toBe('{"a":5,"b":2.0}')
+    })
+
+    it('writes a number as a float once markFloat marks it', () => {
+      const data = { ratio: 3 }
+
+      markFloat(data, 'ratio')
+
+      expect(dumpsSession(data)).toBe('{"ratio":3.0}')
+    })
+  })
+
+  describe('the signature', () => {
+    const cookie = signRaw('{"user":"admin"}')
+    const last = cookie.at(-1)!
+
+    it('accepts one or two = after the signature, as Python pads and decodes it', () => {
+      expect(decodeAt(`${cookie}=`).ok).toBe(true)
+      expect(decodeAt(`${cookie}==`).ok).toBe(true)
+    })
+
+    it('accepts a last character that differs only in the 2 bits HMAC-SHA1 does not use', () => {
+      const bits = base64url.indexOf(last)
+
+      for (const flip of [1, 2, 3]) {
+        const variant = cookie.slice(0, -1) + base64url[bits ^ flip]
+
+        expect(decodeAt(variant).ok).toBe(true)
+      }
+    })
+
+    it.each([
+      ['three =', `${cookie}===`],
+      ['a trailing space', `${cookie} `],
+      ['two trailing spaces', `${cookie}  `],
+      [
+        'a character of another high bit',
+        cookie.slice(0, -1) + base64url[base64url.indexOf(last) ^ 4],
+      ],
+      ['a missing character', cookie.slice(0, -1)],
+      ['an SHA-256 length', `${cookie}${'A'.repeat(16)}`],
+    ])('rejects a signature with %s', (_, variant) => {
+      expect(decodeAt(variant).ok).toBe(false)
+    })
+
+    it('rejects a signature spelled in the standard alphabet (+ and / for - and _)', () => {
+      let user = 0
+      let signed = signRaw('{"user":0}')
+      while (!/[-_]/.test(signed.slice(-27))) signed = signRaw(`{"user":${++user}}`)
+      const standard =
+        signed.slice(0, -27) + signed.slice(-27).replaceAll('-', '+').replaceAll('_', '/')
+
+      expect(decodeAt(signed).ok).toBe(true)
+      expect(decodeAt(standard).ok).toBe(false)
+    })
+
+    it('verifies signed texts of every length modulo the 64-byte HMAC block', () => {
+      const lengths = new Set<number>()
+
+      for (let n = 0; n < 120; n++) {
+        // Timestamps of 1 to 4 bytes: 2, 3, 4 and 6 characters.
+        for (const seconds of [200, 300, 70_000, now / 1000]) {
+          const cookie = signRaw(`{"s":"${'a'.repeat(n)}"}`, { seconds })
+          lengths.add(cookie.lastIndexOf('.') % 64)
+
+          expect(decodeAt(cookie, seconds * 1000).ok).toBe(true)
+        }
+      }
+      expect(lengths.size).toBe(64)
+    })
+
+    it('rejects a cookie longer than 8192 characters as too_large', () => {
+      expect(decodeAt(`${'a'.repeat(8200)}.${cookie}`)).toEqual({ ok: false, reason: 'too_large' })
+    })
+
+    it.each([
+      ['empty', ''],
+      ['without a dot', 'abc'],
+      ['without a timestamp', 'eyJhIjoxfQ.3W-oIHNfbrFNDEzkGKEkTwRe8Ww'],
+      ['with an extra dot in the payload', `e.${cookie}`],
+      ['with only dots', '...'],
+      ['with non-ASCII', `é${cookie}`],
+    ])('rejects a value %s as malformed before any crypto', (_, value) => {
+      expect(decodeAt(value)).toEqual({ ok: false, reason: 'malformed' })
+    })
+
+    it('never throws, whatever the input', () => {
+      const codec = createFlaskCodec({ secret })
+
+      fc.assert(
+        fc.property(fc.string({ maxLength: 80 }), (value) => {
+          expect(codec.decode(value, { now, maxAge: day }).ok).toBe(false)
+        }),
+      )
+      expect(codec.decode(null as unknown as string, { now, maxAge: day }).ok).toBe(false)
+    })
+  })
+
+  describe('encode', () => {
+    it('compresses only when zlib saves at least 2 bytes', () => {
+      const codec = createFlaskCodec({ secret })
+
+      expect(codec.encode({ s: 'ab'.repeat(40) }, now).startsWith('.')).toBe(true)
+      expect(codec.encode({ s: 'ab' }, now).startsWith('.')).toBe(false)
+    })
+
+    it('writes every Flask tag in the form Flask reads', () => {
+      const data = {
+        b: new Uint8Array([0xff, 0xfe]),
+        d: new Date('2024-02-29T13:05:09.987Z'),
+        m: new Markup('<b>x</b>'),
+        t: Tuple.of<unknown>(1, Tuple.of(2)),
+        u: new UUID('{12345678-1234-5678-9ABC-DEF012345678}'),
+      }
+
+      expect(dumpsSession(data)).toBe(
+        '{"b":{" b":"//4="},"d":{" d":"Thu, 29 Feb 2024 13:05:09 GMT"},"m":{" m":"<b>x</b>"},' +
+          '"t":{" t":[1,{" t":[2]}]},"u":{" u":"12345678123456789abcdef012345678"}}',
+      )
+    })
+
+    it('throws SerializeError for values a Flask session cannot hold', () => {
+      const codec = createFlaskCodec({ secret })
+
+      expect(() => codec.encode({ m: new Map() }, now)).toThrow(SerializeError)
+      expect(() => codec.encode({ f: () => 1 }, now)).toThrow(SerializeError)
+      expect(() => codec.encode({ l: [undefined] }, now)).toThrow(SerializeError)
+      expect(() => codec.encode(JSON.parse('{"__proto__":1}'), now)).toThrow(SerializeError)
+    })
+
+    it('throws SerializeError for circular data instead of overflowing the stack', () => {
+      const loop: Record<string, unknown> = {}
+      loop.self = loop
+
+      expect(() => createFlaskCodec({ secret }).encode(loop, now)).toThrow(SerializeError)
+    })
+
+    it('skips keys whose value is undefined', () => {
+      expect(dumpsSession({ a: 1, b: undefined })).toBe('{"a":1}')
+    })
+  })
+
+  describe('properties', () => {
+    const forbidden = new Set(['__proto__', 'constructor', 'prototype'])
+    const text = fc.string({
+      unit: fc.oneof(
+        fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+        fc.constantFrom('😀', '\uff5e', ' t', ' di', '__', 'a'),
+      ),
+      maxLength: 6,
+    })
+    const key = text.filter((k) => !forbidden.has(k))
+    const seconds = (d: Date): Date => new Date(Math.floor(d.getTime() / 1000) * 1000)
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', maxDepth: 3 },
+        fc.constant(null),
+        fc.boolean(),
+        fc.double(),
+        fc.integer(),
+        fc.bigInt().filter((n) => n > 2n ** 53n - 1n || n < 1n - 2n ** 53n),
+        text,
+        fc.uint8Array({ maxLength: 6 }),
+        text.map((s) => new Markup(s)),
+        fc.uuid().map((u) => new UUID(u)),
+        fc
+          // From year 100: Flask reads years 1-99 back as 19xx/20xx, and so does this codec.
+          .date({
+            min: new Date('0100-01-01T00:00:00Z'),
+            max: new Date('9999-12-31T23:59:59Z'),
+            noInvalidDate: true,
+          })
+          .map(seconds),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.array(tie('value'), { maxLength: 4 }).map((items) => Tuple.from(items)),
+        fc.dictionary(key, tie('value'), { maxKeys: 4, noNullPrototype: true }),
+      ),
+    }))
+    const session = fc.dictionary(key, value, { maxKeys: 5, noNullPrototype: true })
+
+    it('round-trips any session of Flask-storable values through encode and decode', () => {
+      const codec = createFlaskCodec({ secret })
+
+      fc.assert(
+        fc.property(session, (data) => {
+          const cookie = codec.encode(data, now)
+          fc.pre(cookie.length <= 8192)
+
+          expect(dataOf(codec.decode(cookie, { now, maxAge: day }))).toStrictEqual(data)
+        }),
+      )
+    })
+
+    it('rejects any single changed character, unless it only touches unused signature bits', () => {
+      const codec = createFlaskCodec({ secret })
+
+      fc.assert(
+        fc.property(
+          session,
+          fc.nat(),
+          fc.constantFrom(...`${base64url}.=`),
+          (data, at, replacement) => {
+            const cookie = codec.encode(data, now)
+            fc.pre(cookie.length <= 8192)
+            const i = at % cookie.length
+            fc.pre(cookie[i] !== replacement)
+            const changed = cookie.slice(0, i) + replacement + cookie.slice(i + 1)
+
+            const result = codec.decode(changed, { now, maxAge: day })
+
+            // Only the last character's 2 unused low bits may differ, and then nothing else does.
+            const harmless =
+              i === cookie.length - 1 &&
+              base64url.indexOf(replacement) >> 2 === base64url.indexOf(cookie[i]!) >> 2
+            expect(result.ok).toBe(harmless)
+            if (result.ok) expect(result.data).toStrictEqual(data)
+          },
+        ),
+      )
+    })
+  })
+})
+
+describe('decodeFlaskUnsafe', () => {
+  it('returns the payload of a cookie signed with another key, for debugging', () => {
+    const cookie = signRaw('{"user":"x"}', { key: 'someone-else', compress: true })
+
+    expect(decodeFlaskUnsafe(cookie)).toStrictEqual({
+      ok: true,
+      data: { user: 'x' },
+      issuedAt: now,
+      compressed: true,
+    })
+  })
+
+  it('returns non-object payloads as they are', () => {
+    expect(decodeFlaskUnsafe(signRaw('[1,{" t":[2]}]'))).toMatchObject({
+      ok: true,
+      data: [1, Tuple.of(2)],
+    })
+  })
+
+  it('reports a value that is not a cookie as malformed', () => {
+    expect(decodeFlaskUnsafe('nope')).toEqual({ ok: false, reason: 'malformed' })
+  })
+})
+
+describe('dumps', () => {
+  it.each(valid.filter((c) => c.session !== null).map((c) => [c.name, c] as const))(
+    'writes the payload_json of %s from its parsed value',
+    (_, c) => {
+      expect(dumps(parse(c.payload_json!))).toBe(c.payload_json)
+    },
+  )
+
+  it('sorts keys by code point: U+FF5E before an astral character, unlike UTF-16 order', () => {
+    const data = { '😀': 1, '\uff5e': 2 }
+
+    expect(dumps(data)).toBe('{"\\uff5e":2,"\\ud83d\\ude00":1}')
+    expect(['😀', '\uff5e'].sort()).toEqual(['😀', '\uff5e']) // what JS's own sort would do
+  })
+
+  it('sorts integer-like keys as strings, not in JS enumeration order', () => {
+    const data = { a: 0, '9': 0, '10': 0, '1.5': 0, '1': 0, '01': 0, '-1': 0 }
+
+    expect(dumps(data)).toBe('{"-1":0,"01":0,"1":0,"1.5":0,"10":0,"9":0,"a":0}')
+  })
+
+  it('escapes what ensure_ascii escapes, in lowercase hex', () => {
+    expect(dumps('\x7f\u2028\ud800\u00e9\x01/<>&"\\\n')).toBe(
+      '"\\u007f\\u2028\\ud800\\u00e9\\u0001/<>&\\"\\\\\\n"',
+    )
+  })
+
+  it('escapes one-key objects whose key is a tag, at any depth', () => {
+    expect(dumpsSession({ x: { ' t': 'not a tuple' } })).toBe(
+      '{"x":{" di":{" t__":"not a tuple"}}}',
+    )
+    expect(dumpsSession({ y: { ' u': Tuple.of(1, 2) } })).toBe(
+      '{"y":{" di":{" u__":{" t":[1,2]}}}}',
+    )
+    expect(dumpsSession({ ' di': 5 })).toBe('{" di":{" di__":5}}')
+  })
+
+  it('leaves tag-like keys alone when they are not a lone registered tag', () => {
+    expect(dumpsSession({ x: { ' t__': 1 } })).toBe('{"x":{" t__":1}}')
+    expect(dumpsSession({ x: { ' t': 1, z: 2 } })).toBe('{"x":{" t":1,"z":2}}')
+    expect(dumpsSession({ x: { ' x': [1] } })).toBe('{"x":{" x":[1]}}')
+  })
+
+  it('writes bigints as exact ints', () => {
+    expect(dumps({ n: 2n ** 64n })).toBe('{"n":18446744073709551616}')
+  })
+})
+
+describe('formatNumber', () => {
+  it.each([
+    [0.1, '0.1'],
+    [-2.5, '-2.5'],
+    [1e-7, '1e-07'],
+    [1e-6, '1e-06'],
+    [1e-5, '1e-05'],
+    [0.0001, '0.0001'],
+    [2.5e-5, '2.5e-05'],
+    [123456.789, '123456.789'],
+    [1.5e300, '1.5e+300'],
+    [5e-324, '5e-324'],
+    [1.2345678901234568e17, '1.2345678901234568e+17'],
+    [1e21, '1e+21'],
+    [1e16, '1e+16'],
+    [2 ** 53, '9007199254740992.0'],
+    [-0, '-0.0'],
+    [Number.NaN, 'NaN'],
+    [-Infinity, '-Infinity'],
+    [42, '42'],
+    [-9007199254740991, '-9007199254740991'],
+  ])('writes %d as Python writes it', (n, text) => {
+    expect(formatNumber(n)).toBe(text)
+  })
+
+  it('writes an integral number marked as a float with .0 or an exponent', () => {
+    expect(formatNumber(1, true)).toBe('1.0')
+    expect(formatNumber(1234567890123456, true)).toBe('1234567890123456.0')
+    expect(formatNumber(1e16, true)).toBe('1e+16')
+  })
+})
+
+describe('parse', () => {
+  it('reads ints up to 2^53 - 1 as numbers and larger ones as bigint', () => {
+    expect(parse('[9007199254740991,9007199254740992,-0,-0.0]')).toStrictEqual([
+      9007199254740991,
+      9007199254740992n,
+      0,
+      -0,
+    ])
+  })
+
+  it('keeps the last value of a repeated key, as Python does', () => {
+    expect(parse('{"a":1.0,"a":2}')).toStrictEqual({ a: 2 })
+    expect(dumps(parse('{"a":1.0,"a":1}'))).toBe('{"a":1}')
+  })
+
+  it('reads escapes, including surrogate pairs and lone surrogates', () => {
+    expect(parse('"\\ud83d\\ude00\\ud800\\/\\b\\f\\n\\r\\t\\"\\\\\\u00E9"')).toBe(
+      '😀\ud800/\b\f\n\r\t"\\é',
+    )
+  })
+
+  it.each([
+    ['a trailing comma', '[1,]'],
+    ['a leading zero', '01'],
+    ['a bare minus', '-'],
+    ['a point without digits', '1.'],
+    ['a raw control character', '"a\nb"'],
+    ['an unterminated string', '"abc'],
+    ['a bad escape', '"\\x41"'],
+    ['a short \\u escape', '"\\u12"'],
+    ['a single-quoted string', "{'a':1}"],
+    ['nothing', ''],
+    ['an int of over 4300 digits', '9'.repeat(4301)],
+    ['lowercase nan', 'nan'],
+  ])('throws SerializeError for %s', (_, json) => {
+    expect(() => parse(json)).toThrow(SerializeError)
+  })
+
+  it(`refuses nesting over ${maxDepth} deep without overflowing the stack`, () => {
+    expect(() => parse('['.repeat(100_000))).toThrow(SerializeError)
+    expect(parse(`${'['.repeat(maxDepth)}${']'.repeat(maxDepth)}`)).toBeInstanceOf(Array)
+  })
+
+  it('reads a long document in one pass', () => {
+    const json = `[${'{"k":"v\\n","n":1.5},'.repeat(50_000)}0]`
+
+    expect((parse(json) as unknown[]).length).toBe(50_001)
+  })
+})
+
+describe('compareCodePoints', () => {
+  it('orders lone surrogates and astral characters by code point', () => {
+    const keys = ['\ue000', '\ud800', '😀', '\uffff', 'a']
+
+    expect(keys.sort(compareCodePoints)).toEqual(['a', '\ud800', '\ue000', '\uffff', '😀'])
+  })
+})
+
+describe('parseHttpDate', () => {
+  it.each([
+    ['Thu, 29 Feb 2024 13:05:09 GMT', '2024-02-29T13:05:09.000Z'],
+    ['29 Feb 2024 13:05:09', '2024-02-29T13:05:09.000Z'],
+    ['Thu, 29 Feb 2024 14:05 +0100', '2024-02-29T13:05:00.000Z'],
+    ['Thu, 29 Feb 2024 08:05:09 EST', '2024-02-29T13:05:09.000Z'],
+    ['Fri, 31 Dec 99 23:59:58 GMT', '1999-12-31T23:59:58.000Z'],
+    ['Sat, 01 Jan 1000 00:00:00 GMT', '1000-01-01T00:00:00.000Z'],
+    // Python reads any year below 100 as two-digit, even written with 4 digits.
+    ['Fri, 01 Jan 0050 00:00:00 GMT', '2050-01-01T00:00:00.000Z'],
+  ])('reads %s', (text, iso) => {
+    expect(parseHttpDate(text)?.toISOString()).toBe(iso)
+  })
+
+  it.each(['', 'not a date', 'Fri, 30 Feb 2024 00:00:00 GMT', 'Thu, 29 Feb 2024 24:00:00 GMT'])(
+    'gives null for %j',
+    (text) => {
+      expect(parseHttpDate(text)).toBeNull()
+    },
+  )
+})

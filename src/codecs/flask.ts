@@ -1,0 +1,494 @@
+/**
+ * Flask's session cookie, byte for byte: Flask's tagged JSON, zlib when it saves 2 bytes or
+ * more, and itsdangerous's URL-safe timed signature (HMAC-SHA1, salt `cookie-session`).
+ *
+ *   [.]<base64url JSON or zlib(JSON)>.<base64url timestamp>.<base64url HMAC-SHA1>
+ *
+ * A tessera app and a Flask app with the same SECRET_KEY read and write each other's sessions.
+ * @module
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto'
+import { inflateSync } from 'node:zlib'
+import pako from 'pako'
+import { ConfigError, SerializeError } from '../errors.js'
+import {
+  copyFloatMarks,
+  type DumpsOptions,
+  dumps,
+  Markup,
+  parse,
+  Tuple,
+  UUID,
+} from './flask-json.js'
+import { isPlainObject, type JsonValue, type Tag, TaggedJSON } from './tagged-json.js'
+import type {
+  CookieCodec,
+  DecodeOptions,
+  DecodeResult,
+  RejectReason,
+  SessionData,
+} from './types.js'
+
+export { copyFloatMarks, Markup, markFloat, Tuple, UUID } from './flask-json.js'
+
+/** Options of `createFlaskCodec`. */
+export interface FlaskCodecOptions {
+  /** Flask's SECRET_KEY: text (used as UTF-8) or bytes. It signs every new cookie. */
+  secret: string | Uint8Array
+  /** Flask's SECRET_KEY_FALLBACKS: older keys still accepted when reading. @default [] */
+  fallbacks?: readonly (string | Uint8Array)[]
+}
+
+/** What `decodeFlaskUnsafe` found in a cookie, signature unchecked. */
+export type UnsafeDecodeResult =
+  | { ok: true; data: unknown; issuedAt: number; compressed: boolean }
+  | { ok: false; reason: RejectReason }
+
+/** Longest cookie value read at all: larger ones are refused before any crypto. */
+const maxValueLength = 8192
+
+/** Most bytes a compressed payload may inflate to: a cookie is 4 KB, this is a zip-bomb guard. */
+const maxInflatedBytes = 1 << 20
+
+/** Flask's tags, in the order Flask tries them (after ` di` escaping, dicts and lists). */
+export const flaskTags: readonly Tag[] = [
+  {
+    key: ' t',
+    check: (v): v is Tuple => v instanceof Tuple,
+    toJSON: (t: Tuple, tag) => {
+      const items = Array.from(t, (item) => tag(item))
+      copyFloatMarks(t, items)
+      return items
+    },
+    fromJSON: (json) => {
+      // Python's tuple() takes any iterable; a string gives its characters.
+      if (typeof json === 'string') return Tuple.from(json)
+      if (!Array.isArray(json)) throw new SerializeError('a tagged tuple must be a list')
+      const tuple = Tuple.from(json)
+      copyFloatMarks(json, tuple)
+      return tuple
+    },
+  },
+  {
+    key: ' b',
+    check: (v): v is Uint8Array => v instanceof Uint8Array,
+    toJSON: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'),
+    fromJSON: (json) => {
+      if (typeof json !== 'string' || !isStandardBase64(json)) {
+        throw new SerializeError('tagged bytes must be standard base64')
+      }
+      return new Uint8Array(Buffer.from(json, 'base64'))
+    },
+  },
+  {
+    key: ' m',
+    // Flask tags anything with a callable `__html__`, as Jinja and MarkupSafe do.
+    check: (v): v is { __html__(): unknown } =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as { __html__?: unknown }).__html__ === 'function',
+    toJSON: (v: { __html__(): unknown }) => String(v.__html__()),
+    fromJSON: (json) => {
+      if (typeof json !== 'string') throw new SerializeError('tagged markup must be a string')
+      return new Markup(json)
+    },
+  },
+  {
+    key: ' u',
+    check: (v): v is UUID => v instanceof UUID,
+    toJSON: (u: UUID) => u.hex,
+    fromJSON: (json) => {
+      if (typeof json !== 'string') throw new SerializeError('a tagged UUID must be a string')
+      return new UUID(json)
+    },
+  },
+  {
+    key: ' d',
+    check: (v): v is Date => v instanceof Date,
+    toJSON: (d: Date) => formatHttpDate(d),
+    // As in Werkzeug's parse_date, a date that can't be read becomes None, not an error.
+    fromJSON: (json) => {
+      if (typeof json !== 'string') throw new SerializeError('a tagged datetime must be a string')
+      return parseHttpDate(json)
+    },
+  },
+]
+
+/** Flask's tagged JSON (`flask.json.tag.TaggedJSONSerializer`) on tessera's engine. */
+export const flaskJSON: TaggedJSON = new TaggedJSON(flaskTags)
+
+/** For `dumps`, which writes nested values itself: tags hand back their content untouched. */
+const passThrough = (value: unknown): JsonValue => value as JsonValue
+
+const dumpsOptions: DumpsOptions = {
+  isTagKey: (key) => flaskJSON.isTagKey(key),
+  tag: (value) => {
+    for (const tag of flaskTags) {
+      if (tag.check(value)) return [tag.key, tag.toJSON(value, passThrough)]
+    }
+    return undefined
+  },
+}
+
+/** The JSON text Flask writes for a session: tagged, sorted, compact, ASCII. */
+export function dumpsSession(data: SessionData): string {
+  return dumps(data, dumpsOptions)
+}
+
+/**
+ * A codec for Flask's session cookies: `encode` gives the exact value Flask 3.x would set for
+ * the same data, key and second; `decode` accepts what Flask accepts, except where noted.
+ * @example
+ * const codec = createFlaskCodec({ secret: process.env.SECRET_KEY!, fallbacks: [oldKey] })
+ */
+export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
+  const secrets = [options.secret, ...(options.fallbacks ?? [])]
+  // itsdangerous's "hmac" derivation, done once: HMAC-SHA1(secret, salt).
+  const keys = secrets.map((secret, i) =>
+    createHmac('sha1', secretBytes(secret, i)).update('cookie-session').digest(),
+  )
+  const current = keys[0]!
+
+  function encode(data: SessionData, now: number): string {
+    if (!isPlainObject(data)) throw new SerializeError('Flask session data must be a plain object')
+    const seconds = Math.floor(now / 1000)
+    if (!(seconds >= 0 && seconds <= Number.MAX_SAFE_INTEGER)) {
+      throw new SerializeError(`cannot date a Flask cookie at ${now}`)
+    }
+    // ensure_ascii leaves only ASCII in the text, so latin1 is its UTF-8.
+    const json = Buffer.from(dumps(data, dumpsOptions), 'latin1')
+    const packed = pako.deflate(json)
+    const payload =
+      packed.length < json.length - 1
+        ? `.${Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64url')}`
+        : json.toString('base64url')
+    const message = `${payload}.${timestampText(seconds)}`
+    return `${message}.${mac(current, message).toString('base64url')}`
+  }
+
+  function decode(value: string, { now, maxAge }: DecodeOptions): DecodeResult {
+    try {
+      const parts = split(value)
+      if (typeof parts === 'string') return { ok: false, reason: parts }
+      const given = readSignature(value, parts.sigDot + 1)
+      let keyIndex = -1
+      const message = value.slice(0, parts.sigDot)
+      for (let i = 0; i < keys.length; i++) {
+        if (timingSafeEqual(mac(keys[i]!, message), given)) {
+          keyIndex = i
+          break
+        }
+      }
+      if (keyIndex < 0) return { ok: false, reason: 'bad_signature' }
+      // Only now does the timestamp count: the signature vouches for it.
+      const issued = readTimestamp(value, parts)
+      if (issued === null) return { ok: false, reason: 'malformed' }
+      const age = Math.floor(now / 1000) - issued
+      if (age > maxAge) return { ok: false, reason: 'expired' }
+      if (age < 0) return { ok: false, reason: 'future' }
+      const data = readPayload(value, parts)
+      if (!data.ok) return data
+      if (!isPlainObject(data.data)) return { ok: false, reason: 'not_object' }
+      return { ok: true, data: data.data, issuedAt: issued * 1000, keyIndex }
+    } catch {
+      // Nothing above should throw; a bad cookie must never become a 500.
+      return { ok: false, reason: 'malformed' }
+    }
+  }
+
+  return { format: 'flask', encode, decode }
+}
+
+/**
+ * What a Flask cookie holds, without checking its signature (itsdangerous's `loads_unsafe`):
+ * for debugging output only, never for trusting the data.
+ */
+export function decodeFlaskUnsafe(value: string): UnsafeDecodeResult {
+  try {
+    const parts = split(value)
+    if (typeof parts === 'string') return { ok: false, reason: parts }
+    const issued = readTimestamp(value, parts)
+    if (issued === null) return { ok: false, reason: 'malformed' }
+    const data = readPayload(value, parts)
+    if (!data.ok) return data
+    return { ok: true, data: data.data, issuedAt: issued * 1000, compressed: parts.start === 1 }
+  } catch {
+    return { ok: false, reason: 'malformed' }
+  }
+}
+
+interface Parts {
+  /** Where the payload starts: 1 when a `.` marks it compressed. */
+  start: number
+  tsDot: number
+  sigDot: number
+}
+
+/** The 6-bit value of each base64url character, -1 for the rest. */
+const sextets = new Int8Array(128).fill(-1)
+for (const [i, c] of [
+  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
+].entries()) {
+  sextets[c.charCodeAt(0)] = i
+}
+
+/** A character outside base64url and the `.` separator (a single class: nothing to backtrack). */
+const notCookieChar = /[^A-Za-z0-9_.-]/
+
+/**
+ * The cookie's segments, split from the right as itsdangerous does, or why it is malformed.
+ * Shapes Flask never writes (stray dots, characters outside base64url) are refused here,
+ * before any HMAC is computed.
+ *
+ * The signature is read as Python's lenient base64 reads it, within limits: the unused low 2
+ * bits of its last character are ignored and one or two trailing `=` are accepted, as Flask
+ * accepts them (the HMAC still covers all 160 bits, so this only allows other spellings of a
+ * valid cookie). Spellings that rely on Python dropping characters (spaces, `+`, `/`, more
+ * padding) are refused; Werkzeug trims the spaces before Flask sees them anyway.
+ */
+function split(value: string): Parts | RejectReason {
+  if (typeof value !== 'string' || value.length === 0) return 'malformed'
+  if (value.length > maxValueLength) return 'too_large'
+  let end = value.length
+  if (value.charCodeAt(end - 1) === 0x3d) end--
+  if (value.charCodeAt(end - 1) === 0x3d) end--
+  if (notCookieChar.test(end === value.length ? value : value.slice(0, end))) return 'malformed'
+  const sigDot = value.lastIndexOf('.')
+  if (end - sigDot - 1 !== 27) return 'malformed'
+  const tsDot = value.lastIndexOf('.', sigDot - 1)
+  const start = value.charCodeAt(0) === 0x2e ? 1 : 0
+  // A payload of at least one character, and no dot in it.
+  if (tsDot < start + 1 || value.indexOf('.', start) !== tsDot) return 'malformed'
+  return { start, tsDot, sigDot }
+}
+
+const signature = Buffer.alloc(20)
+
+/**
+ * The 20 bytes of the 27-character signature at `from` (checked to be base64url), decoded
+ * into a shared buffer; the last character's 2 spare bits are dropped, as Python does.
+ */
+function readSignature(value: string, from: number): Buffer {
+  let out = 0
+  for (let i = from; i < from + 24; i += 4) {
+    const n =
+      (sextets[value.charCodeAt(i)]! << 18) |
+      (sextets[value.charCodeAt(i + 1)]! << 12) |
+      (sextets[value.charCodeAt(i + 2)]! << 6) |
+      sextets[value.charCodeAt(i + 3)]!
+    signature[out++] = n >>> 16
+    signature[out++] = (n >>> 8) & 0xff
+    signature[out++] = n & 0xff
+  }
+  const n =
+    (sextets[value.charCodeAt(from + 24)]! << 12) |
+    (sextets[value.charCodeAt(from + 25)]! << 6) |
+    sextets[value.charCodeAt(from + 26)]!
+  signature[18] = n >>> 10
+  signature[19] = (n >>> 2) & 0xff
+  return signature
+}
+
+/** The signed unix time in seconds, or null when the segment can't be a timestamp. */
+function readTimestamp(value: string, parts: Parts): number | null {
+  const length = parts.sigDot - parts.tsDot - 1
+  // Over 8 bytes, or a length no base64 text has: itsdangerous calls both malformed.
+  if (length > 11 || length % 4 === 1) return null
+  let bits = 0
+  for (let i = parts.tsDot + 1; i < parts.sigDot; i++) {
+    bits = bits * 64 + sextets[value.charCodeAt(i)]!
+  }
+  // Drop the bits past the last whole byte, as a base64 decoder does.
+  return Math.floor(bits / 2 ** ((length * 6) % 8))
+}
+
+type PayloadResult = { ok: true; data: unknown } | { ok: false; reason: RejectReason }
+
+/**
+ * The untagged payload. Reaching here with a signed cookie means the key holder wrote
+ * something broken: Flask answers that with a 500, tessera with an empty session.
+ */
+function readPayload(value: string, parts: Parts): PayloadResult {
+  const text = value.slice(parts.start, parts.tsDot)
+  if (text.length % 4 === 1) return { ok: false, reason: 'bad_payload' }
+  let json: unknown
+  try {
+    let bytes: Uint8Array = Buffer.from(text, 'base64url')
+    if (parts.start === 1) bytes = inflateSync(bytes, { maxOutputLength: maxInflatedBytes })
+    json = parse(utf8.decode(bytes))
+  } catch {
+    return { ok: false, reason: 'bad_payload' }
+  }
+  try {
+    return { ok: true, data: flaskJSON.untag(json) }
+  } catch {
+    return { ok: false, reason: 'invalid_data' }
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function mac(key: Buffer, message: string): Buffer {
+  return createHmac('sha1', key).update(message, 'latin1').digest()
+}
+
+function timestampText(seconds: number): string {
+  const bytes: number[] = []
+  for (let t = seconds; t > 0; t = Math.floor(t / 256)) bytes.unshift(t % 256)
+  return Buffer.from(bytes).toString('base64url')
+}
+
+function secretBytes(secret: unknown, index: number): Buffer {
+  const which = index === 0 ? 'the Flask secret' : `Flask fallback secret #${index}`
+  if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
+    throw new ConfigError(`${which} must be a string or bytes (Flask's SECRET_KEY)`)
+  }
+  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
+  if (bytes.length === 0) {
+    throw new ConfigError(`${which} is empty; set it to the Flask app's SECRET_KEY`)
+  }
+  return bytes
+}
+
+function isStandardBase64(text: string): boolean {
+  if (text.length % 4 !== 0) return false
+  let end = text.length
+  if (text.charCodeAt(end - 1) === 0x3d) end--
+  if (text.charCodeAt(end - 1) === 0x3d) end--
+  for (let i = 0; i < end; i++) {
+    const c = text.charCodeAt(i)
+    const ok =
+      (c >= 0x41 && c <= 0x5a) ||
+      (c >= 0x61 && c <= 0x7a) ||
+      (c >= 0x30 && c <= 0x39) ||
+      c === 0x2b ||
+      c === 0x2f
+    if (!ok) return false
+  }
+  return true
+}
+
+const dayNames = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
+const monthNames = [
+  'Jan',
+  'Feb',
+  'Mar',
+  'Apr',
+  'May',
+  'Jun',
+  'Jul',
+  'Aug',
+  'Sep',
+  'Oct',
+  'Nov',
+  'Dec',
+]
+
+/** An HTTP date (`Thu, 29 Feb 2024 13:05:09 GMT`), as Werkzeug's `http_date` writes it. */
+function formatHttpDate(date: Date): string {
+  const year = date.getUTCFullYear()
+  if (!(year >= 1 && year <= 9999)) {
+    throw new SerializeError('a Date outside the years 1 to 9999 cannot be kept in a Flask session')
+  }
+  const two = (n: number): string => (n < 10 ? `0${n}` : String(n))
+  return (
+    `${dayNames[date.getUTCDay()]}, ${two(date.getUTCDate())} ${monthNames[date.getUTCMonth()]} ` +
+    `${String(year).padStart(4, '0')} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:` +
+    `${two(date.getUTCSeconds())} GMT`
+  )
+}
+
+const zoneOffsets: Record<string, number> = {
+  GMT: 0,
+  UT: 0,
+  UTC: 0,
+  Z: 0,
+  AST: -400,
+  ADT: -300,
+  EST: -500,
+  EDT: -400,
+  CST: -600,
+  CDT: -500,
+  MST: -700,
+  MDT: -600,
+  PST: -800,
+  PDT: -700,
+}
+
+/**
+ * The instant in an RFC 2822 date, or null when it can't be read (Werkzeug's `parse_date`
+ * gives None then). Reads `[Day,] DD Mon YYYY HH:MM[:SS] [zone]`, two-digit years as Python
+ * does, and a zone as a name or `±HHMM`; no zone, or one it doesn't know, means UTC. Rarer
+ * layouts Python also reads (month before day, dotted times) give null here.
+ */
+export function parseHttpDate(text: string): Date | null {
+  if (text.length > 128) return null
+  const words = text.split(/[ \t\r\n]+/).filter((word) => word !== '')
+  const first = words[0]
+  if (first === undefined) return null
+  if (first.endsWith(',') || dayNames.some((d) => d.toLowerCase() === first.toLowerCase())) {
+    words.shift()
+  }
+  if (words.length < 4) return null
+  const [dayText, monthText, yearText, timeText, zoneText = ''] = words as [
+    string,
+    string,
+    string,
+    string,
+    string?,
+  ]
+  const month = monthIndex(monthText)
+  const day = digits(dayText.endsWith(',') ? dayText.slice(0, -1) : dayText)
+  let year = digits(yearText.endsWith(',') ? yearText.slice(0, -1) : yearText)
+  const time = timeText.split(':')
+  if (month < 0 || day === null || year === null || time.length < 2 || time.length > 3) return null
+  const hour = digits(time[0])
+  const minute = digits(time[1])
+  const second = time.length === 3 ? digits(time[2]) : 0
+  if (hour === null || minute === null || second === null) return null
+  if (year < 100) year += year > 68 ? 1900 : 2000
+  if (year < 1 || year > 9999 || hour > 23 || minute > 59 || second > 59) return null
+  let offset = 0
+  const zone = zoneText.toUpperCase()
+  if (Object.hasOwn(zoneOffsets, zone)) offset = zoneOffsets[zone]!
+  else if (/^[+-]?[0-9]{1,4}$/.test(zone)) offset = Number(zone)
+  const date = new Date(0)
+  date.setUTCFullYear(year, month, day)
+  if (date.getUTCMonth() !== month || date.getUTCDate() !== day) return null
+  const minutes = Math.trunc(offset / 100) * 60 + (offset % 100)
+  date.setUTCHours(hour, minute - minutes, second)
+  return date
+}
+
+function monthIndex(text: string): number {
+  const lower = text.toLowerCase()
+  for (let i = 0; i < 12; i++) {
+    const name = monthNames[i]!.toLowerCase()
+    if (lower === name || (lower.length > 3 && fullMonthNames[i] === lower)) return i
+  }
+  return -1
+}
+
+const fullMonthNames = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+]
+
+function digits(text: string | undefined): number | null {
+  if (text === undefined || text.length === 0 || text.length > 4) return null
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return null
+  }
+  return Number(text)
+}
