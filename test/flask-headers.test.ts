@@ -3,6 +3,7 @@
  * vectors, reproduced byte for byte by tessera's flask format.
  */
 import { readFileSync } from 'node:fs'
+import { inflateSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { createFlaskCodec } from '../src/codecs/flask.js'
 import type { Session } from '../src/core/session.js'
@@ -95,4 +96,39 @@ describe('the flask format against the headers real Flask sent', () => {
       expect(result.vary ? 'Cookie' : null).toBe(expected.vary)
     })
   }
+})
+
+describe('the flask format through createSessions', () => {
+  it('writes an unchanged Flask float back with its spelling', async () => {
+    const secret = 'test-secret-key'
+    const vectors2 = JSON.parse(
+      readFileSync(
+        new URL('../../shared/vectors/flask-session-cookies.json', import.meta.url),
+        'utf8',
+      ),
+    ) as { cases: { name: string; cookie: string; verify_at: number; payload_json: string }[] }
+    const floats = vectors2.cases.find((c) => c.name === 'floats')!
+    const sessions = createSessions({
+      secret: 'an-unused-strong-secret-32-bytes-long',
+      codec: createFlaskCodec({ secret }),
+      now: () => floats.verify_at * 1000,
+    })
+    const session = sessions.open(`session=${floats.cookie}`)
+
+    session.set('z', 'new')
+    const { setCookie } = await sessions.commit(session)
+    const value = setCookie!.slice('session='.length, setCookie!.indexOf(';'))
+    const reread = createFlaskCodec({ secret }).decode(value, {
+      now: floats.verify_at * 1000,
+      maxAge: 60,
+    })
+
+    expect(reread.ok).toBe(true)
+    expect(floats.payload_json).toContain('"b":1.0')
+    const compressed = value.startsWith('.')
+    const body = Buffer.from(value.split('.')[compressed ? 1 : 0]!, 'base64url')
+    const json = (compressed ? inflateSync(body) : body).toString()
+    expect(json).toContain('"b":1.0')
+    expect(json).toContain('"e":1e+16')
+  })
 })

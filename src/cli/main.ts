@@ -9,7 +9,8 @@ import { createFlaskCodec, dumpsSession, flaskJSON } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON } from '../codecs/tagged-json.js'
 import type { CookieCodec, SessionData } from '../codecs/types.js'
-import type { Store } from '../stores/types.js'
+import { isSessionError } from '../errors.js'
+import type { SessionSummary, Store } from '../stores/types.js'
 import { openStore, storeUrlForms } from '../stores/url.js'
 
 const usage = `Usage: tessera <command> [options]
@@ -22,7 +23,7 @@ Commands:
   cookie encode JSON --secret KEY [--format native|flask] [--encrypted] [--name NAME]
                 [--now UNIX_SECONDS]
                                  print a cookie value holding the session JSON
-  sessions list --store URL [--user ID]
+  sessions list --store URL [--user ID] [--limit N]
   sessions revoke --store URL (--user ID | --id KEY)
   sessions prune --store URL     remove expired sessions
   migrate --store URL            create the store's tables and indexes
@@ -48,7 +49,7 @@ export async function main(
       io.err(`tessera: ${error.message}\n\n${usage}`)
       return 2
     }
-    if (isUsageProblem(error)) {
+    if (isUsageProblem(error) || isSessionError(error, 'CONFIG')) {
       io.err(`tessera: ${(error as Error).message}\n\n${usage}`)
       return 2
     }
@@ -200,13 +201,18 @@ async function withStore(
   args: string[],
   body: (
     store: Store,
-    values: { user?: string | undefined; id?: string | undefined },
+    values: { user?: string | undefined; id?: string | undefined; limit?: string | undefined },
   ) => Promise<number>,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { store: { type: 'string' }, user: { type: 'string' }, id: { type: 'string' } },
+    options: {
+      store: { type: 'string' },
+      user: { type: 'string' },
+      id: { type: 'string' },
+      limit: { type: 'string' },
+    },
   })
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
   const url = values.store ?? process.env.SESSION_STORE
@@ -226,15 +232,25 @@ async function sessionsCommand(
 ): Promise<number> {
   switch (sub) {
     case 'list':
-      return withStore(args, async (store, { user }) => {
-        if (!user) throw new UsageError('sessions list needs --user ID')
-        if (!store.listByUser)
-          throw new Error(`the ${store.name} store cannot list a user's sessions`)
-        const list = await store.listByUser(user)
+      return withStore(args, async (store, { user, limit }) => {
+        const max = limit === undefined ? 100 : Number(limit)
+        if (!Number.isInteger(max) || max < 1) throw new UsageError('--limit takes a whole number')
+        let list: SessionSummary[]
+        if (user !== undefined) {
+          if (!store.listByUser)
+            throw new Error(`the ${store.name} store cannot list a user's sessions`)
+          list = (await store.listByUser(user)).slice(0, max)
+        } else {
+          if (!store.list)
+            throw new Error(`the ${store.name} store cannot list its sessions; give --user`)
+          list = await store.list({ limit: max })
+        }
+        io.out(['KEY', 'USER', 'CREATED', 'LAST SEEN', 'IP', 'USER AGENT'].join('\t'))
         for (const s of list) {
           io.out(
             [
               s.key,
+              s.userId ?? '-',
               new Date(s.createdAt).toISOString(),
               new Date(s.lastSeenAt).toISOString(),
               s.ip ?? '-',
@@ -242,7 +258,8 @@ async function sessionsCommand(
             ].join('\t'),
           )
         }
-        io.err(`${list.length} live session${list.length === 1 ? '' : 's'} of user ${user}`)
+        const whose = user === undefined ? '' : ` of user ${user}`
+        io.err(`${list.length} live session${list.length === 1 ? '' : 's'}${whose}`)
         return 0
       })
     case 'revoke':
@@ -266,7 +283,18 @@ async function sessionsCommand(
           io.out(`the ${store.name} store expires sessions by itself; nothing to prune`)
           return 0
         }
-        const count = await store.prune()
+        const started = Date.now()
+        let lastReport = started
+        const count = await store.prune({
+          onProgress: (removed) => {
+            // A progress line only on long runs, at most once a second.
+            const t = Date.now()
+            if (t - lastReport >= 1000) {
+              lastReport = t
+              io.err(`pruned ${removed} so far…`)
+            }
+          },
+        })
         io.out(`pruned ${count} expired session${count === 1 ? '' : 's'}`)
         return 0
       })

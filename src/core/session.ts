@@ -12,6 +12,9 @@ export type SessionShape = Record<string, unknown>
 
 const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype'])
 
+/** The session key of the CSRF token (see `features/csrf.ts`), rotated by `regenerate()`. */
+export const csrfKey = '_csrf'
+
 /** State the session manager reads and writes; not part of the public API. */
 export interface SessionState {
   data: SessionData
@@ -40,6 +43,8 @@ export interface SessionState {
   userChanged: boolean
   createdAt: number
   lastSeenAt: number
+  /** Whether the session is saved key by key (server-side), so per-key writes never collide. */
+  perKey: boolean
   /** Values of the session cookie in the request. */
   cookies: readonly string[]
   rejected: RejectReason | null
@@ -76,6 +81,7 @@ export function newState(cookies: readonly string[], meta: SessionState['meta'])
     userChanged: false,
     createdAt: 0,
     lastSeenAt: 0,
+    perKey: false,
     cookies,
     rejected: null,
     committed: false,
@@ -293,9 +299,11 @@ export class Session<T extends SessionShape = SessionShape> {
    */
   regenerate(): void {
     const state = this[stateOf]
-    this.#data()
+    const data = this.#data()
     state.regenerate = true
     state.modified = true
+    // A CSRF token seen before the privilege change must not work after it.
+    if (Object.hasOwn(data, csrfKey)) this.delete(csrfKey)
   }
 
   /** Ends the session: its data is removed from the store and the cookie is deleted. */

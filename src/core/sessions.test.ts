@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { spyStore } from '../../test/support/spy-store.js'
 import { ConfigError, StoreError } from '../errors.js'
 import { createMemoryStore } from '../stores/memory.js'
@@ -433,5 +434,75 @@ describe('createSessions with a store', () => {
     expect(() =>
       createSessions({ secret, store: createMemoryStore(), idleTimeout: 10, absoluteTimeout: 5 }),
     ).toThrow(ConfigError)
+  })
+})
+
+describe('createSessions with a schema', () => {
+  const schema = z.object({ username: z.string().max(64), visits: z.number().int().optional() })
+
+  for (const mode of ['cookie', 'store'] as const) {
+    it(`gives an empty session and says why when the data fails the schema (${mode})`, async () => {
+      const store = createMemoryStore({ sweepInterval: 0 })
+      const base = mode === 'store' ? { secret, store } : { secret }
+      const before = createSessions(base)
+      const old = before.open(undefined)
+      old.set('username', 42)
+      const cookie = `session=${cookieValue((await before.commit(old)).setCookie)}`
+      const after = createSessions({ ...base, schema })
+      const events: unknown[] = []
+      after.on((event) => events.push(event))
+
+      const session = after.open(cookie)
+      await session.load()
+
+      expect(session.get('username')).toBeUndefined()
+      expect(session.rejectedReason).toBe('invalid_data')
+      expect(events).toEqual([
+        {
+          type: 'rejected',
+          reason: 'invalid_data',
+          issues: [expect.stringMatching(/^username: /)],
+        },
+      ])
+    })
+
+    it(`keeps data that passes the schema (${mode})`, async () => {
+      const store = createMemoryStore({ sweepInterval: 0 })
+      const sessions = createSessions(
+        mode === 'store' ? { secret, store, schema } : { secret, schema },
+      )
+      const first = sessions.open(undefined)
+      first.set('username', 'admin')
+      first.set('visits', 3)
+      const cookie = `session=${cookieValue((await sessions.commit(first)).setCookie)}`
+
+      const session = sessions.open(cookie)
+      await session.load()
+
+      expect(session.toJSON()).toEqual({ username: 'admin', visits: 3 })
+    })
+  }
+})
+
+describe('lifecycle events', () => {
+  it('reports created, regenerated, destroyed and rejected, without session ids', async () => {
+    const sessions = createSessions({ secret, store: createMemoryStore({ sweepInterval: 0 }) })
+    const events: { type: string }[] = []
+    sessions.on((event) => events.push(event))
+    const a = sessions.open(undefined)
+    a.set('x', 1)
+    const cookie = `session=${cookieValue((await sessions.commit(a)).setCookie)}`
+    const b = sessions.open(cookie)
+    await b.load()
+    b.regenerate()
+    const next = `session=${cookieValue((await sessions.commit(b)).setCookie)}`
+    const c = sessions.open(next)
+    await c.load()
+    c.destroy()
+    await sessions.commit(c)
+    sessions.open('session=forged.value')
+
+    expect(events.map((e) => e.type)).toEqual(['created', 'regenerated', 'destroyed', 'rejected'])
+    expect(JSON.stringify(events)).not.toContain(cookie.slice(8, 30))
   })
 })

@@ -4,7 +4,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
-import { createFlaskCodec } from '../codecs/flask.js'
+import { copyFloatMarks, createFlaskCodec } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON, type Tag } from '../codecs/tagged-json.js'
 import type { CookieCodec, RejectReason, SessionData } from '../codecs/types.js'
@@ -58,6 +58,12 @@ export interface SessionsOptions {
   refresh?: boolean
   /** Milliseconds a store call may take before the request fails with a 503. @default 1000 */
   storeTimeout?: number
+  /**
+   * A schema the session data must pass when loaded (any Standard Schema validator: zod,
+   * valibot, arktype…). Data that fails it gives an empty session and a `rejected` event with
+   * the issues, so a deploy that changes the session's shape never breaks a handler.
+   */
+  schema?: StandardSchema
   /** Extra tagged-JSON tags for native sessions and server-side values. */
   tags?: readonly Tag[]
   /** The clock, in epoch ms; tests inject one. */
@@ -69,7 +75,7 @@ export type SessionEvent =
   | { type: 'created'; userId: string | null }
   | { type: 'regenerated'; userId: string | null }
   | { type: 'destroyed'; userId: string | null }
-  | { type: 'rejected'; reason: RejectReason }
+  | { type: 'rejected'; reason: RejectReason; issues?: readonly string[] }
   | { type: 'store_error'; error: StoreError }
 
 /** What the response must carry once the request is done with its session. */
@@ -148,9 +154,22 @@ export function createSessions<T extends SessionShape = SessionShape>(
     }
   }
 
-  function reject(state: SessionState, reason: RejectReason): void {
+  function reject(state: SessionState, reason: RejectReason, issues?: readonly string[]): void {
     state.rejected = reason
-    emit({ type: 'rejected', reason })
+    emit(issues ? { type: 'rejected', reason, issues } : { type: 'rejected', reason })
+  }
+
+  const schema = options.schema?.['~standard']
+  /** The data if it passes the schema (as the schema returns it), else null with the issues. */
+  function validate(data: SessionData): Validated | Promise<Validated> {
+    if (!schema) return { data }
+    const outcome = (result: StandardResult): Validated => {
+      if (result.issues) return { data: null, issues: result.issues.map(describeIssue) }
+      const value = result.value
+      return { data: value !== null && typeof value === 'object' ? (value as SessionData) : data }
+    }
+    const result = schema.validate(data)
+    return result instanceof Promise ? result.then(outcome) : outcome(result)
   }
 
   const common = {
@@ -163,7 +182,10 @@ export function createSessions<T extends SessionShape = SessionShape>(
 
   if (!options.store) {
     const codec = options.codec ?? makeCodec(options, secrets, name, json)
-    return { ...common, ...cookieMode<T>(codec, writer, { now, maxAge, refresh, reject }) }
+    return {
+      ...common,
+      ...cookieMode<T>(codec, writer, { now, maxAge, refresh, reject, validate }),
+    }
   }
   return {
     ...common,
@@ -180,6 +202,7 @@ export function createSessions<T extends SessionShape = SessionShape>(
       pruneInterval: options.pruneInterval ?? 3600,
       timeout: options.storeTimeout ?? 1000,
       idKeys: secrets.map((s) => deriveKey(s, 'session-id')),
+      validate,
       name,
     }),
   }
@@ -210,17 +233,26 @@ function makeCodec(
 
 type Common = 'cookieName' | 'on'
 
+/** The outcome of schema validation. */
+interface Validated {
+  data: SessionData | null
+  issues?: string[]
+}
+
+type Reject = (state: SessionState, reason: RejectReason, issues?: readonly string[]) => void
+
 interface CookieModeContext {
   now: () => number
   maxAge: number
   refresh: boolean
-  reject: (state: SessionState, reason: RejectReason) => void
+  reject: Reject
+  validate: (data: SessionData) => Validated | Promise<Validated>
 }
 
 function cookieMode<T extends SessionShape>(
   codec: CookieCodec,
   writer: ReturnType<typeof createCookieWriter>,
-  { now, maxAge, refresh, reject }: CookieModeContext,
+  { now, maxAge, refresh, reject, validate }: CookieModeContext,
 ): Omit<Sessions<T>, Common> {
   function load(state: SessionState): void {
     let found = null as {
@@ -244,12 +276,25 @@ function cookieMode<T extends SessionShape>(
       found = { ...result, value }
     }
     if (!found) return
-    const data = found.data
-    state.permanent = data._permanent === true
-    delete data._permanent
-    if (typeof data._user === 'string') state.userId = data._user
-    delete data._user
-    state.data = data
+    const raw = found.data
+    const permanent = raw._permanent === true
+    const userId = typeof raw._user === 'string' ? raw._user : null
+    delete raw._permanent
+    delete raw._user
+    const checked = validate(raw)
+    if (checked instanceof Promise) {
+      throw new ConfigError(
+        'the session schema validates asynchronously, but cookie sessions load synchronously; ' +
+          'use a synchronous schema',
+      )
+    }
+    if (!checked.data) {
+      reject(state, 'invalid_data', checked.issues)
+      return
+    }
+    state.permanent = permanent
+    state.userId = userId
+    state.data = checked.data
     state.isNew = false
     state.rejected = null
     state.createdAt = found.issuedAt
@@ -269,6 +314,8 @@ function cookieMode<T extends SessionShape>(
     }
     const t = now()
     const payload: SessionData = { ...state.data }
+    // Flask floats with integral values (1.0) keep their spelling when written back unchanged.
+    copyFloatMarks(state.data, payload)
     if (state.permanent) payload._permanent = true
     if (state.userId !== null) payload._user = state.userId
     const value = codec.encode(payload, t)
@@ -321,7 +368,8 @@ interface StoreModeContext {
   now: () => number
   maxAge: number
   json: ReturnType<typeof createNativeJSON>
-  reject: (state: SessionState, reason: RejectReason) => void
+  reject: Reject
+  validate: (data: SessionData) => Validated | Promise<Validated>
   emit: (event: SessionEvent) => void
   idle: number
   absolute: number
@@ -430,14 +478,15 @@ function storeMode<T extends SessionShape>(
       reject(state, 'expired')
       return
     }
-    const data = decodeData(record)
-    if (!data) {
+    const decoded = decodeData(record)
+    const checked = decoded ? await ctx.validate(decoded) : { data: null }
+    if (!checked.data) {
       extra.key = null
       state.id = null
-      reject(state, 'invalid_data')
+      reject(state, 'invalid_data', checked.issues)
       return
     }
-    state.data = data
+    state.data = checked.data
     state.isNew = false
     state.userId = record.userId
     state.permanent = record.permanent
@@ -548,6 +597,7 @@ function storeMode<T extends SessionShape>(
         userAgent: meta?.userAgent ?? null,
         ip: meta?.ip ?? null,
       })
+      state.perKey = true
       const extra: StoreExtra = { key: null, expiresAt: 0, resign: false }
       extras.set(state, extra)
       let found: { id: string; keyIndex: number } | null = null
@@ -649,6 +699,34 @@ function startSweeper(
       if (timer) clearTimeout(timer)
     },
   }
+}
+
+/** A Standard Schema validator (https://standardschema.dev), as zod, valibot and arktype provide. */
+export interface StandardSchema {
+  readonly '~standard': {
+    readonly version: 1
+    readonly vendor: string
+    readonly validate: (value: unknown) => StandardResult | Promise<StandardResult>
+  }
+}
+
+/** What a Standard Schema validator returns. */
+export type StandardResult =
+  | { readonly value: unknown; readonly issues?: undefined }
+  | {
+      readonly issues: ReadonlyArray<{
+        readonly message: string
+        readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined
+      }>
+    }
+
+function describeIssue(
+  issue: Extract<StandardResult, { issues: unknown }>['issues'][number],
+): string {
+  const path = issue.path
+    ?.map((part) => String(typeof part === 'object' ? part.key : part))
+    .join('.')
+  return path ? `${path}: ${issue.message}` : issue.message
 }
 
 function isEmpty(data: SessionData): boolean {

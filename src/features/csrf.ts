@@ -1,0 +1,83 @@
+/**
+ * CSRF protection bound to the session (the synchronizer token pattern): a random token kept in
+ * the session goes into every form, and a request that changes state must send it back.
+ * `session.regenerate()` rotates it, so a token seen before login is worthless after.
+ * @module
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { csrfKey, type Session, type SessionShape } from '../core/session.js'
+
+/** The form field and header a token is read from, by default. */
+export const csrfField = '_csrf'
+export const csrfHeader = 'x-csrf-token'
+
+/** Methods that change state and must carry a token (RFC 9110's unsafe methods). */
+const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+
+/** The session's CSRF token, created (and saved with the session) on first use. */
+export function csrfToken<T extends SessionShape>(session: Session<T>): string {
+  const s = session as unknown as Session<Record<string, unknown>>
+  const token = s.get(csrfKey)
+  if (typeof token === 'string') return token
+  const fresh = randomBytes(32).toString('base64url')
+  s.set(csrfKey, fresh)
+  return fresh
+}
+
+/** A hidden form field carrying the token; put it in every form that POSTs. */
+export function csrfInput<T extends SessionShape>(session: Session<T>): string {
+  // The token is base64url, so it needs no HTML escaping.
+  return `<input type="hidden" name="${csrfField}" value="${csrfToken(session)}">`
+}
+
+/** Whether `token` is the session's CSRF token, compared in constant time. */
+export function verifyCsrfToken<T extends SessionShape>(
+  session: Session<T>,
+  token: string | null | undefined,
+): boolean {
+  const expected = (session as unknown as Session<Record<string, unknown>>).get(csrfKey)
+  if (typeof expected !== 'string' || typeof token !== 'string') return false
+  const a = Buffer.from(expected)
+  const b = Buffer.from(token)
+  return a.length === b.length && timingSafeEqual(a, b)
+}
+
+/** Options of the CSRF check. */
+export interface CsrfOptions {
+  /** Paths (exact, or prefixes ending in `*`) or a predicate for routes that are not checked. */
+  exempt?: readonly string[] | ((path: string) => boolean)
+}
+
+/** The outcome of a check: null when the request may go on, else the 403 to send. */
+export interface CsrfFailure {
+  status: 403
+  message: string
+}
+
+/**
+ * Checks a request: safe methods and exempt paths pass; an unsafe method must carry the
+ * session's token (from the form field or the `X-CSRF-Token` header, whichever the caller read).
+ */
+export function checkCsrf<T extends SessionShape>(
+  session: Session<T>,
+  request: { method: string; path: string; token: string | null | undefined },
+  options: CsrfOptions = {},
+): CsrfFailure | null {
+  if (!unsafeMethods.has(request.method.toUpperCase())) return null
+  if (isExempt(request.path, options.exempt)) return null
+  if (verifyCsrfToken(session, request.token)) return null
+  return {
+    status: 403,
+    message: request.token
+      ? 'Forbidden: the CSRF token does not match this session. Reload the form and try again.'
+      : 'Forbidden: the CSRF token is missing. Forms must include csrfInput(session).',
+  }
+}
+
+function isExempt(path: string, exempt: CsrfOptions['exempt']): boolean {
+  if (!exempt) return false
+  if (typeof exempt === 'function') return exempt(path)
+  return exempt.some((rule) =>
+    rule.endsWith('*') ? path.startsWith(rule.slice(0, -1)) : path === rule,
+  )
+}

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { withSession } from '../adapters/fetch.js'
+import { createSessions } from '../core/sessions.js'
+import { createMemoryStore } from '../stores/memory.js'
+import { readSession, sessionCookie, sessionTransaction } from './index.js'
+
+const secret = 'testing-helpers-secret-32-bytes-ok!!'
+
+for (const mode of ['cookie', 'store'] as const) {
+  describe(`testing helpers (${mode} sessions)`, () => {
+    const sessions = createSessions<{ username?: string; visits?: number }>(
+      mode === 'store' ? { secret, store: createMemoryStore({ sweepInterval: 0 }) } : { secret },
+    )
+    const app = withSession(sessions, (request, session) => {
+      if (new URL(request.url).pathname === '/visit')
+        session.set('visits', (session.get('visits') ?? 0) + 1)
+      if (new URL(request.url).pathname === '/logout') session.clear()
+      return new Response(session.get('username') ?? 'anonymous')
+    })
+    const get = (path: string, cookie: string) =>
+      app(new Request(`http://localhost${path}`, { headers: { cookie } }))
+
+    it('makes a request carry a given session', async () => {
+      const cookie = await sessionCookie(sessions, { username: 'admin' })
+
+      const res = await get('/', cookie)
+
+      expect(await res.text()).toBe('admin')
+    })
+
+    it("edits the session a cookie carries, as Flask's session_transaction", async () => {
+      const cookie = await sessionCookie(sessions, { username: 'a' })
+
+      const edited = await sessionTransaction(sessions, cookie, (s) => s.set('username', 'b'))
+
+      expect(await (await get('/', edited)).text()).toBe('b')
+    })
+
+    it('reads the session as a response left it, and null when it deleted it', async () => {
+      const cookie = await sessionCookie(sessions, { username: 'admin', visits: 1 })
+
+      const visited = await readSession(sessions, await get('/visit', cookie), cookie)
+      const untouched = await readSession(sessions, await get('/', cookie))
+      const loggedOut = await readSession(sessions, await get('/logout', cookie))
+
+      expect(visited).toEqual({ username: 'admin', visits: 2 })
+      expect(untouched).toBeUndefined()
+      expect(loggedOut).toBeNull()
+    })
+  })
+}
