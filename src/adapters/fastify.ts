@@ -1,0 +1,125 @@
+/**
+ * The Fastify 5 plugin: `app.register(fastifySession, { sessions })` decorates every request
+ * with `request.session`. The session is opened in `onRequest`, so later hooks (auth in
+ * `preHandler`) can read it, and saved in `onSend`, where Fastify still lets a hook set headers
+ * and wait for a store. Like `fastify-plugin`, it is not encapsulated: one registration serves
+ * every route of the app.
+ * @module
+ */
+import type { FastifyPluginCallback, FastifyReply } from 'fastify'
+import type { Session, SessionShape } from '../core/session.js'
+import type { CommitResult, Sessions } from '../core/sessions.js'
+import {
+  type AdapterOptions,
+  applyCommit,
+  attachSave,
+  clientIp,
+  isStoreDown,
+  openSession,
+  storeUnavailable,
+} from './shared.js'
+
+/**
+ * The shape of `request.session`'s data, app-wide. Augment it once and every `get`/`set` is typed.
+ * @example
+ * declare module 'tessera/adapters/fastify' {
+ *   interface AppSession { username?: string }
+ * }
+ */
+export interface AppSession extends SessionShape {}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's session, set by tessera's `fastifySession` plugin. */
+    session: Session<AppSession>
+  }
+}
+
+/** Options of `fastifySession`. */
+export interface FastifySessionOptions extends AdapterOptions {
+  /** The app's session system, from `createSessions`. */
+  sessions: Sessions<AppSession>
+  /**
+   * Set the app's root error handler to answer a session store outage with 503, `Retry-After`
+   * and a JSON body, passing every other error on to Fastify's. Turn it off when the app sets
+   * its own root error handler (Fastify warns when a scope's handler is replaced), and answer
+   * `isStoreDown(error)` there. @default true
+   */
+  errorHandler?: boolean
+}
+
+const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, done) => {
+  const { sessions, errorHandler = true, ...adapterOptions } = options
+
+  function apply(reply: FastifyReply, result: CommitResult): void {
+    applyCommit(result, {
+      get: (name) => {
+        const value = reply.getHeader(name)
+        return value === undefined ? null : String(value)
+      },
+      set: (name, value) => reply.header(name, value),
+      // Fastify appends repeated set-cookie headers rather than replacing them.
+      appendSetCookie: (value) => reply.header('set-cookie', value),
+    })
+  }
+
+  fastify.decorateRequest('session')
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    const opened = await openSession(
+      sessions,
+      request.headers.cookie,
+      {
+        userAgent: request.headers['user-agent'] ?? null,
+        ip: clientIp(
+          request.ip,
+          headerValue(request.headers['x-forwarded-for']),
+          adapterOptions.trustProxy,
+        ),
+      },
+      adapterOptions,
+    )
+    attachSave(opened, async () => apply(reply, await sessions.commit(opened)))
+    request.session = opened
+  })
+
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    // Absent when `onRequest` failed before the session was opened.
+    const opened = request.session as Session<AppSession> | undefined
+    if (opened) apply(reply, await sessions.commit(opened))
+    return payload
+  })
+
+  if (errorHandler) {
+    fastify.setErrorHandler((error, _request, reply) => {
+      // Thrown on, an error reaches the next handler up: Fastify's default one.
+      if (!isStoreDown(error)) throw error
+      // Fastify keeps a reply's headers on an error (CORS ones, say), but a request that failed
+      // must change no cookie.
+      reply.removeHeader('set-cookie')
+      return reply
+        .code(storeUnavailable.status)
+        .headers(storeUnavailable.headers)
+        .send(storeUnavailable.body)
+    })
+  }
+  done()
+}
+
+/**
+ * The Fastify plugin: opens each request's session as `request.session` and saves it as the
+ * response is sent. A session store outage becomes a 503 with `Retry-After`.
+ * @example
+ * await app.register(fastifySession, { sessions })
+ * app.get('/', async (request) => request.session.get('username') ?? 'anonymous')
+ */
+export const fastifySession: FastifyPluginCallback<FastifySessionOptions> = Object.assign(plugin, {
+  // What `fastify-plugin` sets: no encapsulation, so the hooks and decorator reach every route.
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'tessera',
+  [Symbol.for('plugin-meta')]: { name: 'tessera', fastify: '5.x' },
+})
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value
+}

@@ -1,0 +1,120 @@
+/**
+ * The Hono middleware: `app.use(session(sessions))` puts the request's session in
+ * `c.get('session')`, typed by `SessionEnv`. It commits after the handler, so the cookie goes
+ * on whatever response the handler returned, even one with immutable headers.
+ * @module
+ */
+import type { Context, MiddlewareHandler } from 'hono'
+import type { Session, SessionShape } from '../core/session.js'
+import type { CommitResult, Sessions } from '../core/sessions.js'
+import {
+  type AdapterOptions,
+  applyCommit,
+  attachSave,
+  clientIp,
+  isStoreDown,
+  openSession,
+  storeUnavailable,
+} from './shared.js'
+
+/**
+ * The Hono environment the middleware provides: `c.get('session')` is a `Session<T>`.
+ * @example
+ * const app = new Hono<SessionEnv<{ username?: string }>>()
+ */
+export type SessionEnv<T extends SessionShape = SessionShape> = {
+  Variables: { session: Session<T> }
+}
+
+/** Options of the Hono middleware. */
+export interface HonoSessionOptions extends AdapterOptions {
+  /**
+   * The client IP, which only the runtime knows; on Node through `@hono/node-server`:
+   * `(c) => c.env.incoming.socket.remoteAddress`.
+   */
+  ip?: (c: Context) => string | null | undefined
+}
+
+/**
+ * Middleware that opens the request's session as `c.get('session')` and sets its cookie on the
+ * response. A session store outage is answered with 503 and `Retry-After`, unless the app's
+ * `onError` already answered it with a 503 of its own.
+ * @example
+ * const app = new Hono<SessionEnv<{ username?: string }>>()
+ * app.use(session(sessions))
+ * app.get('/', (c) => c.text(c.get('session').get('username') ?? 'anonymous'))
+ */
+export function session<T extends SessionShape>(
+  sessions: Sessions<T>,
+  options: HonoSessionOptions = {},
+): MiddlewareHandler<SessionEnv<T>> {
+  return async (c, next) => {
+    const opened = await openSession(
+      sessions,
+      c.req.header('cookie'),
+      {
+        userAgent: c.req.header('user-agent') ?? null,
+        ip: clientIp(
+          options.ip?.(c) ?? undefined,
+          c.req.header('x-forwarded-for'),
+          options.trustProxy,
+        ),
+      },
+      options,
+    )
+    const results: CommitResult[] = []
+    attachSave(opened, async () => {
+      results.push(await sessions.commit(opened))
+    })
+    c.set('session', opened)
+
+    await next()
+
+    // Hono hands a handler's error to `onError` before control returns here; its response is in
+    // `c.res`. The default `onError` makes a store outage a 500: make it the 503 it is.
+    if (c.error) {
+      if (isStoreDown(c.error) && c.res.status !== storeUnavailable.status)
+        replace(c, unavailable())
+      return
+    }
+    try {
+      results.push(await sessions.commit(opened))
+    } catch (error) {
+      if (!isStoreDown(error)) throw error
+      replace(c, unavailable())
+      return
+    }
+    if (results.every((r) => r.setCookie === null && !r.vary)) return
+    // Some responses' headers are immutable (`Response.redirect`, a `fetch` result): copy those.
+    let response = c.res
+    try {
+      for (const r of results) applyCommit(r, sinkOf(response.headers))
+    } catch {
+      response = new Response(c.res.body, c.res)
+      for (const r of results) applyCommit(r, sinkOf(response.headers))
+      replace(c, response)
+    }
+  }
+}
+
+function sinkOf(headers: Headers) {
+  return {
+    get: (name: string) => headers.get(name),
+    set: (name: string, value: string) => headers.set(name, value),
+    appendSetCookie: (value: string) => headers.append('set-cookie', value),
+  }
+}
+
+/** Puts `response` in place of `c.res` as it is. */
+function replace(c: Context, response: Response): void {
+  // Assigning over an existing response would copy the old one's headers onto the new.
+  c.res = undefined
+  c.res = response
+}
+
+function unavailable(): Response {
+  return new Response(storeUnavailable.body, {
+    status: storeUnavailable.status,
+    headers: storeUnavailable.headers,
+  })
+}

@@ -1,0 +1,94 @@
+/**
+ * The Koa middleware: `app.use(session(sessions))` sets `ctx.session` and, once the downstream
+ * middleware is done, saves it and sets its cookie. Koa writes the response only after the whole
+ * stack has run, so no hooking is needed; a handler that writes to `ctx.res` itself
+ * (`ctx.respond = false`) calls `await ctx.session.save()` first. A request that fails leaves
+ * its session as it was.
+ * @module
+ */
+import type { Middleware, ParameterizedContext } from 'koa'
+import type { Session, SessionShape } from '../core/session.js'
+import type { CommitResult, Sessions } from '../core/sessions.js'
+import {
+  type AdapterOptions,
+  applyCommit,
+  attachSave,
+  clientIp,
+  isStoreDown,
+  openSession,
+  storeUnavailable,
+} from './shared.js'
+
+/**
+ * The shape of `ctx.session`'s data, app-wide. Augment it once and every `get`/`set` is typed.
+ * @example
+ * declare module 'tessera/adapters/koa' {
+ *   interface AppSession { username?: string }
+ * }
+ */
+export interface AppSession extends SessionShape {}
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** The request's session, set by tessera's `session()` middleware. */
+    session: Session<AppSession>
+  }
+}
+
+/**
+ * Middleware that opens the request's session as `ctx.session` and sets its cookie on the
+ * response. A session store outage is answered with 503 and `Retry-After`.
+ * @example
+ * app.use(session(sessions))
+ * app.use((ctx) => { ctx.body = ctx.session.get('username') ?? 'anonymous' })
+ */
+export function session<T extends SessionShape>(
+  sessions: Sessions<T>,
+  options: AdapterOptions = {},
+): Middleware {
+  return async (ctx, next) => {
+    const opened = await openSession(
+      sessions,
+      ctx.get('cookie') || undefined,
+      {
+        userAgent: ctx.get('user-agent') || null,
+        ip: clientIp(
+          ctx.req.socket.remoteAddress,
+          ctx.get('x-forwarded-for') || null,
+          options.trustProxy,
+        ),
+      },
+      options,
+    )
+    const apply = (result: CommitResult) => applyCommit(result, sinkOf(ctx))
+    attachSave(opened, async () => apply(await sessions.commit(opened)))
+    ctx.session = opened as unknown as Session<AppSession>
+    const upstream = new Set(ctx.res.getHeaderNames())
+    try {
+      await next()
+      apply(await sessions.commit(opened))
+    } catch (error) {
+      if (!isStoreDown(error) || ctx.headerSent) throw error
+      // What the failed handler set does not belong on the error; what middleware before this
+      // one set (CORS headers, say) does.
+      for (const name of ctx.res.getHeaderNames()) {
+        if (!upstream.has(name)) ctx.res.removeHeader(name)
+      }
+      ctx.status = storeUnavailable.status
+      ctx.set(storeUnavailable.headers)
+      ctx.body = storeUnavailable.body
+    }
+  }
+}
+
+function sinkOf(ctx: ParameterizedContext) {
+  return {
+    get: (name: string) => {
+      // Koa 3 returns the raw header value; Koa 2 returns '' for a missing one.
+      const value = ctx.response.get(name)
+      return value ? String(value) : null
+    },
+    set: (name: string, value: string) => ctx.set(name, value),
+    appendSetCookie: (value: string) => ctx.append('set-cookie', value),
+  }
+}

@@ -1,0 +1,185 @@
+import { createServer } from 'node:http'
+import express, { type ErrorRequestHandler, type Express } from 'express'
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { type AppSession, session, sessionErrors } from '../../src/adapters/express.js'
+import type { Session } from '../../src/core/session.js'
+import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { createMemoryStore } from '../../src/stores/memory.js'
+import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { type Listening, listen } from '../support/http.js'
+import { spyStore } from '../support/spy-store.js'
+
+function suiteApp(sessions: Sessions<{ user?: string; [key: string]: unknown }>): Express {
+  const app = express()
+  app.use(session(sessions))
+  app.get('/public', (_req, res) => {
+    res.send('public')
+  })
+  app.get('/whoami', (req, res) => {
+    res.json({ user: req.session.get('user') ?? null })
+  })
+  app.post('/login', (req, res) => {
+    const user = String(req.query.user ?? '')
+    req.session.regenerate()
+    req.session.set('user', user)
+    req.session.setUser(user)
+    res.redirect(303, '/whoami')
+  })
+  app.post('/set', (req, res) => {
+    req.session.set(String(req.query.k), req.query.v)
+    res.send('ok')
+  })
+  app.post('/logout', (req, res) => {
+    req.session.destroy()
+    res.send('bye')
+  })
+  app.get('/boom', () => {
+    throw new Error('boom')
+  })
+  app.use(sessionErrors())
+  return app
+}
+
+describeAdapter('express', async (sessions) => listen(createServer(suiteApp(sessions))))
+
+const secret = 'express-adapter-test-secret-32-bytes'
+
+describe('express adapter', () => {
+  const store = spyStore(createMemoryStore({ sweepInterval: 0 }))
+  let server: Listening | null = null
+
+  afterEach(async () => {
+    store.fail = false
+    await server?.close()
+    server = null
+  })
+
+  async function serve(build: (app: Express) => void): Promise<Listening> {
+    const app = express()
+    build(app)
+    server = await listen(createServer(app))
+    return server
+  }
+
+  async function loginCookie(app: Listening): Promise<string> {
+    return cookieOf(await app.fetch('/login', { method: 'POST', redirect: 'manual' }))
+  }
+
+  function withLogin(app: Express): void {
+    app.post('/login', (req, res) => {
+      req.session.set('user', 'admin')
+      res.redirect(303, '/')
+    })
+  }
+
+  it('types req.session with the augmentable AppSession', () => {
+    expectTypeOf<express.Request['session']>().toEqualTypeOf<Session<AppSession>>()
+  })
+
+  it('hands an async handler’s store failure to sessionErrors as a 503', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.use(session(sessions, { lazy: true }))
+      withLogin(app)
+      app.get('/lazy', async (req, res) => {
+        await req.session.load()
+        res.send(String(req.session.get('user')))
+      })
+      app.use(sessionErrors())
+    })
+    const cookie = await loginCookie(app)
+    store.fail = true
+
+    const res = await app.fetch('/lazy', { headers: { cookie } })
+
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(await res.json()).toEqual({ error: 'session_store_unavailable' })
+  })
+
+  it('passes an async handler’s other errors on to the app’s error handler', async () => {
+    const sessions = createSessions({ secret })
+    const seen: unknown[] = []
+    const teapot: ErrorRequestHandler = (error, _req, res, _next) => {
+      seen.push(error)
+      res.status(418).send('handled')
+    }
+    const app = await serve((app) => {
+      app.use(session(sessions))
+      app.get('/reject', async () => {
+        await Promise.resolve()
+        throw new Error('rejected')
+      })
+      app.use(sessionErrors(), teapot)
+    })
+
+    const res = await app.fetch('/reject')
+
+    expect(res.status).toBe(418)
+    expect(await res.text()).toBe('handled')
+    expect(seen).toEqual([new Error('rejected')])
+  })
+
+  it('answers 503 through next(err) when the save at the end of the response fails', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.use(session(sessions))
+      withLogin(app)
+      app.post('/set', (req, res) => {
+        req.session.set('theme', 'dark')
+        store.fail = true
+        res.redirect(303, '/')
+      })
+      app.use(sessionErrors())
+    })
+    const cookie = await loginCookie(app)
+
+    const res = await app.fetch('/set', { method: 'POST', headers: { cookie }, redirect: 'manual' })
+
+    expect(res.status).toBe(503)
+    expect(res.headers.get('location')).toBeNull()
+    expect(res.headers.getSetCookie()).toEqual([])
+    expect(await res.json()).toEqual({ error: 'session_store_unavailable' })
+  })
+
+  it('answers 503 through Express’s own handler without sessionErrors', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.use(session(sessions))
+      withLogin(app)
+      app.get('/whoami', (req, res) => {
+        res.send(String(req.session.get('user')))
+      })
+    })
+    const cookie = await loginCookie(app)
+    store.fail = true
+
+    const res = await app.fetch('/whoami', { headers: { cookie } })
+
+    expect(res.status).toBe(503)
+  })
+
+  it('sends the cookie with the headers when a handler saves before streaming', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.use(session(sessions))
+      app.get('/stream', async (req, res) => {
+        req.session.set('user', 'streamer')
+        await req.session.save()
+        res.write('one,')
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        res.end('two')
+      })
+      app.get('/whoami', (req, res) => {
+        res.send(String(req.session.get('user')))
+      })
+    })
+
+    const res = await app.fetch('/stream')
+    const body = await res.text()
+    const whoami = await app.fetch('/whoami', { headers: { cookie: cookieOf(res) } })
+
+    expect(body).toBe('one,two')
+    expect(await whoami.text()).toBe('streamer')
+  })
+})

@@ -1,0 +1,159 @@
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
+import { Hono } from 'hono'
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { type SessionEnv, session } from '../../src/adapters/hono.js'
+import type { Session } from '../../src/core/session.js'
+import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { createMemoryStore } from '../../src/stores/memory.js'
+import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { type Listening, listen } from '../support/http.js'
+import { spyStore } from '../support/spy-store.js'
+
+type SuiteShape = { user?: string; [key: string]: unknown }
+
+function suiteApp(sessions: Sessions<SuiteShape>) {
+  const app = new Hono<SessionEnv<SuiteShape>>()
+  app.use(session(sessions))
+  app.get('/public', (c) => c.text('public'))
+  app.get('/whoami', (c) => c.json({ user: c.get('session').get('user') ?? null }))
+  app.post('/login', (c) => {
+    const user = c.req.query('user') ?? ''
+    const s = c.get('session')
+    s.regenerate()
+    s.set('user', user)
+    s.setUser(user)
+    return c.redirect('/whoami', 303)
+  })
+  app.post('/set', (c) => {
+    c.get('session').set(c.req.query('k')!, c.req.query('v'))
+    return c.text('ok')
+  })
+  app.post('/logout', (c) => {
+    c.get('session').destroy()
+    return c.text('bye')
+  })
+  app.get('/boom', () => {
+    throw new Error('boom')
+  })
+  return app
+}
+
+describeAdapter('hono', async (sessions) => {
+  const app = suiteApp(sessions)
+  return { fetch: async (path, init) => app.request(path, init), close: async () => {} }
+})
+
+describeAdapter('hono on @hono/node-server', async (sessions) => {
+  const app = suiteApp(sessions)
+  return listen(createAdaptorServer({ fetch: app.fetch }) as Parameters<typeof listen>[0])
+})
+
+const secret = 'hono-adapter-test-secret-32-bytes!!!'
+
+describe('hono adapter', () => {
+  const store = spyStore(createMemoryStore({ sweepInterval: 0 }))
+  let server: Listening | null = null
+
+  afterEach(async () => {
+    store.fail = false
+    await server?.close()
+    server = null
+  })
+
+  it('types c.get("session") from SessionEnv', () => {
+    const app = new Hono<SessionEnv<{ username?: string }>>()
+    app.get('/', (c) => {
+      expectTypeOf(c.get('session')).toEqualTypeOf<Session<{ username?: string }>>()
+      expectTypeOf(c.get('session').get('username')).toEqualTypeOf<string | undefined>()
+      return c.text('ok')
+    })
+  })
+
+  it('sets the cookie on a response whose headers are immutable', async () => {
+    const app = new Hono<SessionEnv>()
+    app.use(session(createSessions({ secret })))
+    app.post('/login', (c) => {
+      c.get('session').set('user', 'admin')
+      return Response.redirect('http://localhost/', 303)
+    })
+
+    const res = await app.request('/login', { method: 'POST' })
+
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('http://localhost/')
+    expect(res.headers.getSetCookie()).toHaveLength(1)
+    expect(res.headers.get('vary')).toBe('Cookie')
+  })
+
+  it('keeps the headers the handler set, adding Cookie to its Vary', async () => {
+    const app = new Hono<SessionEnv>()
+    app.use(session(createSessions({ secret })))
+    app.get('/', (c) => {
+      c.header('vary', 'Accept')
+      c.header('set-cookie', 'theme=dark; Path=/')
+      c.get('session').set('user', 'admin')
+      return c.text('ok')
+    })
+
+    const res = await app.request('/')
+
+    expect(res.headers.get('vary')).toBe('Accept, Cookie')
+    expect(res.headers.getSetCookie().map((c) => c.slice(0, c.indexOf('=')))).toEqual([
+      'theme',
+      'session',
+    ])
+  })
+
+  it('answers 503 when the save after the handler fails, without the handler’s headers', async () => {
+    const app = new Hono<SessionEnv>()
+    app.use(session(createSessions({ secret, store })))
+    app.post('/login', (c) => {
+      c.get('session').set('user', 'admin')
+      store.fail = true
+      return c.redirect('/', 303)
+    })
+
+    const res = await app.request('/login', { method: 'POST' })
+
+    expect(res.status).toBe(503)
+    expect(res.headers.get('location')).toBeNull()
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(await res.json()).toEqual({ error: 'session_store_unavailable' })
+  })
+
+  it('keeps the answer of an onError that already gives a store outage its 503', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = new Hono<SessionEnv>()
+    app.use(session(sessions))
+    app.post('/login', (c) => {
+      c.get('session').set('user', 'admin')
+      return c.text('ok')
+    })
+    app.get('/', (c) => c.text(String(c.get('session').get('user'))))
+    app.onError((_error, c) => c.text('down for a moment', 503))
+    const cookie = cookieOf(await app.request('/login', { method: 'POST' }))
+    store.fail = true
+
+    const res = await app.request('/', { headers: { cookie } })
+
+    expect(res.status).toBe(503)
+    expect(await res.text()).toBe('down for a moment')
+  })
+
+  it('passes the client IP from @hono/node-server to the store', async () => {
+    const sessions = createSessions({ secret, store: createMemoryStore({ sweepInterval: 0 }) })
+    const app = new Hono<SessionEnv & { Bindings: HttpBindings }>()
+    app.use(session(sessions, { ip: (c) => c.env.incoming.socket.remoteAddress }))
+    app.post('/login', (c) => {
+      c.get('session').set('user', 'admin')
+      c.get('session').setUser('admin')
+      return c.text('ok')
+    })
+    server = await listen(createAdaptorServer({ fetch: app.fetch }) as Parameters<typeof listen>[0])
+
+    await server.fetch('/login', { method: 'POST' })
+
+    const [summary] = await sessions.listUserSessions('admin')
+    expect(summary?.ip).toMatch(/127\.0\.0\.1$/)
+  })
+})

@@ -1,0 +1,146 @@
+import { createServer } from 'node:http'
+import Koa, { type Context } from 'koa'
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { type AppSession, session } from '../../src/adapters/koa.js'
+import type { Session } from '../../src/core/session.js'
+import { createSessions } from '../../src/core/sessions.js'
+import { createMemoryStore } from '../../src/stores/memory.js'
+import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { type Listening, listen } from '../support/http.js'
+import { spyStore } from '../support/spy-store.js'
+
+describeAdapter('koa', async (sessions) => {
+  const app = new Koa()
+  app.silent = true
+  app.use(session(sessions))
+  app.use((ctx) => {
+    const query = (name: string) => new URLSearchParams(ctx.querystring).get(name)
+    switch (`${ctx.method} ${ctx.path}`) {
+      case 'GET /public':
+        ctx.body = 'public'
+        return
+      case 'GET /whoami':
+        ctx.body = { user: ctx.session.get('user') ?? null }
+        return
+      case 'POST /login': {
+        const user = query('user') ?? ''
+        ctx.session.regenerate()
+        ctx.session.set('user', user)
+        ctx.session.setUser(user)
+        ctx.status = 303
+        ctx.redirect('/whoami')
+        return
+      }
+      case 'POST /set':
+        ctx.session.set(query('k')!, query('v'))
+        ctx.body = 'ok'
+        return
+      case 'POST /logout':
+        ctx.session.destroy()
+        ctx.body = 'bye'
+        return
+      case 'GET /boom':
+        throw new Error('boom')
+    }
+  })
+  return listen(createServer(app.callback()))
+})
+
+const secret = 'koa-adapter-test-secret-32-bytes!!!!'
+
+describe('koa adapter', () => {
+  const store = spyStore(createMemoryStore({ sweepInterval: 0 }))
+  let server: Listening | null = null
+
+  afterEach(async () => {
+    store.fail = false
+    await server?.close()
+    server = null
+  })
+
+  async function serve(build: (app: Koa) => void): Promise<Listening> {
+    const app = new Koa()
+    app.silent = true
+    build(app)
+    server = await listen(createServer(app.callback()))
+    return server
+  }
+
+  it('types ctx.session with the augmentable AppSession', () => {
+    expectTypeOf<Context['session']>().toEqualTypeOf<Session<AppSession>>()
+  })
+
+  it('answers 503 when the save after the handler fails, without the handler’s headers', async () => {
+    const app = await serve((app) => {
+      app.use(async (ctx, next) => {
+        ctx.set('access-control-allow-origin', '*')
+        await next()
+      })
+      app.use(session(createSessions({ secret, store })))
+      app.use((ctx) => {
+        ctx.session.set('user', 'admin')
+        store.fail = true
+        ctx.redirect('/')
+      })
+    })
+
+    const res = await app.fetch('/', { redirect: 'manual' })
+
+    expect(res.status).toBe(503)
+    expect(res.headers.get('location')).toBeNull()
+    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(await res.json()).toEqual({ error: 'session_store_unavailable' })
+  })
+
+  it('lets other errors through to upstream middleware, without saving the session', async () => {
+    const seen: unknown[] = []
+    const app = await serve((app) => {
+      app.use(async (ctx, next) => {
+        try {
+          await next()
+        } catch (error) {
+          seen.push(error)
+          ctx.status = 500
+          ctx.body = 'caught'
+        }
+      })
+      app.use(session(createSessions({ secret })))
+      app.use((ctx) => {
+        ctx.session.set('user', 'admin')
+        throw new Error('failed')
+      })
+    })
+
+    const res = await app.fetch('/')
+
+    expect(await res.text()).toBe('caught')
+    expect(res.headers.getSetCookie()).toEqual([])
+    expect(seen).toEqual([new Error('failed')])
+  })
+
+  it('sends the cookie when a handler saves before writing to ctx.res itself', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.use(session(sessions))
+      app.use(async (ctx) => {
+        if (ctx.path === '/whoami') {
+          ctx.body = String(ctx.session.get('user'))
+          return
+        }
+        ctx.session.set('user', 'streamer')
+        await ctx.session.save()
+        ctx.respond = false
+        ctx.res.writeHead(200, { 'content-type': 'text/plain' })
+        ctx.res.end('streamed')
+      })
+    })
+
+    const res = await app.fetch('/stream')
+    const body = await res.text()
+    const whoami = await app.fetch('/whoami', { headers: { cookie: cookieOf(res) } })
+
+    expect(body).toBe('streamed')
+    expect(await whoami.text()).toBe('streamer')
+  })
+})
