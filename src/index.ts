@@ -18,6 +18,7 @@ export {
   type SessionEvent,
   type Sessions,
   type SessionsOptions,
+  type StandardSchema,
 } from './core/sessions.js'
 export {
   ConfigError,
@@ -28,4 +29,15 @@ export {
   SessionNotLoadedError,
   StoreError,
 } from './errors.js'
+export {
+  type CsrfFailure,
+  type CsrfOptions,
+  checkCsrf,
+  csrfField,
+  csrfHeader,
+  csrfInput,
+  csrfToken,
+  verifyCsrfToken,
+} from './features/csrf.js'
+export { type FlashOptions, flash, getFlashedMessages } from './features/flash.js'
 export type { SessionPatch, SessionSummary, Store, StoredSession } from './stores/types.js'
