@@ -10,6 +10,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Session, SessionShape } from '../core/session.js'
 import type { Sessions } from '../core/sessions.js'
+import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
 import { attachSession } from './node.js'
 import { type AdapterOptions, isStoreDown, storeUnavailable } from './shared.js'
 
@@ -67,5 +68,23 @@ export function sessionErrors(): ErrorRequestHandler {
     // Headers the handler set before it failed do not belong on the error (as in finalhandler).
     for (const name of res.getHeaderNames()) res.removeHeader(name)
     res.status(storeUnavailable.status).set(storeUnavailable.headers).send(storeUnavailable.body)
+  }
+}
+
+/**
+ * CSRF protection: POST, PUT, PATCH and DELETE must carry the session's token, in the `_csrf`
+ * form field (parse the body first, e.g. `express.urlencoded()`) or the `X-CSRF-Token` header;
+ * otherwise the answer is 403 with the reason. Put `csrfInput(req.session)` in every form.
+ * @example
+ * app.use(express.urlencoded({ extended: false }), session(sessions), csrf({ exempt: ['/webhooks/*'] }))
+ */
+export function csrf(options: CsrfOptions = {}): RequestHandler {
+  return (req, res, next) => {
+    const body = req.body as Record<string, unknown> | undefined
+    const field = body?.[csrfField]
+    const token = typeof field === 'string' ? field : req.get(csrfHeader)
+    const failure = checkCsrf(req.session, { method: req.method, path: req.path, token }, options)
+    if (!failure) return next()
+    res.status(failure.status).type('text/plain').send(failure.message)
   }
 }

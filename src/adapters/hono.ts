@@ -7,6 +7,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Session, SessionShape } from '../core/session.js'
 import type { CommitResult, Sessions } from '../core/sessions.js'
+import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
 import {
   type AdapterOptions,
   applyCommit,
@@ -117,4 +118,34 @@ function unavailable(): Response {
     status: storeUnavailable.status,
     headers: storeUnavailable.headers,
   })
+}
+
+/**
+ * CSRF protection: POST, PUT, PATCH and DELETE must carry the session's token, in the
+ * `X-CSRF-Token` header or the `_csrf` field of a form body; otherwise the answer is 403 with
+ * the reason. Put `csrfInput(c.get('session'))` in every form.
+ * @example
+ * app.use(session(sessions), csrf({ exempt: ['/webhooks/*'] }))
+ */
+export function csrf<T extends SessionShape>(
+  options: CsrfOptions = {},
+): MiddlewareHandler<SessionEnv<T>> {
+  return async (c, next) => {
+    let token = c.req.header(csrfHeader)
+    const type = c.req.header('content-type') ?? ''
+    const isForm =
+      type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data')
+    if (!token && isForm && !['GET', 'HEAD', 'OPTIONS'].includes(c.req.method)) {
+      // Hono caches the parsed body, so the handler can still read it.
+      const field = (await c.req.parseBody())[csrfField]
+      if (typeof field === 'string') token = field
+    }
+    const failure = checkCsrf(
+      c.get('session'),
+      { method: c.req.method, path: c.req.path, token },
+      options,
+    )
+    if (failure) return c.text(failure.message, failure.status)
+    await next()
+  }
 }

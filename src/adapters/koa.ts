@@ -9,6 +9,7 @@
 import type { Middleware, ParameterizedContext } from 'koa'
 import type { Session, SessionShape } from '../core/session.js'
 import type { CommitResult, Sessions } from '../core/sessions.js'
+import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
 import {
   type AdapterOptions,
   applyCommit,
@@ -90,5 +91,25 @@ function sinkOf(ctx: ParameterizedContext) {
     },
     set: (name: string, value: string) => ctx.set(name, value),
     appendSetCookie: (value: string) => ctx.append('set-cookie', value),
+  }
+}
+
+/**
+ * CSRF protection: POST, PUT, PATCH and DELETE must carry the session's token, in the
+ * `X-CSRF-Token` header or the `_csrf` field of a body a body parser put on `ctx.request.body`;
+ * otherwise the answer is 403 with the reason. Put `csrfInput(ctx.session)` in every form.
+ * @example
+ * app.use(session(sessions)).use(bodyParser()).use(csrf({ exempt: ['/webhooks/*'] }))
+ */
+export function csrf(options: CsrfOptions = {}): Middleware {
+  return async (ctx, next) => {
+    const body = (ctx.request as { body?: unknown }).body as Record<string, unknown> | undefined
+    const field = typeof body === 'object' && body !== null ? body[csrfField] : undefined
+    const token = typeof field === 'string' ? field : ctx.get(csrfHeader) || undefined
+    const failure = checkCsrf(ctx.session, { method: ctx.method, path: ctx.path, token }, options)
+    if (!failure) return next()
+    ctx.status = failure.status
+    ctx.type = 'text/plain'
+    ctx.body = failure.message
   }
 }

@@ -1,11 +1,13 @@
 import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
-import { type AppSession, session, sessionErrors } from '../../src/adapters/express.js'
+import { type AppSession, csrf, session, sessionErrors } from '../../src/adapters/express.js'
 import type { Session } from '../../src/core/session.js'
 import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { csrfToken } from '../../src/features/csrf.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { describeCsrf } from '../contracts/csrf.js'
 import { type Listening, listen } from '../support/http.js'
 import { spyStore } from '../support/spy-store.js'
 
@@ -183,3 +185,31 @@ describe('express adapter', () => {
     expect(await whoami.text()).toBe('streamer')
   })
 })
+
+describeCsrf(
+  'express',
+  async () => {
+    const sessions = createSessions({ secret: 'csrf-suite-secret-that-is-32-bytes!' })
+    const app = express()
+    app.use(
+      express.urlencoded({ extended: false }),
+      session(sessions),
+      csrf({ exempt: ['/hooks/*'] }),
+    )
+    app.get('/token', (req, res) => {
+      res.send(csrfToken(req.session))
+    })
+    app.post('/submit', (_req, res) => {
+      res.send('ok')
+    })
+    app.post('/hooks/in', (_req, res) => {
+      res.send('ok')
+    })
+    app.post('/login', (req, res) => {
+      req.session.regenerate()
+      res.send('ok')
+    })
+    return listen(createServer(app))
+  },
+  { form: true },
+)

@@ -1,10 +1,12 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
-import { type AppSession, fastifySession } from '../../src/adapters/fastify.js'
+import { type AppSession, csrf, fastifySession } from '../../src/adapters/fastify.js'
 import type { Session } from '../../src/core/session.js'
 import { createSessions } from '../../src/core/sessions.js'
+import { csrfToken } from '../../src/features/csrf.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { type AppHandle, describeAdapter } from '../contracts/adapter.js'
+import { describeCsrf } from '../contracts/csrf.js'
 import { spyStore } from '../support/spy-store.js'
 
 /** A `fetch` into the app through `inject`, Fastify's in-process request. */
@@ -172,3 +174,22 @@ function toHeaders(raw: Record<string, string | string[] | number | undefined>):
   }
   return headers
 }
+
+describeCsrf(
+  'fastify',
+  async () => {
+    const sessions = createSessions({ secret: 'csrf-suite-secret-that-is-32-bytes!' })
+    const app = Fastify()
+    await app.register(fastifySession, { sessions })
+    app.addHook('preHandler', csrf({ exempt: ['/hooks/*'] }))
+    app.get('/token', async (request) => csrfToken(request.session))
+    app.post('/submit', async () => 'ok')
+    app.post('/hooks/in', async () => 'ok')
+    app.post('/login', async (request) => {
+      request.session.regenerate()
+      return 'ok'
+    })
+    return injector(app)
+  },
+  { form: false },
+)

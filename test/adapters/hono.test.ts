@@ -1,11 +1,13 @@
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
 import { Hono } from 'hono'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
-import { type SessionEnv, session } from '../../src/adapters/hono.js'
+import { csrf, type SessionEnv, session } from '../../src/adapters/hono.js'
 import type { Session } from '../../src/core/session.js'
 import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { csrfToken } from '../../src/features/csrf.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { describeCsrf } from '../contracts/csrf.js'
 import { type Listening, listen } from '../support/http.js'
 import { spyStore } from '../support/spy-store.js'
 
@@ -157,3 +159,24 @@ describe('hono adapter', () => {
     expect(summary?.ip).toMatch(/127\.0\.0\.1$/)
   })
 })
+
+describeCsrf(
+  'hono',
+  async () => {
+    const sessions = createSessions({ secret: 'csrf-suite-secret-that-is-32-bytes!' })
+    const app = new Hono<SessionEnv>()
+    app.use(session(sessions), csrf({ exempt: ['/hooks/*'] }))
+    app.get('/token', (c) => c.text(csrfToken(c.get('session'))))
+    app.post('/submit', (c) => c.text('ok'))
+    app.post('/hooks/in', (c) => c.text('ok'))
+    app.post('/login', (c) => {
+      c.get('session').regenerate()
+      return c.text('ok')
+    })
+    return {
+      fetch: async (path, init) => app.request(path, init),
+      close: async () => {},
+    }
+  },
+  { form: true },
+)

@@ -1,11 +1,13 @@
 import { createServer } from 'node:http'
 import Koa, { type Context } from 'koa'
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
-import { type AppSession, session } from '../../src/adapters/koa.js'
+import { type AppSession, csrf, session } from '../../src/adapters/koa.js'
 import type { Session } from '../../src/core/session.js'
 import { createSessions } from '../../src/core/sessions.js'
+import { csrfToken } from '../../src/features/csrf.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { describeCsrf } from '../contracts/csrf.js'
 import { type Listening, listen } from '../support/http.js'
 import { spyStore } from '../support/spy-store.js'
 
@@ -144,3 +146,23 @@ describe('koa adapter', () => {
     expect(await whoami.text()).toBe('streamer')
   })
 })
+
+describeCsrf(
+  'koa',
+  async () => {
+    const sessions = createSessions({ secret: 'csrf-suite-secret-that-is-32-bytes!' })
+    const app = new Koa()
+    app.silent = true
+    app.use(session(sessions))
+    app.use(csrf({ exempt: ['/hooks/*'] }))
+    app.use((ctx) => {
+      if (ctx.path === '/token') ctx.body = csrfToken(ctx.session)
+      else if (ctx.path === '/login') {
+        ctx.session.regenerate()
+        ctx.body = 'ok'
+      } else ctx.body = 'ok'
+    })
+    return listen(createServer(app.callback()))
+  },
+  { form: false },
+)
