@@ -5,11 +5,11 @@
 import { createServer } from 'node:http'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { withSession } from '../../src/adapters/node.js'
-import { type Sessions, createSessions } from '../../src/core/sessions.js'
+import { createSessions, type Sessions } from '../../src/core/sessions.js'
 import { cookieOf } from '../contracts/adapter.js'
 import { type Listening, listen } from '../support/http.js'
 import { describeService } from '../support/services.js'
-import { type TestStore, storeKinds } from '../support/stores.js'
+import { storeKinds, type TestStore } from '../support/stores.js'
 
 const secret = 'stores-over-http-secret-32-bytes-ok!'
 
@@ -85,7 +85,9 @@ for (const kind of storeKinds) {
       })
 
       expect(await revoked.text()).toBe('2')
-      expect(await (await server.fetch('/all', { headers: { cookie: here } })).json()).toEqual({ user: 'alice' })
+      expect(await (await server.fetch('/all', { headers: { cookie: here } })).json()).toEqual({
+        user: 'alice',
+      })
       expect(await (await server.fetch('/all', { headers: { cookie: phone } })).json()).toEqual({})
       expect(await (await server.fetch('/all', { headers: { cookie: laptop } })).json()).toEqual({})
     })

@@ -13,7 +13,7 @@ import { createPostgresStore } from '../../src/stores/postgres.js'
 import { createRedisStore } from '../../src/stores/redis.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
 import type { Store } from '../../src/stores/types.js'
-import { DATABASE_URL, REDIS_URL, postgresAvailable, redisAvailable } from './services.js'
+import { DATABASE_URL, postgresAvailable, REDIS_URL, redisAvailable } from './services.js'
 
 /** A store for one test run, and how to remove what it left. */
 export interface TestStore {
