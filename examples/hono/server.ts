@@ -5,22 +5,10 @@
  * @module
  */
 import { serve } from '@hono/node-server'
-import { createSessions } from '../../src/core/sessions.js'
-import { createSqliteStore } from '../../src/stores/sqlite.js'
+import { fromEnvironment } from '../environment.js'
 import { createApp, type TutorialSession } from './app.js'
 
-const secret = process.env.SECRET_KEY
-if (!secret) {
-  console.error('SECRET_KEY is not set: make one with `npx tessera secret` and export it')
-  process.exit(1)
-}
-const sessions = createSessions<TutorialSession>(
-  process.env.SESSION_STORE === 'cookie'
-    ? { secret }
-    : { secret, store: createSqliteStore({ path: '.data/sessions.db' }) },
-)
-const hostname = process.env.HOST ?? '127.0.0.1'
-const port = Number(process.env.PORT ?? 5000)
+const { sessions, host: hostname, port } = fromEnvironment<TutorialSession>()
 
 serve({ fetch: createApp(sessions).fetch, hostname, port }, () => {
   console.log(`Hono example on http://${hostname}:${port} (sessions: ${sessions.description})`)
