@@ -1,5 +1,6 @@
 /**
- * The demo's settings, from the environment: the secret, where sessions live, where it listens.
+ * The demo's settings, from the environment: the secret, where sessions live, where it listens,
+ * and whether the session inspector is on.
  * @module
  */
 import { randomBytes } from 'node:crypto'
@@ -7,11 +8,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createSessions, type Sessions } from '../src/core/sessions.js'
 import { ConfigError } from '../src/errors.js'
+import type { Store } from '../src/stores/types.js'
 import { openStore } from '../src/stores/url.js'
 
 /** The demo's session shape. */
 export interface DemoSession extends Record<string, unknown> {
   username?: string
+  /** Short notes the user typed, to watch the session grow (and, in a cookie, hit its limit). */
+  notes?: string[]
 }
 
 export interface DemoConfig {
@@ -22,6 +26,8 @@ export interface DemoConfig {
   sessions: Sessions<DemoSession>
   /** Shown in the footer: which mode and store serve the session. */
   storeLabel: string
+  /** Whether `/inspect` shows what the session holds: on unless NODE_ENV=production. */
+  inspector: boolean
   /** A line to print at start-up about the secret, if any. */
   notice: string | null
 }
@@ -39,13 +45,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
           '`npx tessera secret` and start with SECRET_KEY=<it> NODE_ENV=production npm start',
       )
     }
-    const file = join(dataDir, 'secret-key')
-    secret = readSecret(file)
-    if (!secret) {
-      mkdirSync(dataDir, { recursive: true })
-      secret = randomBytes(32).toString('base64url')
-      writeFileSync(file, `${secret}\n`, { mode: 0o600 })
-    }
+    const file = developmentSecretFile(dataDir)
+    secret = developmentSecret(dataDir)
     notice = `no SECRET_KEY set: using a development key kept in ${file}`
   }
   const fallbacks = (env.SECRET_KEY_FALLBACKS ?? '').split(',').filter(Boolean)
@@ -69,7 +70,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     }
     storeLabel = sessions.description
   } else {
-    const store = await openStore(storeUrl)
+    const store = await openDemoStore(storeUrl, env)
     sessions = createSessions({ secret: secrets, store, cookie: { name: cookieName } })
     storeLabel = store.name
   }
@@ -80,8 +81,44 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     dataDir,
     sessions,
     storeLabel,
+    inspector: inspectorSetting(env.INSPECTOR, production),
     notice,
   }
+}
+
+/** `SESSION_STORE` as a store; `REDIS_PREFIX` sets the Redis key prefix (default `tessera:`). */
+async function openDemoStore(url: string, env: NodeJS.ProcessEnv): Promise<Store> {
+  if (env.REDIS_PREFIX && (url.startsWith('redis://') || url.startsWith('rediss://'))) {
+    const { createRedisStore } = await import('../src/stores/redis.js')
+    return createRedisStore({ url, prefix: env.REDIS_PREFIX })
+  }
+  return openStore(url)
+}
+
+/** `INSPECTOR=on|off`; unset, the inspector is on except under NODE_ENV=production. */
+function inspectorSetting(value: string | undefined, production: boolean): boolean {
+  if (value === undefined || value === '') return !production
+  if (value === 'on') return true
+  if (value === 'off') return false
+  throw new ConfigError(`INSPECTOR must be on or off, not "${value}"`)
+}
+
+function developmentSecretFile(dataDir: string): string {
+  return join(dataDir, 'secret-key')
+}
+
+/**
+ * The development secret kept in `<dataDir>/secret-key`, made on first use. The cluster demo
+ * calls it before starting its instances, so they all find the same key.
+ */
+export function developmentSecret(dataDir: string): string {
+  const file = developmentSecretFile(dataDir)
+  const existing = readSecret(file)
+  if (existing) return existing
+  mkdirSync(dataDir, { recursive: true })
+  const secret = randomBytes(32).toString('base64url')
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+  return secret
 }
 
 function readSecret(file: string): string | null {

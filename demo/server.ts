@@ -10,14 +10,25 @@ import { loadConfig } from './config.js'
 try {
   const config = await loadConfig()
   if (config.notice) console.log(`tessera demo: ${config.notice}`)
-  const server = createServer(createApp(config.sessions, config.storeLabel))
-  server.listen(config.port, config.host, () => {
-    console.log(
-      `tessera demo: http://${config.host}:${config.port} (sessions: ${config.storeLabel})`,
+  const instance = `${config.host}:${config.port}`
+  const server = createServer(
+    createApp(config.sessions, config.storeLabel, { inspector: config.inspector, instance }),
+  )
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    console.error(
+      error.code === 'EADDRINUSE'
+        ? `tessera demo: port ${config.port} is in use; stop what runs there or set PORT`
+        : `tessera demo: ${error.message}`,
     )
+    process.exit(1)
+  })
+  server.listen(config.port, config.host, () => {
+    const inspector = config.inspector ? `, inspector at /inspect` : ''
+    console.log(`tessera demo: http://${instance} (sessions: ${config.storeLabel}${inspector})`)
   })
   const stop = () => {
     server.close()
+    server.closeAllConnections()
     void config.sessions.close()
   }
   process.on('SIGINT', stop)
