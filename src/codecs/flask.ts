@@ -48,7 +48,7 @@ export type UnsafeDecodeResult =
 const maxValueLength = 8192
 
 /** Most bytes a compressed payload may inflate to: a cookie is 4 KB, this is a zip-bomb guard. */
-const maxInflatedBytes = 1 << 20
+const maxInflatedBytes = 64 << 10
 
 /** Flask's tags, in the order Flask tries them (after ` di` escaping, dicts and lists). */
 export const flaskTags: readonly Tag[] = [
@@ -457,7 +457,9 @@ export function parseHttpDate(text: string): Date | null {
   if (date.getUTCMonth() !== month || date.getUTCDate() !== day) return null
   const minutes = Math.trunc(offset / 100) * 60 + (offset % 100)
   date.setUTCHours(hour, minute - minutes, second)
-  return date
+  // A zone can move the date out of the years a Flask cookie can be written back with.
+  const shifted = date.getUTCFullYear()
+  return shifted < 1 || shifted > 9999 ? null : date
 }
 
 function monthIndex(text: string): number {

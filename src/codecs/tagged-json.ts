@@ -32,6 +32,9 @@ const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype'])
 
 const escapeKey = ' di'
 
+/** How deep session data may nest, as Flask's JSON allows; deeper would overflow the stack. */
+export const maxDepth = 512
+
 /** A set of tags, applied in order: `tag` turns values into JSON, `untag` turns JSON back. */
 export class TaggedJSON {
   readonly #tags: Tag[] = []
@@ -62,7 +65,9 @@ export class TaggedJSON {
   }
 
   /** The JSON value standing for `value`. Throws `SerializeError` for what cannot be kept. */
-  tag = (value: unknown): JsonValue => {
+  tag = (value: unknown): JsonValue => this.#tag(value, 0)
+
+  #tag(value: unknown, depth: number): JsonValue {
     switch (typeof value) {
       case 'string':
       case 'boolean':
@@ -76,12 +81,15 @@ export class TaggedJSON {
         throw new SerializeError(`a ${typeof value} cannot be kept in a session`)
     }
     if (value === null) return null
+    if (depth >= maxDepth)
+      throw new SerializeError(`session data nests deeper than ${maxDepth} levels`)
+    const inner = (v: unknown) => this.#tag(v, depth + 1)
     if (Array.isArray(value) && Object.getPrototypeOf(value) === Array.prototype) {
-      return value.map(this.tag)
+      return value.map(inner)
     }
-    if (isPlainObject(value)) return this.#tagObject(value)
+    if (isPlainObject(value)) return this.#tagObject(value, inner)
     for (const tag of this.#tags) {
-      if (tag.check(value)) return { [tag.key]: tag.toJSON(value, this.tag) }
+      if (tag.check(value)) return { [tag.key]: tag.toJSON(value, inner) }
     }
     const kind =
       typeof value === 'object' ? (value.constructor?.name ?? 'object') : String(typeof value)
@@ -90,7 +98,7 @@ export class TaggedJSON {
     )
   }
 
-  #tagObject(value: Record<string, unknown>): JsonValue {
+  #tagObject(value: Record<string, unknown>, inner: (v: unknown) => JsonValue): JsonValue {
     const out: Record<string, JsonValue> = {}
     let count = 0
     let only = ''
@@ -100,7 +108,7 @@ export class TaggedJSON {
       }
       const v = value[key]
       if (v === undefined) continue
-      out[key] = this.tag(v)
+      out[key] = inner(v)
       count++
       only = key
     }
@@ -109,10 +117,15 @@ export class TaggedJSON {
   }
 
   /** The value a JSON value stands for. Throws when a tag's content is not valid. */
-  untag = (json: unknown): unknown => {
+  untag = (json: unknown): unknown => this.#untag(json, 0)
+
+  #untag(json: unknown, depth: number): unknown {
     if (typeof json !== 'object' || json === null) return json
+    // What is read must be writable again: `tag` refuses the same depth.
+    if (depth >= maxDepth)
+      throw new SerializeError(`session data nests deeper than ${maxDepth} levels`)
     if (Array.isArray(json)) {
-      for (let i = 0; i < json.length; i++) json[i] = this.untag(json[i])
+      for (let i = 0; i < json.length; i++) json[i] = this.#untag(json[i], depth + 1)
       return json
     }
     const obj = json as Record<string, unknown>
@@ -120,7 +133,7 @@ export class TaggedJSON {
     let only = ''
     for (const key in obj) {
       if (forbiddenKeys.has(key)) throw new SerializeError(`the key "${key}" is not allowed`)
-      obj[key] = this.untag(obj[key])
+      obj[key] = this.#untag(obj[key], depth + 1)
       count++
       only = key
     }
@@ -135,8 +148,9 @@ function unescapeObject(inner: unknown): Record<string, unknown> {
   if (!isPlainObject(inner)) throw new SerializeError('an escaped object must hold one key')
   const keys = Object.keys(inner)
   if (keys.length !== 1) throw new SerializeError('an escaped object must hold one key')
-  const key = keys[0]!
-  return { [key.slice(0, -2)]: inner[key] }
+  const key = keys[0]!.slice(0, -2)
+  if (forbiddenKeys.has(key)) throw new SerializeError(`the escaped key "${key}" is not allowed`)
+  return { [key]: inner[keys[0]!] }
 }
 
 /** Whether `value` is an object literal (or a null-prototype object), not a class instance. */

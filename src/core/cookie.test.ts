@@ -16,6 +16,11 @@ describe('readCookie', () => {
     expect(readCookie(header, 'session')).toEqual([])
   })
 
+  it('ignores a name-less pair and still reads the cookie after it', () => {
+    expect(readCookie('=x; session=abc', 'session')).toEqual(['abc'])
+    expect(readCookie('=session=bad; session=good', 'session')).toEqual(['good'])
+  })
+
   it('returns nothing for a missing or empty header', () => {
     expect(readCookie(undefined, 'session')).toEqual([])
     expect(readCookie('', 'session')).toEqual([])

@@ -104,19 +104,15 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
 export function readCookie(header: string | undefined, name: string): string[] {
   const found: string[] = []
   if (!header) return found
-  const length = header.length
-  let start = 0
-  while (start < length) {
-    let end = header.indexOf(';', start)
-    if (end === -1) end = length
-    const eq = header.indexOf('=', start)
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) {
-      let value = header.slice(eq + 1, end).trim()
-      if (value.length > 1 && value.startsWith('"') && value.endsWith('"'))
-        value = value.slice(1, -1)
-      found.push(value)
-    }
-    start = end + 1
+  // One native split, then work bounded by each pair: linear in the header, whatever it holds
+  // (a search for '=' from each segment's start would rescan the rest of a `;;;;…` header).
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    // A pair without '=', or a name-less '=value', holds no cookie of this name.
+    if (eq < 1 || pair.slice(0, eq).trim() !== name) continue
+    let value = pair.slice(eq + 1).trim()
+    if (value.length > 1 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+    found.push(value)
   }
   return found
 }

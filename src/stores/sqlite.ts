@@ -96,8 +96,12 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     async get(key) {
       const row = (statements ?? (await ready())).get.get(key, now()) as Row | undefined
       if (!row) return null
+      const data = parseData(row[0])
+      // A row that cannot be read is no session, as an unreadable file is for the file store:
+      // failing every request of that client with a 503 would blame a healthy store.
+      if (!data) return null
       return {
-        data: JSON.parse(row[0]) as Record<string, string>,
+        data,
         userId: row[1],
         createdAt: row[2],
         lastSeenAt: row[3],
@@ -321,5 +325,16 @@ function updateParams(key: string, patch: SessionPatch, now: number): Record<str
     permanent: patch.permanent === undefined ? null : patch.permanent ? 1 : 0,
     lastSeenAt: patch.lastSeenAt ?? null,
     expiresAt: patch.expiresAt ?? null,
+  }
+}
+
+function parseData(text: string): Record<string, string> | null {
+  try {
+    const data: unknown = JSON.parse(text)
+    return typeof data === 'object' && data !== null && !Array.isArray(data)
+      ? (data as Record<string, string>)
+      : null
+  } catch {
+    return null
   }
 }
