@@ -45,7 +45,7 @@ export type UnsafeDecodeResult =
   | { ok: false; reason: RejectReason }
 
 /** Longest cookie value read at all: larger ones are refused before any crypto. */
-const maxValueLength = 8192
+const maxValueLength = 4096
 
 /** Most bytes a compressed payload may inflate to: a cookie is 4 KB, this is a zip-bomb guard. */
 const maxInflatedBytes = 64 << 10

@@ -35,11 +35,11 @@ for (const encrypt of [false, true]) {
       expect(result).toEqual({ ok: true, data, issuedAt: t0, keyIndex: 0 })
     })
 
-    it('rejects a cookie older than maxAge, and accepts one exactly maxAge old', () => {
+    it('accepts a cookie just under maxAge old and rejects one exactly maxAge old', () => {
       const value = codec.encode({ a: 1 }, t0)
 
-      expect(codec.decode(value, { now: t0 + day * 1000, maxAge: day }).ok).toBe(true)
-      expect(codec.decode(value, { now: t0 + day * 1000 + 1000, maxAge: day })).toEqual({
+      expect(codec.decode(value, { now: t0 + day * 1000 - 1, maxAge: day }).ok).toBe(true)
+      expect(codec.decode(value, { now: t0 + day * 1000, maxAge: day })).toEqual({
         ok: false,
         reason: 'expired',
       })
@@ -187,5 +187,16 @@ describe('createNativeCodec', () => {
     expect(() => createNativeCodec({ secrets: 'short' })).toThrow(/npx tessera secret/)
     expect(() => createNativeCodec({ secrets: [] })).toThrow(ConfigError)
     expect(() => createNativeCodec({ secrets: [secret, secret] })).toThrow(/twice/)
+  })
+})
+
+describe('createNativeCodec limits', () => {
+  it('refuses a value longer than any cookie a browser keeps, before any crypto', () => {
+    const codec = createNativeCodec({ secrets: secret })
+
+    expect(codec.decode('s'.repeat(4089), { now: t0, maxAge: day })).toEqual({
+      ok: false,
+      reason: 'too_large',
+    })
   })
 })

@@ -9,7 +9,16 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
-import { deriveKey, hmac, keyId, type Secrets, safeEqual, secretList } from '../core/keys.js'
+import { maxCookieBytes } from '../core/cookie.js'
+import {
+  createMac,
+  deriveKey,
+  keyId,
+  type Mac,
+  type Secrets,
+  safeEqual,
+  secretList,
+} from '../core/keys.js'
 import { createNativeJSON, isPlainObject, type TaggedJSON } from './tagged-json.js'
 import type { CookieCodec, DecodeOptions, DecodeResult, SessionData } from './types.js'
 
@@ -31,12 +40,9 @@ export interface NativeCodecOptions {
 
 interface Key {
   id: string
-  mac: Buffer
+  mac: Mac
   enc: Buffer
 }
-
-/** Longest cookie value read at all: larger ones are refused before any crypto. */
-const maxValueLength = 8192
 
 const iatPattern = /^[0-9a-z]{1,10}$/
 const b64Pattern = /^[A-Za-z0-9_-]+$/
@@ -46,11 +52,13 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   const encrypt = options.encrypt ?? false
   const json = options.json ?? createNativeJSON()
   const name = options.name ?? 'session'
+  // No browser keeps a longer value, so none can have been issued: refused before any crypto.
+  const maxValueLength = maxCookieBytes - Buffer.byteLength(name) - 1
   const skew = (options.clockSkew ?? 60) * 1000
   const mode = encrypt ? 'e1' : 's1'
   const keys: Key[] = secretList(options.secrets, options.minSecretBytes).map((secret) => ({
     id: keyId(secret),
-    mac: deriveKey(secret, 'cookie-mac'),
+    mac: createMac(deriveKey(secret, 'cookie-mac')),
     enc: deriveKey(secret, 'cookie-aes-256-gcm'),
   }))
   const byId = new Map(keys.map((key, index) => [key.id, { key, index }]))
@@ -62,7 +70,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     if (!encrypt) {
       const body = Buffer.from(text, 'utf8').toString('base64url')
       const signed = `${head}.${body}`
-      return `${signed}.${hmac(current.mac, `${name}\0${signed}`).toString('base64url')}`
+      return `${signed}.${current.mac(`${name}\0${signed}`).toString('base64url')}`
     }
     const iv = randomBytes(12)
     const cipher = createCipheriv('aes-256-gcm', current.enc, iv)
@@ -91,7 +99,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
       const given = mac === undefined ? null : strictBase64(mac)
       if (given === null) return { ok: false, reason: 'malformed' }
       const signed = value.slice(0, value.length - mac!.length - 1)
-      const expected = hmac(found.key.mac, `${name}\0${signed}`)
+      const expected = found.key.mac(`${name}\0${signed}`)
       if (!safeEqual(given, expected)) {
         return { ok: false, reason: 'bad_signature' }
       }
@@ -114,7 +122,8 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     // Timestamps are checked only once the MAC has vouched for them.
     const issuedAt = Number.parseInt(iat, 36) * 1000
     if (issuedAt - now > skew) return { ok: false, reason: 'future' }
-    if (now - issuedAt > maxAge * 1000) return { ok: false, reason: 'expired' }
+    // The deadline itself is past, as a store's `expiresAt` is.
+    if (now - issuedAt >= maxAge * 1000) return { ok: false, reason: 'expired' }
     let data: unknown
     try {
       data = json.untag(JSON.parse(text))

@@ -4,8 +4,15 @@
  * value made for one purpose (a cookie, a session id, a CSRF token) never verifies as another.
  * @module
  */
-import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto'
+import * as nodeCrypto from 'node:crypto'
 import { ConfigError } from '../errors.js'
+
+const { createHash, createHmac, hkdfSync, timingSafeEqual } = nodeCrypto
+/**
+ * Node's one-shot `crypto.hash` (20.12+): no Hash object, no native handle for the collector
+ * to finalize. Looked up, not imported by name, so a runtime without it still loads this module.
+ */
+const oneShotHash = typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : null
 
 /** A secret as the app gives it: text (used as UTF-8) or bytes. */
 export type Secret = string | Uint8Array
@@ -62,6 +69,48 @@ export function hmac(key: Buffer, message: string): Buffer {
   return createHmac('sha256', key).update(message).digest()
 }
 
+/** HMAC-SHA256 under one fixed key, of UTF-8 text. */
+export type Mac = (message: string) => Buffer
+
+/**
+ * HMAC-SHA256 under `key`, made once for a key used on every request. It is RFC 2104 over
+ * Node's one-shot SHA-256, with the padded keys prepared here: about twice as fast as
+ * `createHmac` for cookie-sized messages, and it leaves no Hmac objects for the collector. The
+ * result is checked against `createHmac` once, here; where they differ, or `crypto.hash` is
+ * missing, it is `createHmac`.
+ */
+export function createMac(key: Buffer): Mac {
+  const copy = Buffer.from(key)
+  const slow: Mac = (message) => createHmac('sha256', copy).update(message).digest()
+  const hash = oneShotHash
+  if (!hash) return slow
+  const block = 64
+  const k = copy.length > block ? createHash('sha256').update(copy).digest() : copy
+  // [ipad key | message]: the message is written after the pad, so one hash call covers both.
+  let inner = Buffer.alloc(block + 256)
+  // [opad key | inner digest]
+  const outer = Buffer.alloc(block + 32)
+  for (let i = 0; i < block; i++) {
+    const byte = i < k.length ? k[i]! : 0
+    inner[i] = byte ^ 0x36
+    outer[i] = byte ^ 0x5c
+  }
+  const fast: Mac = (message) => {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (block + message.length * 3 > inner.length) {
+      const grown = Buffer.alloc(block + message.length * 3)
+      inner.copy(grown, 0, 0, block)
+      inner = grown
+    }
+    const length = inner.write(message, block, 'utf8')
+    const innerDigest = hash('sha256', inner.subarray(0, block + length), 'buffer')
+    innerDigest.copy(outer, block)
+    return hash('sha256', outer, 'buffer')
+  }
+  const probe = 'tessera\0mac self-check \u00e9\u{1F600}'
+  return fast(probe).equals(slow(probe)) ? fast : slow
+}
+
 /** Equality of two MACs in constant time; a length mismatch is `false`, never a throw. */
 export function safeEqual(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
@@ -69,5 +118,6 @@ export function safeEqual(a: Buffer, b: Buffer): boolean {
 
 /** The SHA-256 of `text`, base64url: how a session id is kept in a store. */
 export function sha256(text: string): string {
+  if (oneShotHash) return oneShotHash('sha256', text, 'base64url')
   return createHash('sha256').update(text).digest('base64url')
 }

@@ -6,12 +6,20 @@
 import { randomBytes } from 'node:crypto'
 import { copyFloatMarks, createFlaskCodec } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
-import { createNativeJSON, type Tag } from '../codecs/tagged-json.js'
+import { createNativeJSON, isPlainObject, type Tag } from '../codecs/tagged-json.js'
 import type { CookieCodec, RejectReason, SessionData } from '../codecs/types.js'
 import { ConfigError, SessionError, StoreError } from '../errors.js'
 import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from './cookie.js'
-import { deriveKey, hmac, type Secrets, safeEqual, secretList, sha256 } from './keys.js'
+import {
+  createMac,
+  deriveKey,
+  type Mac,
+  type Secrets,
+  safeEqual,
+  secretList,
+  sha256,
+} from './keys.js'
 import { newState, Session, type SessionShape, type SessionState, stateOf } from './session.js'
 
 const day = 86_400
@@ -180,11 +188,27 @@ export function createSessions<T extends SessionShape = SessionShape>(
     },
   }
 
+  const absolute = options.absoluteTimeout ?? 90 * day
+  const idle = options.idleTimeout ?? maxAge
+  // A cookie session lives maxAge after its last write, a stored one idleTimeout after its last use.
+  const lifetime = options.store ? idle : maxAge
+  if (lifetime > absolute) {
+    throw new ConfigError(
+      `the session lifetime (${options.store ? 'idleTimeout' : 'maxAge'}, ${lifetime} s) is ` +
+        `longer than absoluteTimeout (${absolute} s); shorten it or raise absoluteTimeout`,
+    )
+  }
   if (!options.store) {
+    if (options.idleTimeout !== undefined) {
+      throw new ConfigError(
+        'idleTimeout is for server-side sessions; a cookie session is accepted for maxAge ' +
+          'seconds after it was last written, so set maxAge',
+      )
+    }
     const codec = options.codec ?? makeCodec(options, secrets, name, json)
     return {
       ...common,
-      ...cookieMode<T>(codec, writer, { now, maxAge, refresh, reject, validate }),
+      ...cookieMode<T>(codec, writer, { now, maxAge, absolute, refresh, reject, validate }),
     }
   }
   return {
@@ -196,12 +220,12 @@ export function createSessions<T extends SessionShape = SessionShape>(
       json,
       reject,
       emit,
-      idle: options.idleTimeout ?? maxAge,
-      absolute: options.absoluteTimeout ?? 90 * day,
+      idle,
+      absolute,
       touchInterval: options.touchInterval ?? 60,
       pruneInterval: options.pruneInterval ?? 3600,
       timeout: options.storeTimeout ?? 1000,
-      idKeys: secrets.map((s) => deriveKey(s, 'session-id')),
+      idKeys: secrets.map((s) => createMac(deriveKey(s, 'session-id'))),
       validate,
       name,
     }),
@@ -244,6 +268,7 @@ type Reject = (state: SessionState, reason: RejectReason, issues?: readonly stri
 interface CookieModeContext {
   now: () => number
   maxAge: number
+  absolute: number
   refresh: boolean
   reject: Reject
   validate: (data: SessionData) => Validated | Promise<Validated>
@@ -252,8 +277,11 @@ interface CookieModeContext {
 function cookieMode<T extends SessionShape>(
   codec: CookieCodec,
   writer: ReturnType<typeof createCookieWriter>,
-  { now, maxAge, refresh, reject, validate }: CookieModeContext,
+  { now, maxAge, absolute, refresh, reject, validate }: CookieModeContext,
 ): Omit<Sessions<T>, Common> {
+  /** Sessions read with an older secret, to be re-issued under the current one. */
+  const rotated = new WeakSet<SessionState>()
+
   function load(state: SessionState): void {
     let found = null as {
       data: SessionData
@@ -261,11 +289,12 @@ function cookieMode<T extends SessionShape>(
       keyIndex: number
       value: string
     } | null
+    let refused: RejectReason | null = null
     for (const value of state.cookies) {
       if (value === '' || value === found?.value) continue
       const result = codec.decode(value, { now: now(), maxAge })
       if (!result.ok) {
-        reject(state, result.reason)
+        refused ??= result.reason
         continue
       }
       if (found) {
@@ -275,12 +304,24 @@ function cookieMode<T extends SessionShape>(
       }
       found = { ...result, value }
     }
-    if (!found) return
+    // One event per request, however many bad values it carried: logs must not amplify.
+    if (!found) {
+      if (refused) reject(state, refused)
+      return
+    }
     const raw = found.data
     const permanent = raw._permanent === true
     const userId = typeof raw._user === 'string' ? raw._user : null
+    // When the session began, carried by native cookies for the absolute timeout; a Flask
+    // cookie carries only what Flask writes, so there each write starts the clock again.
+    const created = typeof raw._created === 'number' ? raw._created * 1000 : found.issuedAt
     delete raw._permanent
     delete raw._user
+    delete raw._created
+    if (now() - created >= absolute * 1000) {
+      reject(state, 'expired')
+      return
+    }
     const checked = validate(raw)
     if (checked instanceof Promise) {
       throw new ConfigError(
@@ -297,9 +338,9 @@ function cookieMode<T extends SessionShape>(
     state.data = checked.data
     state.isNew = false
     state.rejected = null
-    state.createdAt = found.issuedAt
+    state.createdAt = created
     // Signed with an older secret: re-issue under the current one.
-    if (found.keyIndex > 0) state.regenerate = true
+    if (found.keyIndex > 0) rotated.add(state)
   }
 
   function commitSync(state: SessionState): CommitResult {
@@ -309,7 +350,7 @@ function cookieMode<T extends SessionShape>(
     if (state.destroyed || empty) {
       return { setCookie: state.modified ? writer.remove() : null, vary: true }
     }
-    if (!state.modified && !state.regenerate && !(state.permanent && refresh)) {
+    if (!state.modified && !rotated.has(state) && !(state.permanent && refresh)) {
       return { setCookie: null, vary: state.accessed }
     }
     const t = now()
@@ -318,9 +359,13 @@ function cookieMode<T extends SessionShape>(
     copyFloatMarks(state.data, payload)
     if (state.permanent) payload._permanent = true
     if (state.userId !== null) payload._user = state.userId
+    // A new or regenerated session starts its absolute timeout now; a re-issued one keeps it.
+    const created = state.isNew || state.regenerate ? t : state.createdAt
+    if (codec.format !== 'flask') payload._created = Math.floor(created / 1000)
     const value = codec.encode(payload, t)
+    const expiresAt = Math.min(t + maxAge * 1000, created + absolute * 1000)
     return {
-      setCookie: writer.set(value, state.permanent ? t + maxAge * 1000 : undefined),
+      setCookie: writer.set(value, state.permanent ? capExpiry(expiresAt, t) : undefined),
       vary: true,
     }
   }
@@ -376,7 +421,7 @@ interface StoreModeContext {
   touchInterval: number
   pruneInterval: number
   timeout: number
-  idKeys: Buffer[]
+  idKeys: Mac[]
   name: string
 }
 
@@ -394,11 +439,6 @@ function storeMode<T extends SessionShape>(
   ctx: StoreModeContext,
 ): Omit<Sessions<T>, Common> {
   const { writer, now, json, reject, emit, idKeys, name } = ctx
-  if (ctx.idle > ctx.absolute) {
-    throw new ConfigError(
-      `idleTimeout (${ctx.idle} s) is longer than absoluteTimeout (${ctx.absolute} s); shorten it`,
-    )
-  }
   const extras = new WeakMap<SessionState, StoreExtra>()
   const sweeper = startSweeper(store, ctx.pruneInterval, (cause) =>
     emit({
@@ -428,7 +468,7 @@ function storeMode<T extends SessionShape>(
   }
 
   function signId(id: string): string {
-    return `${id}.${hmac(idKeys[0]!, `${name}\0${id}`).toString('base64url')}`
+    return `${id}.${idKeys[0]!(`${name}\0${id}`).toString('base64url')}`
   }
 
   /** The id in a cookie value and the index of the secret that signed it, or null. */
@@ -441,12 +481,13 @@ function storeMode<T extends SessionShape>(
     const given = Buffer.from(mac, 'base64url')
     if (given.toString('base64url') !== mac) return null
     for (let i = 0; i < idKeys.length; i++) {
-      if (safeEqual(given, hmac(idKeys[i]!, `${name}\0${id}`))) return { id, keyIndex: i }
+      if (safeEqual(given, idKeys[i]!(`${name}\0${id}`))) return { id, keyIndex: i }
     }
     return null
   }
 
   function decodeData(record: StoredSession): SessionData | null {
+    if (!isPlainObject(record.data)) return null
     const data: SessionData = {}
     try {
       for (const key of Object.keys(record.data)) {
@@ -496,7 +537,7 @@ function storeMode<T extends SessionShape>(
   }
 
   function cookieFor(id: string, permanent: boolean, expiresAt: number): string {
-    return writer.set(signId(id), permanent ? expiresAt : undefined)
+    return writer.set(signId(id), permanent ? capExpiry(expiresAt, now()) : undefined)
   }
 
   async function create(state: SessionState, t: number): Promise<string> {
@@ -601,11 +642,12 @@ function storeMode<T extends SessionShape>(
       const extra: StoreExtra = { key: null, expiresAt: 0, resign: false }
       extras.set(state, extra)
       let found: { id: string; keyIndex: number } | null = null
+      let refused = false
       for (const value of state.cookies) {
         if (value === '') continue
         const signed = unsignId(value)
         if (!signed) {
-          reject(state, 'bad_signature')
+          refused = true
           continue
         }
         if (found && found.id !== signed.id) {
@@ -616,6 +658,8 @@ function storeMode<T extends SessionShape>(
         }
         found = signed
       }
+      // One event per request, however many bad values it carried: logs must not amplify.
+      if (!found && refused && state.rejected === null) reject(state, 'bad_signature')
       if (found) {
         state.rejected = null
         state.id = found.id
@@ -727,6 +771,13 @@ function describeIssue(
     ?.map((part) => String(typeof part === 'object' ? part.key : part))
     .join('.')
   return path ? `${path}: ${issue.message}` : issue.message
+}
+
+/** Browsers keep a cookie at most 400 days (RFC 6265bis): never promise longer. */
+const maxCookieLifetime = 400 * day * 1000
+
+function capExpiry(expiresAt: number, t: number): number {
+  return Math.min(expiresAt, t + maxCookieLifetime)
 }
 
 function isEmpty(data: SessionData): boolean {

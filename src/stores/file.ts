@@ -611,6 +611,7 @@ function decode(text: string): StoredSession | null {
   if (
     typeof s.data !== 'object' ||
     s.data === null ||
+    Array.isArray(s.data) ||
     typeof s.createdAt !== 'number' ||
     typeof s.lastSeenAt !== 'number' ||
     typeof s.expiresAt !== 'number'

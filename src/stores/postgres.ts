@@ -206,7 +206,12 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
         `SELECT ${columns} FROM ${table} WHERE key = $1 AND expires_at > $2`,
         [key, Date.now()],
       )
-      return rows[0] ? toSession(rows[0]) : null
+      const row = rows[0]
+      // jsonb that is not an object holds no session (and a spread would hide it as {}).
+      if (!row || typeof row.data !== 'object' || row.data === null || Array.isArray(row.data)) {
+        return null
+      }
+      return toSession(row)
     },
 
     async create(key, s) {

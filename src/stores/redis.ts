@@ -194,7 +194,16 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
     name: 'redis',
 
     get(key) {
-      return run('get', async (c) => parse(await send(c, ['HGETALL', sessionKey(key)])))
+      return run('get', async (c) => {
+        try {
+          return parse(await send(c, ['HGETALL', sessionKey(key)]))
+        } catch (error) {
+          // Something else sits at the session's key: it holds no session, and failing every
+          // request of that client with a 503 would blame a healthy Redis.
+          if (error instanceof Error && error.message.startsWith('WRONGTYPE')) return null
+          throw error
+        }
+      })
     },
 
     create(key, session) {
