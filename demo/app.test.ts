@@ -318,9 +318,7 @@ for (const mode of modes) {
       } else {
         expect(html).toContain('2 live sessions')
         expect(html).toContain('Firefox 128 on Windows 10')
-        expect(html).toMatch(
-          /Safari 17 on iOS 17.5 <span class="badge">This browser<\/span>/,
-        )
+        expect(html).toMatch(/Safari 17 on iOS 17.5 <span class="badge">This browser<\/span>/)
         expect(html).toContain('127.0.0.1')
         expect(html.match(/action="\/sessions\/revoke"/g)).toHaveLength(1)
         expect(html).toContain('Log out everywhere else')
