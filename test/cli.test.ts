@@ -186,8 +186,9 @@ describe('tessera sessions and migrate', () => {
 })
 
 describe('the installed command', () => {
-  it('runs as `npx tessera` after npm ci', async () => {
-    const { stdout } = await promisify(execFile)('npx', ['tessera', 'secret'], {
+  // --offline: the package's own bin must answer, never a download of another "tessera".
+  it('runs as `npx tessera` after npm ci', { timeout: 60_000 }, async () => {
+    const { stdout } = await promisify(execFile)('npx', ['--offline', 'tessera', 'secret'], {
       cwd: process.cwd(),
     })
 
