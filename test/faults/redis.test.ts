@@ -25,7 +25,6 @@ import {
   startApp,
 } from './support/app.js'
 import { FaultProxy } from './support/proxy.js'
-import { PersistentRedis } from './support/redis.js'
 
 const prefix = `tessera-faults-${randomBytes(5).toString('hex')}:`
 /** The store gives up on a command after this; the core's own bound is longer. */
@@ -100,7 +99,7 @@ describeService('redis faults over HTTP', redisServerAvailable(), () => {
   })
 
   it('killed mid-traffic and restarted with its data: every acknowledged write is there, the revoked session is not', async () => {
-    const redis = await PersistentRedis.start()
+    const redis = await PrivateRedis.start({ persistent: true })
     cleanups.push(() => redis.destroy())
     const server = await app(redis.url)
     const acked = new Acknowledged()
@@ -119,7 +118,7 @@ describeService('redis faults over HTTP', redisServerAvailable(), () => {
       }
     })
     await sleep(150)
-    await redis.kill('SIGKILL')
+    await redis.stop('SIGKILL')
     await sleep(150)
     stop = true
     await Promise.all(writers)

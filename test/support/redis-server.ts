@@ -4,7 +4,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { freePort } from './http.js'
 
 /** Null when redis-server can be started here, else a one-line reason. */
@@ -14,26 +17,40 @@ export function redisServerAvailable(): string | null {
     : null
 }
 
-/** A redis-server a test starts on its own port and may stop, freeze and restart. */
+/**
+ * A redis-server a test starts on its own port and may stop, freeze and restart. A persistent
+ * one keeps its data in an append-only file, fsynced on every write, in a folder of its own, so
+ * it can be killed and restarted with its data.
+ */
 export class PrivateRedis {
   #child: ChildProcess | null = null
+  readonly dir: string | null
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    persistent: boolean,
+  ) {
+    this.dir = persistent ? mkdtempSync(join(tmpdir(), 'tessera-redis-')) : null
+  }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`
   }
 
-  static async start(): Promise<PrivateRedis> {
-    const server = new PrivateRedis(await freePort())
+  static async start(options: { persistent?: boolean } = {}): Promise<PrivateRedis> {
+    const server = new PrivateRedis(await freePort(), options.persistent ?? false)
     await server.restart()
     return server
   }
 
+  /** Starts redis-server on the same port (and folder, so a persistent one reloads its data). */
   async restart(): Promise<void> {
+    const storage = this.dir
+      ? ['--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always']
+      : ['--appendonly', 'no']
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', ...storage],
       { stdio: 'ignore' },
     )
     this.#child = child
@@ -47,14 +64,20 @@ export class PrivateRedis {
     }
   }
 
-  /** Stops the process (SIGCONT first, in case it is paused). */
-  async stop(): Promise<void> {
+  /** Kills the process with `signal` (SIGKILL: a crash; SIGCONT first, in case it is paused). */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.#child
     this.#child = null
     if (!child || child.exitCode !== null || child.signalCode !== null) return
     child.kill('SIGCONT')
-    child.kill('SIGKILL')
+    child.kill(signal)
     await once(child, 'exit')
+  }
+
+  /** Stops it and removes its folder. */
+  async destroy(): Promise<void> {
+    await this.stop()
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true })
   }
 
   /** Freezes the process: connections stay open, nothing answers. */
