@@ -15,7 +15,7 @@ import {
   attachSave,
   clientIp,
   isStoreDown,
-  openSession,
+  openSessionNow,
   storeUnavailable,
 } from './shared.js'
 
@@ -47,16 +47,30 @@ export function withSession<T extends SessionShape>(
   handler: Handler<T>,
   options: NodeSessionOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return async (req, res) => {
-    const session = await attachSession(sessions, req, res, options)
-    if (!session) return
+  const fail = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    // An unhandled rejection would bring the whole server down: answer this request alone.
+    if (res.headersSent) res.destroy()
+    else (options.onError ?? defaultOnError)(error, req, res)
+  }
+  const run = (req: IncomingMessage, res: ServerResponse, session: Session<T>): Promise<void> => {
+    let result: unknown
     try {
-      await handler(req, res, session)
+      result = handler(req, res, session)
     } catch (error) {
-      // An unhandled rejection would bring the whole server down: answer this request alone.
-      if (res.headersSent) res.destroy()
-      else (options.onError ?? defaultOnError)(error, req, res)
+      fail(error, req, res)
+      return settled
     }
+    if (!isThenable(result)) return settled
+    return Promise.resolve(result).then(noop, (error: unknown) => fail(error, req, res))
+  }
+  // No promise hop before the handler when the session needs no store read: most requests.
+  return (req, res) => {
+    const opened = openAndHook(sessions, req, res, options)
+    if (opened === null) return settled
+    if (opened instanceof Promise) {
+      return opened.then((session) => (session ? run(req, res, session) : undefined))
+    }
+    return run(req, res, opened)
   }
 }
 
@@ -64,35 +78,74 @@ export function withSession<T extends SessionShape>(
  * Opens the request's session and hooks the response so it is saved before the headers go
  * out. Resolves to null when the response was already answered (the store is down).
  */
-export async function attachSession<T extends SessionShape>(
+export function attachSession<T extends SessionShape>(
   sessions: Sessions<T>,
   req: IncomingMessage,
   res: ServerResponse,
   options: NodeSessionOptions = {},
 ): Promise<Session<T> | null> {
+  const opened = openAndHook(sessions, req, res, options)
+  return opened instanceof Promise ? opened : Promise.resolve(opened)
+}
+
+const settled: Promise<void> = Promise.resolve()
+
+function noop(): void {}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+/** `attachSession`, synchronous unless the session must be read from its store first. */
+function openAndHook<T extends SessionShape>(
+  sessions: Sessions<T>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: NodeSessionOptions,
+): Session<T> | null | Promise<Session<T> | null> {
   const onError = options.onError ?? defaultOnError
-  let session: Session<T>
+  let opened: Session<T> | Promise<Session<T>>
   try {
-    const forwarded = req.headers['x-forwarded-for']
-    session = await openSession(
-      sessions,
-      req.headers.cookie,
-      {
-        userAgent: req.headers['user-agent'] ?? null,
-        ip: clientIp(
-          req.socket.remoteAddress,
-          Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
-          options.trustProxy,
-        ),
-      },
-      options,
-    )
+    // Cookie sessions never look at who made the request: skip reading it.
+    const meta = sessions.mode === 'cookie' ? undefined : requestMeta(req, options)
+    opened = openSessionNow(sessions, req.headers.cookie, meta, options)
   } catch (error) {
     onError(error, req, res)
     return null
   }
-  hookResponse(sessions, session, req, res, onError)
-  return session
+  if (!(opened instanceof Promise)) {
+    hookResponse(sessions, opened, req, res, onError)
+    return opened
+  }
+  return opened.then(
+    (session) => {
+      hookResponse(sessions, session, req, res, onError)
+      return session
+    },
+    (error: unknown) => {
+      onError(error, req, res)
+      return null
+    },
+  )
+}
+
+function requestMeta(
+  req: IncomingMessage,
+  options: NodeSessionOptions,
+): { userAgent: string | null; ip: string | null } {
+  const forwarded = req.headers['x-forwarded-for']
+  return {
+    userAgent: req.headers['user-agent'] ?? null,
+    ip: clientIp(
+      req.socket.remoteAddress,
+      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+      options.trustProxy,
+    ),
+  }
 }
 
 function hookResponse<T extends SessionShape>(

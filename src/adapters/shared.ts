@@ -59,16 +59,30 @@ export async function openSession<T extends SessionShape>(
   meta: { userAgent: string | null; ip: string | null },
   options: AdapterOptions,
 ): Promise<Session<T>> {
+  return openSessionNow(sessions, cookie, meta, options)
+}
+
+/**
+ * `openSession` without a promise when none is needed: the session itself when nothing has to
+ * be read from a store (cookie sessions, anonymous visitors, `lazy`), which saves every request
+ * that reads no store the promise hops. Throws what `sessions.open` throws.
+ */
+export function openSessionNow<T extends SessionShape>(
+  sessions: Sessions<T>,
+  cookie: string | undefined,
+  meta: { userAgent: string | null; ip: string | null } | undefined,
+  options: AdapterOptions,
+): Session<T> | Promise<Session<T>> {
   const session = sessions.open(cookie, meta)
-  if (needsLoad(session, options)) {
-    try {
-      await session.load()
-    } catch (error) {
+  if (!needsLoad(session, options)) return session
+  return session.load().then(
+    () => session,
+    (error: unknown) => {
       if (!isStoreDown(error)) throw error
       session[stateOf].loadError = error
-    }
-  }
-  return session
+      return session
+    },
+  )
 }
 
 /** The client IP: the socket's address, or the proxy's word for it when trusted. */

@@ -144,6 +144,22 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
  */
 function strictBase64(text: string): Buffer | null {
   if (!b64Pattern.test(text)) return null
-  const bytes = Buffer.from(text, 'base64url')
-  return bytes.toString('base64url') === text ? bytes : null
+  // Canonical unpadded base64url, checked without encoding the bytes again: a last group of
+  // one character is no byte at all, and the bits of the last character past the final byte
+  // (4 of them after 2 characters, 2 after 3) must be zero.
+  const tail = text.length % 4
+  if (tail === 1) return null
+  if (tail !== 0) {
+    const last = sextet(text.charCodeAt(text.length - 1))
+    if ((last & (tail === 2 ? 0x0f : 0x03)) !== 0) return null
+  }
+  return Buffer.from(text, 'base64url')
+}
+
+/** The value of a base64url character (already checked to be one). */
+function sextet(c: number): number {
+  if (c >= 0x61) return c - 0x61 + 26 // a-z
+  if (c >= 0x41) return c - 0x41 // A-Z
+  if (c >= 0x30 && c <= 0x39) return c - 0x30 + 52 // 0-9
+  return c === 0x2d ? 62 : 63 // - or _
 }

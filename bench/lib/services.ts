@@ -1,0 +1,99 @@
+/**
+ * Redis and PostgreSQL for the benchmarks: whether they answer, and removing exactly what a run
+ * created (its Redis keys by prefix, its Postgres schema, its SQLite folder). Never FLUSHALL.
+ * @module
+ */
+import { rmSync } from 'node:fs'
+import { databaseUrl, dataDir, pgSchema, redisRunPattern, redisUrl } from './config.js'
+
+export async function redisUp(): Promise<boolean> {
+  const { createClient } = await import('redis')
+  const client = createClient({
+    url: redisUrl,
+    socket: { connectTimeout: 1000, reconnectStrategy: false },
+  })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.ping()
+    return true
+  } catch {
+    return false
+  } finally {
+    if (client.isOpen) await client.close().catch(() => {})
+  }
+}
+
+export async function postgresUp(): Promise<boolean> {
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 1000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+/** Deletes the Redis keys of a run (SCAN + UNLINK on its own prefix); returns how many. */
+export async function cleanRedis(runId: string): Promise<number> {
+  const { createClient } = await import('redis')
+  const client = createClient({
+    url: redisUrl,
+    socket: { connectTimeout: 1000, reconnectStrategy: false },
+  })
+  client.on('error', () => {})
+  let removed = 0
+  try {
+    await client.connect()
+    let cursor = '0'
+    do {
+      const [next, keys] = (await client.sendCommand([
+        'SCAN',
+        cursor,
+        'MATCH',
+        redisRunPattern(runId),
+        'COUNT',
+        '1000',
+      ])) as [string, string[]]
+      cursor = next
+      if (keys.length > 0) {
+        await client.sendCommand(['UNLINK', ...keys])
+        removed += keys.length
+      }
+    } while (cursor !== '0')
+  } catch {
+    // Redis is not there: nothing of ours is either.
+  } finally {
+    if (client.isOpen) await client.close().catch(() => {})
+  }
+  return removed
+}
+
+/** Drops the Postgres schema of a run. */
+export async function cleanPostgres(runId: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 1000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS "${pgSchema(runId)}" CASCADE`)
+  } catch {
+    // Postgres is not there: nothing of ours is either.
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+export function cleanFiles(runId: string): void {
+  rmSync(dataDir(runId), { recursive: true, force: true })
+}
+
+export async function cleanAll(runId: string): Promise<void> {
+  await Promise.all([cleanRedis(runId), cleanPostgres(runId)])
+  cleanFiles(runId)
+}

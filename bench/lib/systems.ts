@@ -1,0 +1,622 @@
+/**
+ * Every system the HTTP benchmark serves: the Flask tutorial app (GET / says who is logged in,
+ * POST /login logs in and redirects, GET /ping never looks at the session), kept as equivalent
+ * and as small as each framework allows. Frameworks are imported inside `build`, so a server
+ * process loads only its own.
+ * @module
+ */
+import { mkdirSync } from 'node:fs'
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import { join } from 'node:path'
+import type { RequestHandler } from 'express'
+import type { FastifyPluginCallback } from 'fastify'
+import type { Store } from '../../src/stores/types.js'
+import {
+  databaseUrl,
+  dataDir,
+  pgSchema,
+  redisPrefix,
+  redisUrl,
+  secret,
+  username,
+} from './config.js'
+
+export type Framework = 'node:http' | 'express' | 'fastify'
+export type Scenario = 'read' | 'anon' | 'write' | 'skip'
+
+export interface SystemSpec {
+  /** A unique id, used on the command line (`--only`) and by the server process. */
+  id: string
+  /** The session library, or the framework alone when there is none. */
+  system: string
+  framework: Framework
+  mode: string
+  /** The id of the same framework with no sessions, for the framework ratio. */
+  baseline?: string
+  /** A service that must be up. */
+  needs?: 'redis' | 'postgres'
+  scenarios: readonly Scenario[]
+  /** Whether the quick run includes it. */
+  quick: boolean
+  /** tessera's `lazy` option: the handler loads a server-side session itself when it needs it. */
+  lazy?: boolean
+}
+
+/** What a running system gives the server process. */
+export interface Running {
+  port: number
+  stop(): Promise<void>
+}
+
+export interface BuildContext {
+  runId: string
+}
+
+const all: Scenario[] = ['read', 'anon', 'write']
+const withSkip: Scenario[] = ['read', 'skip', 'anon', 'write']
+
+export const systems: readonly SystemSpec[] = [
+  {
+    id: 'bare',
+    system: 'bare',
+    framework: 'node:http',
+    mode: 'none',
+    scenarios: withSkip,
+    quick: true,
+  },
+  ...(
+    [
+      ['native', 'native cookie'],
+      ['encrypted', 'encrypted cookie'],
+      ['flask', 'flask cookie'],
+      ['memory', 'memory'],
+      ['sqlite', 'sqlite'],
+      ['redis', 'redis'],
+      ['postgres', 'postgres'],
+    ] as const
+  ).map(
+    ([key, mode]): SystemSpec => ({
+      id: `tessera-node-${key}`,
+      system: 'tessera',
+      framework: 'node:http',
+      mode,
+      baseline: 'bare',
+      ...(key === 'redis' || key === 'postgres' ? { needs: key } : {}),
+      scenarios: withSkip,
+      quick: true,
+    }),
+  ),
+  // With `lazy: true`, a request that never touches a server-side session costs no store call.
+  ...(['memory', 'sqlite', 'redis', 'postgres'] as const).map(
+    (key): SystemSpec => ({
+      id: `tessera-node-${key}-lazy`,
+      system: 'tessera',
+      framework: 'node:http',
+      mode: `${key}, lazy`,
+      baseline: 'bare',
+      ...(key === 'redis' || key === 'postgres' ? { needs: key } : {}),
+      scenarios: ['skip'],
+      quick: false,
+      lazy: true,
+    }),
+  ),
+  {
+    id: 'iron-node',
+    system: 'iron-session',
+    framework: 'node:http',
+    mode: 'encrypted cookie',
+    baseline: 'bare',
+    scenarios: withSkip,
+    quick: true,
+  },
+  {
+    id: 'express',
+    system: 'express',
+    framework: 'express',
+    mode: 'none',
+    scenarios: all,
+    quick: true,
+  },
+  ...(
+    [
+      ['native', 'native cookie', true],
+      ['memory', 'memory', true],
+      ['redis', 'redis', false],
+    ] as const
+  ).map(
+    ([key, mode, quick]): SystemSpec => ({
+      id: `tessera-express-${key}`,
+      system: 'tessera',
+      framework: 'express',
+      mode,
+      baseline: 'express',
+      ...(key === 'redis' ? { needs: 'redis' as const } : {}),
+      scenarios: all,
+      quick,
+    }),
+  ),
+  {
+    id: 'express-session-memory',
+    system: 'express-session',
+    framework: 'express',
+    mode: 'memory',
+    baseline: 'express',
+    scenarios: all,
+    quick: true,
+  },
+  {
+    id: 'express-session-redis',
+    system: 'express-session',
+    framework: 'express',
+    mode: 'redis',
+    baseline: 'express',
+    needs: 'redis',
+    scenarios: all,
+    quick: false,
+  },
+  {
+    id: 'fastify',
+    system: 'fastify',
+    framework: 'fastify',
+    mode: 'none',
+    scenarios: all,
+    quick: true,
+  },
+  ...(
+    [
+      ['native', 'native cookie', true],
+      ['encrypted', 'encrypted cookie', false],
+      ['memory', 'memory', true],
+    ] as const
+  ).map(
+    ([key, mode, quick]): SystemSpec => ({
+      id: `tessera-fastify-${key}`,
+      system: 'tessera',
+      framework: 'fastify',
+      mode,
+      baseline: 'fastify',
+      scenarios: all,
+      quick,
+    }),
+  ),
+  {
+    id: 'fastify-session',
+    system: '@fastify/session',
+    framework: 'fastify',
+    mode: 'memory',
+    baseline: 'fastify',
+    scenarios: all,
+    quick: true,
+  },
+  {
+    id: 'fastify-secure-session',
+    system: '@fastify/secure-session',
+    framework: 'fastify',
+    mode: 'encrypted cookie',
+    baseline: 'fastify',
+    scenarios: all,
+    quick: true,
+  },
+]
+
+/** Systems only the memory benchmark starts. */
+export const memorySystems: readonly SystemSpec[] = [
+  {
+    id: 'tessera-node-memory-expiring',
+    system: 'tessera',
+    framework: 'node:http',
+    mode: 'memory, expiring',
+    scenarios: ['write'],
+    quick: true,
+  },
+]
+
+export function systemById(id: string): SystemSpec {
+  const spec = [...systems, ...memorySystems].find((s) => s.id === id)
+  if (!spec) throw new Error(`no system "${id}"; known: ${systems.map((s) => s.id).join(', ')}`)
+  return spec
+}
+
+// ---------------------------------------------------------------------------------------------
+// The app, once per framework.
+
+const loggedIn = `Logged in as ${username}`
+const anonymous = 'You are not logged in'
+
+/** The body of a small form POST. */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let body = ''
+    req.setEncoding('utf8')
+    req.on('data', (chunk: string) => {
+      body += chunk
+      if (body.length > 16_384) req.destroy(new Error('form too large'))
+    })
+    req.on('end', () => resolve(body))
+    req.on('error', reject)
+  })
+}
+
+function formName(body: string): string {
+  return new URLSearchParams(body).get('username') ?? username
+}
+
+const textHeaders = { 'content-type': 'text/plain; charset=utf-8' }
+
+function listen(server: Server, extra: () => Promise<void> = async () => {}): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      resolve({
+        port,
+        async stop() {
+          server.closeAllConnections()
+          await new Promise<void>((done) => server.close(() => done()))
+          await extra()
+        },
+      })
+    })
+  })
+}
+
+/** A tessera store for a mode, named after the run so it can be cleaned up. */
+async function tesseraStore(mode: string, ctx: BuildContext, id: string): Promise<Store | null> {
+  switch (mode) {
+    case 'memory': {
+      const { createMemoryStore } = await import('../../src/stores/memory.js')
+      return createMemoryStore()
+    }
+    case 'sqlite': {
+      const { createSqliteStore } = await import('../../src/stores/sqlite.js')
+      const dir = dataDir(ctx.runId)
+      mkdirSync(dir, { recursive: true })
+      return createSqliteStore({ path: join(dir, `${id}-${process.pid}.db`) })
+    }
+    case 'redis': {
+      const { createRedisStore } = await import('../../src/stores/redis.js')
+      return createRedisStore({ url: redisUrl, prefix: redisPrefix(ctx.runId, id) })
+    }
+    case 'postgres': {
+      const { createPostgresStore } = await import('../../src/stores/postgres.js')
+      const store = createPostgresStore({
+        connectionString: databaseUrl,
+        schema: pgSchema(ctx.runId),
+        table: id.replace(/-/g, '_'),
+      })
+      await store.migrate?.()
+      return store
+    }
+    default:
+      return null
+  }
+}
+
+async function tesseraSessions(label: string, ctx: BuildContext, id: string) {
+  const { createSessions } = await import('../../src/core/sessions.js')
+  if (label === 'memory, expiring') {
+    // Sessions that expire 2 s after their last use, swept every second.
+    const { createMemoryStore } = await import('../../src/stores/memory.js')
+    return createSessions<{ username?: string }>({
+      secret,
+      store: createMemoryStore({ sweepInterval: 1 }),
+      idleTimeout: 2,
+      pruneInterval: 1,
+    })
+  }
+  const mode = label.replace(/, lazy$/, '')
+  const store = await tesseraStore(mode, ctx, id)
+  return createSessions<{ username?: string }>({
+    secret,
+    ...(store ? { store } : {}),
+    ...(mode === 'encrypted cookie' ? { encrypt: true } : {}),
+    ...(mode === 'flask cookie' ? { format: 'flask' as const } : {}),
+  })
+}
+
+/** Builds and starts a system on a free loopback port. */
+export async function build(spec: SystemSpec, ctx: BuildContext): Promise<Running> {
+  switch (spec.id) {
+    case 'bare':
+      return listen(createServer(bareApp()))
+    case 'iron-node':
+      return listen(createServer(await ironApp()))
+    case 'express':
+    case 'express-session-memory':
+    case 'express-session-redis':
+    case 'tessera-express-native':
+    case 'tessera-express-memory':
+    case 'tessera-express-redis':
+      return expressApp(spec, ctx)
+    case 'fastify':
+    case 'fastify-session':
+    case 'fastify-secure-session':
+    case 'tessera-fastify-native':
+    case 'tessera-fastify-encrypted':
+    case 'tessera-fastify-memory':
+      return fastifyApp(spec, ctx)
+  }
+  if (spec.system === 'tessera' && spec.framework === 'node:http') {
+    const sessions = await tesseraSessions(spec.mode, ctx, spec.id)
+    const { withSession } = await import('../../src/adapters/node.js')
+    const lazy = spec.lazy ?? false
+    const handler = withSession(
+      sessions,
+      async (req, res, session) => {
+        const { url, method } = req
+        if (url === '/' && method === 'GET') {
+          if (lazy) await session.load()
+          const name = session.get('username')
+          res.writeHead(200, textHeaders)
+          res.end(name ? `Logged in as ${name}` : anonymous)
+        } else if (url === '/login' && method === 'POST') {
+          const name = formName(await readBody(req))
+          if (lazy) await session.load()
+          session.regenerate()
+          session.set('username', name)
+          res.writeHead(302, { location: '/' })
+          res.end()
+        } else if (url === '/ping') {
+          res.writeHead(200, textHeaders)
+          res.end('pong')
+        } else {
+          res.writeHead(404, textHeaders)
+          res.end('Not found')
+        }
+      },
+      { lazy },
+    )
+    return listen(createServer(handler), () => sessions.close())
+  }
+  throw new Error(`no builder for ${spec.id}`)
+}
+
+/** The ceiling: the same routes with no sessions at all. */
+function bareApp(): RequestListener {
+  return (req, res) => {
+    const { url, method } = req
+    if (url === '/' && method === 'GET') {
+      res.writeHead(200, textHeaders)
+      res.end(anonymous)
+    } else if (url === '/login' && method === 'POST') {
+      readBody(req).then(
+        (body) => {
+          formName(body)
+          res.writeHead(302, { location: '/' })
+          res.end()
+        },
+        () => res.destroy(),
+      )
+    } else if (url === '/ping') {
+      res.writeHead(200, textHeaders)
+      res.end('pong')
+    } else {
+      res.writeHead(404, textHeaders)
+      res.end('Not found')
+    }
+  }
+}
+
+async function ironApp(): Promise<RequestListener> {
+  const { getIronSession } = await import('iron-session')
+  const options = { password: secret, cookieName: 'session', cookieOptions: { secure: false } }
+  return (req, res) => {
+    const { url, method } = req
+    const run = async () => {
+      if (url === '/' && method === 'GET') {
+        const session = await getIronSession<{ username?: string }>(req, res, options)
+        const name = session.username
+        res.writeHead(200, textHeaders)
+        res.end(name ? `Logged in as ${name}` : anonymous)
+      } else if (url === '/login' && method === 'POST') {
+        const name = formName(await readBody(req))
+        const session = await getIronSession<{ username?: string }>(req, res, options)
+        session.username = name
+        await session.save()
+        res.writeHead(302, { location: '/' })
+        res.end()
+      } else if (url === '/ping') {
+        res.writeHead(200, textHeaders)
+        res.end('pong')
+      } else {
+        res.writeHead(404, textHeaders)
+        res.end('Not found')
+      }
+    }
+    run().catch(() => {
+      if (!res.headersSent) res.writeHead(500)
+      res.end()
+    })
+  }
+}
+
+async function expressApp(spec: SystemSpec, ctx: BuildContext): Promise<Running> {
+  const { default: express } = await import('express')
+  const app = express()
+  const form = express.urlencoded({ extended: false })
+  let cleanup: () => Promise<void> = async () => {}
+
+  if (spec.system === 'tessera') {
+    const sessions = await tesseraSessions(spec.mode, ctx, spec.id)
+    const { session, sessionErrors } = await import('../../src/adapters/express.js')
+    app.use(session(sessions))
+    app.get('/', (req, res) => {
+      const name = req.session.get('username')
+      res.type('text/plain').send(name ? `Logged in as ${String(name)}` : anonymous)
+    })
+    app.post('/login', form, (req, res) => {
+      req.session.regenerate()
+      req.session.set('username', String(req.body?.username ?? username))
+      res.redirect(302, '/')
+    })
+    app.get('/ping', (_req, res) => {
+      res.type('text/plain').send('pong')
+    })
+    app.use(sessionErrors())
+    cleanup = () => sessions.close()
+  } else if (spec.system === 'express-session') {
+    const { default: expressSession } = await importUntyped<{
+      default: (options: object) => RequestHandler
+    }>('express-session')
+    let store: unknown
+    if (spec.mode === 'redis') {
+      const { createClient } = await import('redis')
+      const { RedisStore } = await importUntyped<{ RedisStore: new (options: object) => unknown }>(
+        'connect-redis',
+      )
+      const client = createClient({ url: redisUrl })
+      await client.connect()
+      store = new RedisStore({ client, prefix: redisPrefix(ctx.runId, spec.id) })
+      cleanup = async () => {
+        await client.close()
+      }
+    }
+    app.use(
+      expressSession({
+        secret,
+        resave: false,
+        saveUninitialized: false,
+        ...(store ? { store } : {}),
+      }),
+    )
+    const sessionOf = (req: object) => (req as { session: ExpressSessionLike }).session
+    app.get('/', (req, res) => {
+      const name = sessionOf(req).username
+      res.type('text/plain').send(name ? `Logged in as ${name}` : anonymous)
+    })
+    app.post('/login', form, (req, res, next) => {
+      sessionOf(req).regenerate((error) => {
+        if (error) return next(error)
+        sessionOf(req).username = String(req.body?.username ?? username)
+        res.redirect(302, '/')
+      })
+    })
+    app.get('/ping', (_req, res) => {
+      res.type('text/plain').send('pong')
+    })
+  } else {
+    app.get('/', (_req, res) => {
+      res.type('text/plain').send(anonymous)
+    })
+    app.post('/login', form, (req, res) => {
+      String(req.body?.username ?? username)
+      res.redirect(302, '/')
+    })
+    app.get('/ping', (_req, res) => {
+      res.type('text/plain').send('pong')
+    })
+  }
+  return listen(createServer(app), () => cleanup())
+}
+
+async function fastifyApp(spec: SystemSpec, ctx: BuildContext): Promise<Running> {
+  const { default: Fastify } = await import('fastify')
+  const app = Fastify({ logger: false })
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, new URLSearchParams(String(body))),
+  )
+  const nameOf = (body: unknown) =>
+    body instanceof URLSearchParams ? (body.get('username') ?? username) : username
+  let cleanup: () => Promise<void> = async () => {}
+
+  if (spec.system === 'tessera') {
+    const sessions = await tesseraSessions(spec.mode, ctx, spec.id)
+    const { fastifySession } = await import('../../src/adapters/fastify.js')
+    await app.register(fastifySession, { sessions })
+    app.get('/', async (request, reply) => {
+      const name = request.session.get('username')
+      return reply.type('text/plain').send(name ? `Logged in as ${String(name)}` : anonymous)
+    })
+    app.post('/login', async (request, reply) => {
+      request.session.regenerate()
+      request.session.set('username', nameOf(request.body))
+      return reply.redirect('/', 302)
+    })
+    cleanup = () => sessions.close()
+  } else if (spec.system === '@fastify/session') {
+    const { default: cookie } = await importUntyped<{ default: FastifyPluginCallback }>(
+      '@fastify/cookie',
+    )
+    const { default: session } = await importUntyped<{
+      default: FastifyPluginCallback<Record<string, unknown>>
+    }>('@fastify/session')
+    await app.register(cookie)
+    await app.register(session, {
+      secret,
+      saveUninitialized: false,
+      cookie: { secure: false },
+    })
+    app.get('/', async (request, reply) => {
+      const name = peerSession(request).get('username')
+      return reply.type('text/plain').send(name ? `Logged in as ${String(name)}` : anonymous)
+    })
+    app.post('/login', async (request, reply) => {
+      await peerSession(request).regenerate?.()
+      peerSession(request).set('username', nameOf(request.body))
+      return reply.redirect('/', 302)
+    })
+  } else if (spec.system === '@fastify/secure-session') {
+    const { default: secureSession } = await importUntyped<{
+      default: FastifyPluginCallback<Record<string, unknown>>
+    }>('@fastify/secure-session')
+    await app.register(secureSession, {
+      key: Buffer.from(secret).subarray(0, 32),
+      cookieName: 'session',
+      cookie: { path: '/', httpOnly: true },
+    })
+    app.get('/', async (request, reply) => {
+      const name = peerSession(request).get('username')
+      return reply.type('text/plain').send(name ? `Logged in as ${String(name)}` : anonymous)
+    })
+    app.post('/login', async (request, reply) => {
+      peerSession(request).set('username', nameOf(request.body))
+      return reply.redirect('/', 302)
+    })
+  } else {
+    app.get('/', async (_request, reply) => reply.type('text/plain').send(anonymous))
+    app.post('/login', async (request, reply) => {
+      nameOf(request.body)
+      return reply.redirect('/', 302)
+    })
+  }
+  app.get('/ping', async (_request, reply) => reply.type('text/plain').send('pong'))
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const address = app.server.address()
+  return {
+    port: typeof address === 'object' && address ? address.port : 0,
+    async stop() {
+      await app.close()
+      await cleanup()
+    },
+  }
+}
+
+export { anonymous, loggedIn }
+
+/**
+ * Imports a peer without its types. express-session, connect-redis (through it) and the
+ * Fastify session plugins each declare `request.session`, as tessera's adapters do; in one
+ * type-checked program those declarations clash, so the bench keeps the peers' types out and
+ * describes the little it uses of them below.
+ */
+function importUntyped<T>(name: string): Promise<T> {
+  return import(name) as Promise<T>
+}
+
+interface ExpressSessionLike {
+  username?: string
+  regenerate(callback: (error?: unknown) => void): void
+}
+
+interface PeerFastifySession {
+  get(key: string): unknown
+  set(key: string, value: unknown): void
+  regenerate?(): Promise<void>
+}
+
+function peerSession(request: object): PeerFastifySession {
+  return (request as { session: PeerFastifySession }).session
+}
