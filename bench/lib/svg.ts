@@ -59,7 +59,7 @@ export function ratioChart(rows: readonly Row[], meta: ChartMeta): string {
   const barHeight = 7
   const barGap = 1
   const groupGap = 10
-  const top = 46 + Math.ceil(scenarios.length / 2) * 16 + 30
+  const top = 46 + Math.ceil(scenarios.length / 2) * 16 + 44
   const x = (ratio: number) => left + (ratio / xMax) * plotWidth
   const parts: string[] = []
   let y = top
@@ -120,7 +120,8 @@ export function ratioChart(rows: readonly Row[], meta: ChartMeta): string {
   const height = bottom + 44
   const width = left + plotWidth + 60
   const date = meta.date.slice(0, 10)
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="chart-title" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif">
+<title id="chart-title">tessera bench: req/s of each system relative to bare node:http, per scenario (${date})</title>
 <style>
 .title{font-size:15px;font-weight:600;fill:#111827}
 .sub{font-size:11px;fill:#4b5563}
@@ -136,8 +137,9 @@ export function ratioChart(rows: readonly Row[], meta: ChartMeta): string {
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="12" y="22" class="title">tessera bench: req/s relative to bare node:http (1.00 = the same routes with no sessions)</text>
 <text x="12" y="${legendY + 14}" class="sub">${escapeXml(
-    `${date} · ${meta.machine} · Node ${meta.node} · load by ${meta.loader}, ${meta.connections} connections · median of ${meta.rounds} round(s) of ${meta.seconds} s · black ticks: targets · the machine is shared, so ±5–10% is noise`,
+    `${date} · ${meta.machine} · Node ${meta.node} · load by ${meta.loader}, ${meta.connections} connections · median of ${meta.rounds} round(s) of ${meta.seconds} s`,
   )}</text>
+<text x="12" y="${legendY + 28}" class="sub">black ticks: targets · a shared, busy machine: read every ratio as ±20–30% (docs/performance.md)</text>
 ${legendItems.join('\n')}
 ${grid.join('\n')}
 ${parts.join('\n')}
