@@ -13,7 +13,7 @@ import {
   clientIp,
   isStoreDown,
   openSession,
-  storeUnavailable,
+  storeUnavailableResponse,
 } from './shared.js'
 
 /** Options of `withSession` for Fetch handlers. */
@@ -58,7 +58,7 @@ export function withSession<T extends SessionShape, Rest extends unknown[] = []>
         options,
       )
     } catch (error) {
-      if (isStoreDown(error)) return unavailable()
+      if (isStoreDown(error)) return storeUnavailableResponse()
       throw error
     }
     let saved: CommitResult | null = null
@@ -69,14 +69,14 @@ export function withSession<T extends SessionShape, Rest extends unknown[] = []>
     try {
       response = await handler(request, session, ...rest)
     } catch (error) {
-      if (isStoreDown(error)) return unavailable()
+      if (isStoreDown(error)) return storeUnavailableResponse()
       throw error
     }
     let result: CommitResult
     try {
       result = await sessions.commit(session)
     } catch (error) {
-      if (isStoreDown(error)) return unavailable()
+      if (isStoreDown(error)) return storeUnavailableResponse()
       throw error
     }
     const results = saved === null ? [result] : [saved, result]
@@ -95,11 +95,4 @@ export function withSession<T extends SessionShape, Rest extends unknown[] = []>
       headers: out,
     })
   }
-}
-
-function unavailable(): Response {
-  return new Response(storeUnavailable.body, {
-    status: storeUnavailable.status,
-    headers: storeUnavailable.headers,
-  })
 }

@@ -16,6 +16,7 @@ import {
   isStoreDown,
   openSession,
   storeUnavailable,
+  storeUnavailableResponse,
 } from './shared.js'
 
 /**
@@ -75,14 +76,14 @@ export function session<T extends SessionShape>(
     // `c.res`. The default `onError` makes a store outage a 500: make it the 503 it is.
     if (c.error) {
       if (isStoreDown(c.error) && c.res.status !== storeUnavailable.status)
-        replace(c, unavailable())
+        replace(c, storeUnavailableResponse())
       return
     }
     try {
       results.push(await sessions.commit(opened))
     } catch (error) {
       if (!isStoreDown(error)) throw error
-      replace(c, unavailable())
+      replace(c, storeUnavailableResponse())
       return
     }
     if (results.every((r) => r.setCookie === null && !r.vary)) return
@@ -111,13 +112,6 @@ function replace(c: Context, response: Response): void {
   // Assigning over an existing response would copy the old one's headers onto the new.
   c.res = undefined
   c.res = response
-}
-
-function unavailable(): Response {
-  return new Response(storeUnavailable.body, {
-    status: storeUnavailable.status,
-    headers: storeUnavailable.headers,
-  })
 }
 
 /**

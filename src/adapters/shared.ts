@@ -34,6 +34,14 @@ export const storeUnavailable = {
   },
 } as const
 
+/** The 503 as a Fetch `Response`, for the adapters that answer with one. */
+export function storeUnavailableResponse(): Response {
+  return new Response(storeUnavailable.body, {
+    status: storeUnavailable.status,
+    headers: storeUnavailable.headers,
+  })
+}
+
 /** Whether `error` is the store being down or slow: a 503, not a 500. */
 export function isStoreDown(error: unknown): boolean {
   return isSessionError(error, 'STORE_UNAVAILABLE')
