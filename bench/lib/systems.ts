@@ -55,148 +55,39 @@ export interface BuildContext {
 const all: Scenario[] = ['read', 'anon', 'write']
 const withSkip: Scenario[] = ['read', 'skip', 'anon', 'write']
 
+/** Per framework: the id of its bare system, its name in tessera's ids, and what it runs. */
+const frameworks: Record<Framework, { bare: string; short: string; scenarios: Scenario[] }> = {
+  'node:http': { bare: 'bare', short: 'node', scenarios: withSkip },
+  express: { bare: 'express', short: 'express', scenarios: all },
+  fastify: { bare: 'fastify', short: 'fastify', scenarios: all },
+}
+
 export const systems: readonly SystemSpec[] = [
-  {
-    id: 'bare',
-    system: 'bare',
-    framework: 'node:http',
-    mode: 'none',
-    scenarios: withSkip,
-    quick: true,
-  },
-  ...(
-    [
-      ['native', 'native cookie'],
-      ['encrypted', 'encrypted cookie'],
-      ['flask', 'flask cookie'],
-      ['memory', 'memory'],
-      ['sqlite', 'sqlite'],
-      ['redis', 'redis'],
-      ['postgres', 'postgres'],
-    ] as const
-  ).map(
-    ([key, mode]): SystemSpec => ({
-      id: `tessera-node-${key}`,
-      system: 'tessera',
-      framework: 'node:http',
-      mode,
-      baseline: 'bare',
-      ...(key === 'redis' || key === 'postgres' ? { needs: key } : {}),
-      scenarios: withSkip,
-      quick: true,
-    }),
-  ),
-  // With `lazy: true`, a request that never touches a server-side session costs no store call.
-  ...(['memory', 'sqlite', 'redis', 'postgres'] as const).map(
-    (key): SystemSpec => ({
-      id: `tessera-node-${key}-lazy`,
-      system: 'tessera',
-      framework: 'node:http',
-      mode: `${key}, lazy`,
-      baseline: 'bare',
-      ...(key === 'redis' || key === 'postgres' ? { needs: key } : {}),
-      scenarios: ['skip'],
-      quick: false,
-      lazy: true,
-    }),
-  ),
-  {
-    id: 'iron-node',
-    system: 'iron-session',
-    framework: 'node:http',
-    mode: 'encrypted cookie',
-    baseline: 'bare',
-    scenarios: withSkip,
-    quick: true,
-  },
-  {
-    id: 'express',
-    system: 'express',
-    framework: 'express',
-    mode: 'none',
-    scenarios: all,
-    quick: true,
-  },
-  ...(
-    [
-      ['native', 'native cookie', true],
-      ['memory', 'memory', true],
-      ['redis', 'redis', false],
-    ] as const
-  ).map(
-    ([key, mode, quick]): SystemSpec => ({
-      id: `tessera-express-${key}`,
-      system: 'tessera',
-      framework: 'express',
-      mode,
-      baseline: 'express',
-      ...(key === 'redis' ? { needs: 'redis' as const } : {}),
-      scenarios: all,
-      quick,
-    }),
-  ),
-  {
-    id: 'express-session-memory',
-    system: 'express-session',
-    framework: 'express',
-    mode: 'memory',
-    baseline: 'express',
-    scenarios: all,
-    quick: true,
-  },
-  {
-    id: 'express-session-redis',
-    system: 'express-session',
-    framework: 'express',
-    mode: 'redis',
-    baseline: 'express',
-    needs: 'redis',
-    scenarios: all,
-    quick: false,
-  },
-  {
-    id: 'fastify',
-    system: 'fastify',
-    framework: 'fastify',
-    mode: 'none',
-    scenarios: all,
-    quick: true,
-  },
-  ...(
-    [
-      ['native', 'native cookie', true],
-      ['encrypted', 'encrypted cookie', false],
-      ['memory', 'memory', true],
-    ] as const
-  ).map(
-    ([key, mode, quick]): SystemSpec => ({
-      id: `tessera-fastify-${key}`,
-      system: 'tessera',
-      framework: 'fastify',
-      mode,
-      baseline: 'fastify',
-      scenarios: all,
-      quick,
-    }),
-  ),
-  {
-    id: 'fastify-session',
-    system: '@fastify/session',
-    framework: 'fastify',
-    mode: 'memory',
-    baseline: 'fastify',
-    scenarios: all,
-    quick: true,
-  },
-  {
-    id: 'fastify-secure-session',
-    system: '@fastify/secure-session',
-    framework: 'fastify',
-    mode: 'encrypted cookie',
-    baseline: 'fastify',
-    scenarios: all,
-    quick: true,
-  },
+  bare('node:http'),
+  tessera('node:http', 'native'),
+  tessera('node:http', 'encrypted'),
+  tessera('node:http', 'flask'),
+  tessera('node:http', 'memory'),
+  tessera('node:http', 'sqlite'),
+  tessera('node:http', 'redis'),
+  tessera('node:http', 'postgres'),
+  tessera('node:http', 'memory', { lazy: true }),
+  tessera('node:http', 'sqlite', { lazy: true }),
+  tessera('node:http', 'redis', { lazy: true }),
+  tessera('node:http', 'postgres', { lazy: true }),
+  peer('node:http', 'iron-node', 'iron-session', 'encrypted cookie'),
+  bare('express'),
+  tessera('express', 'native'),
+  tessera('express', 'memory'),
+  tessera('express', 'redis', { quick: false }),
+  peer('express', 'express-session-memory', 'express-session', 'memory'),
+  peer('express', 'express-session-redis', 'express-session', 'redis', { quick: false }),
+  bare('fastify'),
+  tessera('fastify', 'native'),
+  tessera('fastify', 'encrypted', { quick: false }),
+  tessera('fastify', 'memory'),
+  peer('fastify', 'fastify-session', '@fastify/session', 'memory'),
+  peer('fastify', 'fastify-secure-session', '@fastify/secure-session', 'encrypted cookie'),
 ]
 
 /** Systems only the memory benchmark starts. */
@@ -215,6 +106,53 @@ export function systemById(id: string): SystemSpec {
   const spec = [...systems, ...memorySystems].find((s) => s.id === id)
   if (!spec) throw new Error(`no system "${id}"; known: ${systems.map((s) => s.id).join(', ')}`)
   return spec
+}
+
+/** The framework serving the app with no sessions at all: the ceiling of its systems. */
+function bare(framework: Framework): SystemSpec {
+  const { bare: id, scenarios } = frameworks[framework]
+  return { id, system: id, framework, mode: 'none', scenarios, quick: true }
+}
+
+/** A session system on `framework`, measured against its bare system. */
+function peer(
+  framework: Framework,
+  id: string,
+  system: string,
+  mode: string,
+  { quick = true }: { quick?: boolean } = {},
+): SystemSpec {
+  const { bare, scenarios } = frameworks[framework]
+  // A system that keeps its sessions in Redis or Postgres cannot start without that service.
+  const needs = (['redis', 'postgres'] as const).find((service) => mode.startsWith(service))
+  return {
+    id,
+    system,
+    framework,
+    mode,
+    baseline: bare,
+    ...(needs ? { needs } : {}),
+    scenarios,
+    quick,
+  }
+}
+
+/** tessera on `framework` with the cookie format or store `key` names. */
+function tessera(
+  framework: Framework,
+  key: 'native' | 'encrypted' | 'flask' | 'memory' | 'sqlite' | 'redis' | 'postgres',
+  { quick = true, lazy = false }: { quick?: boolean; lazy?: boolean } = {},
+): SystemSpec {
+  const mode = key === 'native' || key === 'encrypted' || key === 'flask' ? `${key} cookie` : key
+  const id = `tessera-${frameworks[framework].short}-${key}`
+  if (!lazy) return peer(framework, id, 'tessera', mode, { quick })
+  // With `lazy: true`, a request that never touches a server-side session costs no store call:
+  // only the skip scenario tells it apart, and it stays out of the quick run.
+  return {
+    ...peer(framework, `${id}-lazy`, 'tessera', `${mode}, lazy`, { quick: false }),
+    scenarios: ['skip'],
+    lazy: true,
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

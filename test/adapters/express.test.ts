@@ -1,43 +1,26 @@
 import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler, type Express } from 'express'
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type AppSession, csrf, session, sessionErrors } from '../../src/adapters/express.js'
 import type { Session } from '../../src/core/session.js'
 import { createSessions, type Sessions } from '../../src/core/sessions.js'
 import { csrfToken } from '../../src/features/csrf.js'
-import { createMemoryStore } from '../../src/stores/memory.js'
-import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { cookieOf, describeAdapter, type SuiteShape, suiteRoutes } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
+import { adapterFixture } from '../support/adapter-fixture.js'
 import { type Listening, listen } from '../support/http.js'
-import { spyStore } from '../support/spy-store.js'
 
-function suiteApp(sessions: Sessions<{ user?: string; [key: string]: unknown }>): Express {
+function suiteApp(sessions: Sessions<SuiteShape>): Express {
   const app = express()
   app.use(session(sessions))
-  app.get('/public', (_req, res) => {
-    res.send('public')
-  })
-  app.get('/whoami', (req, res) => {
-    res.json({ user: req.session.get('user') ?? null })
-  })
-  app.post('/login', (req, res) => {
-    const user = String(req.query.user ?? '')
-    req.session.regenerate()
-    req.session.set('user', user)
-    req.session.setUser(user)
-    res.redirect(303, '/whoami')
-  })
-  app.post('/set', (req, res) => {
-    req.session.set(String(req.query.k), req.query.v)
-    res.send('ok')
-  })
-  app.post('/logout', (req, res) => {
-    req.session.destroy()
-    res.send('bye')
-  })
-  app.get('/boom', () => {
-    throw new Error('boom')
-  })
+  for (const route of suiteRoutes) {
+    app[route.method === 'GET' ? 'get' : 'post'](route.path, (req, res) => {
+      const reply = route.handle(req.session, new URL(req.url, 'http://localhost').searchParams)
+      if ('text' in reply) res.send(reply.text)
+      else if ('json' in reply) res.json(reply.json)
+      else res.redirect(303, reply.redirect)
+    })
+  }
   app.use(sessionErrors())
   return app
 }
@@ -47,20 +30,12 @@ describeAdapter('express', async (sessions) => listen(createServer(suiteApp(sess
 const secret = 'express-adapter-test-secret-32-bytes'
 
 describe('express adapter', () => {
-  const store = spyStore(createMemoryStore({ sweepInterval: 0 }))
-  let server: Listening | null = null
-
-  afterEach(async () => {
-    store.fail = false
-    await server?.close()
-    server = null
-  })
+  const { store, closeAfter } = adapterFixture()
 
   async function serve(build: (app: Express) => void): Promise<Listening> {
     const app = express()
     build(app)
-    server = await listen(createServer(app))
-    return server
+    return closeAfter(await listen(createServer(app)))
   }
 
   async function loginCookie(app: Listening): Promise<string> {

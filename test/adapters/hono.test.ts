@@ -1,42 +1,27 @@
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
 import { Hono } from 'hono'
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { csrf, type SessionEnv, session } from '../../src/adapters/hono.js'
 import type { Session } from '../../src/core/session.js'
 import { createSessions, type Sessions } from '../../src/core/sessions.js'
 import { csrfToken } from '../../src/features/csrf.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
-import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { cookieOf, describeAdapter, type SuiteShape, suiteRoutes } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
-import { type Listening, listen } from '../support/http.js'
-import { spyStore } from '../support/spy-store.js'
-
-type SuiteShape = { user?: string; [key: string]: unknown }
+import { adapterFixture } from '../support/adapter-fixture.js'
+import { listen } from '../support/http.js'
 
 function suiteApp(sessions: Sessions<SuiteShape>) {
   const app = new Hono<SessionEnv<SuiteShape>>()
   app.use(session(sessions))
-  app.get('/public', (c) => c.text('public'))
-  app.get('/whoami', (c) => c.json({ user: c.get('session').get('user') ?? null }))
-  app.post('/login', (c) => {
-    const user = c.req.query('user') ?? ''
-    const s = c.get('session')
-    s.regenerate()
-    s.set('user', user)
-    s.setUser(user)
-    return c.redirect('/whoami', 303)
-  })
-  app.post('/set', (c) => {
-    c.get('session').set(c.req.query('k')!, c.req.query('v'))
-    return c.text('ok')
-  })
-  app.post('/logout', (c) => {
-    c.get('session').destroy()
-    return c.text('bye')
-  })
-  app.get('/boom', () => {
-    throw new Error('boom')
-  })
+  for (const route of suiteRoutes) {
+    app.on(route.method, route.path, (c) => {
+      const reply = route.handle(c.get('session'), new URL(c.req.url).searchParams)
+      if ('text' in reply) return c.text(reply.text)
+      if ('json' in reply) return c.json(reply.json)
+      return c.redirect(reply.redirect, 303)
+    })
+  }
   return app
 }
 
@@ -53,14 +38,7 @@ describeAdapter('hono on @hono/node-server', async (sessions) => {
 const secret = 'hono-adapter-test-secret-32-bytes!!!'
 
 describe('hono adapter', () => {
-  const store = spyStore(createMemoryStore({ sweepInterval: 0 }))
-  let server: Listening | null = null
-
-  afterEach(async () => {
-    store.fail = false
-    await server?.close()
-    server = null
-  })
+  const { store, closeAfter } = adapterFixture()
 
   it('types c.get("session") from SessionEnv', () => {
     const app = new Hono<SessionEnv<{ username?: string }>>()
@@ -151,7 +129,9 @@ describe('hono adapter', () => {
       c.get('session').setUser('admin')
       return c.text('ok')
     })
-    server = await listen(createAdaptorServer({ fetch: app.fetch }) as Parameters<typeof listen>[0])
+    const server = closeAfter(
+      await listen(createAdaptorServer({ fetch: app.fetch }) as Parameters<typeof listen>[0]),
+    )
 
     await server.fetch('/login', { method: 'POST' })
 

@@ -1,48 +1,28 @@
 import { createServer } from 'node:http'
 import Koa, { type Context } from 'koa'
-import { afterEach, describe, expect, expectTypeOf, it } from 'vitest'
+import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type AppSession, csrf, session } from '../../src/adapters/koa.js'
 import type { Session } from '../../src/core/session.js'
 import { createSessions } from '../../src/core/sessions.js'
 import { csrfToken } from '../../src/features/csrf.js'
-import { createMemoryStore } from '../../src/stores/memory.js'
-import { cookieOf, describeAdapter } from '../contracts/adapter.js'
+import { cookieOf, describeAdapter, suiteRoute } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
+import { adapterFixture } from '../support/adapter-fixture.js'
 import { type Listening, listen } from '../support/http.js'
-import { spyStore } from '../support/spy-store.js'
 
 describeAdapter('koa', async (sessions) => {
   const app = new Koa()
   app.silent = true
   app.use(session(sessions))
   app.use((ctx) => {
-    const query = (name: string) => new URLSearchParams(ctx.querystring).get(name)
-    switch (`${ctx.method} ${ctx.path}`) {
-      case 'GET /public':
-        ctx.body = 'public'
-        return
-      case 'GET /whoami':
-        ctx.body = { user: ctx.session.get('user') ?? null }
-        return
-      case 'POST /login': {
-        const user = query('user') ?? ''
-        ctx.session.regenerate()
-        ctx.session.set('user', user)
-        ctx.session.setUser(user)
-        ctx.status = 303
-        ctx.redirect('/whoami')
-        return
-      }
-      case 'POST /set':
-        ctx.session.set(query('k')!, query('v'))
-        ctx.body = 'ok'
-        return
-      case 'POST /logout':
-        ctx.session.destroy()
-        ctx.body = 'bye'
-        return
-      case 'GET /boom':
-        throw new Error('boom')
+    const route = suiteRoute(ctx.method, ctx.path)
+    if (!route) return
+    const reply = route.handle(ctx.session, new URLSearchParams(ctx.querystring))
+    if ('text' in reply) ctx.body = reply.text
+    else if ('json' in reply) ctx.body = reply.json
+    else {
+      ctx.status = 303
+      ctx.redirect(reply.redirect)
     }
   })
   return listen(createServer(app.callback()))
@@ -51,21 +31,13 @@ describeAdapter('koa', async (sessions) => {
 const secret = 'koa-adapter-test-secret-32-bytes!!!!'
 
 describe('koa adapter', () => {
-  const store = spyStore(createMemoryStore({ sweepInterval: 0 }))
-  let server: Listening | null = null
-
-  afterEach(async () => {
-    store.fail = false
-    await server?.close()
-    server = null
-  })
+  const { store, closeAfter } = adapterFixture()
 
   async function serve(build: (app: Koa) => void): Promise<Listening> {
     const app = new Koa()
     app.silent = true
     build(app)
-    server = await listen(createServer(app.callback()))
-    return server
+    return closeAfter(await listen(createServer(app.callback())))
   }
 
   it('types ctx.session with the augmentable AppSession', () => {

@@ -1,36 +1,25 @@
 import { createServer } from 'node:http'
 import { withSession } from '../../src/adapters/node.js'
-import { describeAdapter } from '../contracts/adapter.js'
+import { describeAdapter, suiteRoute } from '../contracts/adapter.js'
 import { listen } from '../support/http.js'
 
 describeAdapter('node:http', async (sessions) => {
   const server = createServer(
     withSession(sessions, (req, res, session) => {
       const url = new URL(req.url ?? '/', 'http://localhost')
-      switch (`${req.method} ${url.pathname}`) {
-        case 'GET /public':
-          return res.end('public')
-        case 'GET /whoami':
-          res.setHeader('content-type', 'application/json')
-          return res.end(JSON.stringify({ user: session.get('user') ?? null }))
-        case 'POST /login': {
-          const user = url.searchParams.get('user') ?? ''
-          session.regenerate()
-          session.set('user', user)
-          session.setUser(user)
-          res.writeHead(303, { location: '/whoami' })
-          return res.end()
-        }
-        case 'POST /set':
-          session.set(url.searchParams.get('k')!, url.searchParams.get('v'))
-          return res.end('ok')
-        case 'POST /logout':
-          session.destroy()
-          return res.end('bye')
-        default:
-          res.statusCode = 404
-          return res.end('not found')
+      const route = suiteRoute(req.method, url.pathname)
+      if (!route) {
+        res.statusCode = 404
+        return res.end('not found')
       }
+      const reply = route.handle(session, url.searchParams)
+      if ('text' in reply) return res.end(reply.text)
+      if ('json' in reply) {
+        res.setHeader('content-type', 'application/json')
+        return res.end(JSON.stringify(reply.json))
+      }
+      res.writeHead(303, { location: reply.redirect })
+      return res.end()
     }),
   )
   return listen(server)

@@ -1,29 +1,84 @@
 /**
  * The adapter conformance suite: every framework adapter passes it unchanged.
  *
- * Each adapter test builds the same small app in its framework (see `AppSpec`) and hands the
+ * Each adapter test wires the same routes into its framework (see `suiteRoutes`) and hands the
  * suite a `fetch` to reach it: in-process where the framework allows, over loopback otherwise.
  * The suite runs it with cookie sessions and with a store that can be made to fail.
  * @module
  */
 import { parseSetCookie } from 'cookie'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Session } from '../../src/core/session.js'
 import { createSessions, type Sessions } from '../../src/core/sessions.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { spyStore } from '../support/spy-store.js'
 
-/** The app every adapter builds, route for route:
- *
- * - `GET /public`: 200 `public`, never touching the session.
- * - `GET /whoami`: 200 JSON `{"user": session.get('user') ?? null}`.
- * - `POST /login?user=NAME`: `regenerate()`, `set('user', NAME)`, `setUser(NAME)`; 303 to `/whoami`.
- * - `POST /set?k=K&v=V`: `set(K, V)`; 200 `ok`.
- * - `POST /logout`: `destroy()`; 200 `bye`.
- * - `GET /boom`: throws an error in the handler (the framework's own error handling answers).
- *
- * A store outage must reach the client as the adapter's 503 (the default answer).
+/** The session data of the suite's app. */
+export type SuiteShape = { user?: string; [key: string]: unknown }
+
+/** What a suite route answers (`redirect` as a 303); each adapter test sends it its framework's way. */
+export type SuiteReply = { text: string } | { json: unknown } | { redirect: string }
+
+/** One route of the suite's app, free of any framework. */
+export interface SuiteRoute {
+  method: 'GET' | 'POST'
+  path: string
+  handle(session: Session, query: URLSearchParams): SuiteReply
+}
+
+/**
+ * The app every adapter builds, route for route: each adapter test only wires these into its
+ * framework, so the adapters are compared on the same handlers. `GET /boom` throws, for the
+ * framework's own error handling to answer. A store outage must reach the client as the
+ * adapter's 503 (the default answer).
  */
-export type AppSpec = 'public' | 'whoami' | 'login' | 'set' | 'logout'
+export const suiteRoutes: readonly SuiteRoute[] = [
+  { method: 'GET', path: '/public', handle: () => ({ text: 'public' }) },
+  {
+    method: 'GET',
+    path: '/whoami',
+    handle: (session) => ({ json: { user: session.get('user') ?? null } }),
+  },
+  {
+    method: 'POST',
+    path: '/login',
+    handle(session, query) {
+      const user = query.get('user') ?? ''
+      session.regenerate()
+      session.set('user', user)
+      session.setUser(user)
+      return { redirect: '/whoami' }
+    },
+  },
+  {
+    method: 'POST',
+    path: '/set',
+    handle(session, query) {
+      session.set(query.get('k')!, query.get('v'))
+      return { text: 'ok' }
+    },
+  },
+  {
+    method: 'POST',
+    path: '/logout',
+    handle(session) {
+      session.destroy()
+      return { text: 'bye' }
+    },
+  },
+  {
+    method: 'GET',
+    path: '/boom',
+    handle() {
+      throw new Error('boom')
+    },
+  },
+]
+
+/** The suite route for a request, for frameworks that dispatch in one handler. */
+export function suiteRoute(method: string | undefined, path: string): SuiteRoute | undefined {
+  return suiteRoutes.find((route) => route.method === method && route.path === path)
+}
 
 /** A running app, reachable with `fetch`. */
 export interface AppHandle {
@@ -32,9 +87,7 @@ export interface AppHandle {
 }
 
 /** Builds the app for `sessions` and returns a handle to it. */
-export type AppFactory = (
-  sessions: Sessions<{ user?: string; [key: string]: unknown }>,
-) => Promise<AppHandle>
+export type AppFactory = (sessions: Sessions<SuiteShape>) => Promise<AppHandle>
 
 const secret = 'adapter-suite-secret-32-bytes-long!!'
 

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSessions, type Sessions } from '../../src/core/sessions.js'
 import { createFileStore } from '../../src/stores/file.js'
+import { fillingDisk } from '../support/full-disk.js'
 import type { Listening } from '../support/http.js'
 import { Acknowledged, call, expectUnavailable, login, secret, startApp } from './support/app.js'
 
@@ -16,34 +17,11 @@ describe('file store faults over HTTP', () => {
   let dir: string
   let sessions: Sessions
   let server: Listening
-  /** While true, every temp file the store writes fails half-way with ENOSPC. */
-  let full = false
+  const disk = fillingDisk()
 
   beforeAll(async () => {
     dir = await fsp.mkdtemp(join(tmpdir(), 'tessera-faults-file-'))
-    const store = createFileStore({
-      dir,
-      fs: {
-        async open(path, flags, mode) {
-          const handle = await fsp.open(path, flags, mode)
-          if (!full || !String(path).endsWith('.tmp')) return handle
-          return new Proxy(handle, {
-            get(target, property) {
-              if (property === 'writeFile') {
-                return async (data: string) => {
-                  await target.write(data.slice(0, data.length >> 1))
-                  throw Object.assign(new Error('ENOSPC: no space left on device, write'), {
-                    code: 'ENOSPC',
-                  })
-                }
-              }
-              const value = Reflect.get(target, property)
-              return typeof value === 'function' ? value.bind(target) : value
-            },
-          })
-        },
-      },
-    })
+    const store = createFileStore({ dir, fs: disk.fs })
     sessions = createSessions({ secret, store, pruneInterval: 0 })
     server = await startApp(sessions)
   })
@@ -60,14 +38,14 @@ describe('file store faults over HTTP', () => {
     await acked.set(server, alice, 'a', '1')
     const bob = await login(server, 'bob')
 
-    full = true
+    disk.full = true
     const write = await acked.set(server, alice, 'b', '2')
     const fresh = await call(server, '/login?user=carol')
     const read = await call(server, '/whoami', alice)
     const page = await call(server, '/public', alice)
     const logout = await call(server, '/logout', bob) // an unlink needs no space
     const leftovers = (await fsp.readdir(dir)).filter((name) => /\.(tmp|lock)$/.test(name))
-    full = false
+    disk.full = false
 
     expectUnavailable(write, 'a write while the disk is full')
     expectUnavailable(fresh, 'a login while the disk is full')

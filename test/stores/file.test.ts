@@ -8,6 +8,7 @@ import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFileStore } from '../../src/stores/file.js'
 import { randomKey, record, testStore } from '../contracts/store.js'
+import { fillingDisk } from '../support/full-disk.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -136,42 +137,19 @@ describe('createFileStore', () => {
 
   it('rejects a write that hits ENOSPC, keeping the previous file whole, and works once space is freed', async () => {
     const dir = await freshDir()
-    let full = false
-    const store = createFileStore({
-      dir,
-      fs: {
-        async open(path, flags, mode) {
-          const handle = await fsp.open(path, flags, mode)
-          if (!full || !String(path).endsWith('.tmp')) return handle
-          // The disk fills up halfway through the write.
-          return new Proxy(handle, {
-            get(target, property) {
-              if (property === 'writeFile') {
-                return async (data: string) => {
-                  await target.write(data.slice(0, data.length >> 1))
-                  throw Object.assign(new Error('ENOSPC: no space left on device'), {
-                    code: 'ENOSPC',
-                  })
-                }
-              }
-              const value = Reflect.get(target, property)
-              return typeof value === 'function' ? value.bind(target) : value
-            },
-          })
-        },
-      },
-    })
+    const disk = fillingDisk()
+    const store = createFileStore({ dir, fs: disk.fs })
     const key = randomKey()
     await store.create(key, record({ data: { v: '1' } }))
     const before = await fsp.readFile(join(dir, `${key}.json`), 'utf8')
 
-    full = true
+    disk.full = true
     const updateFailure = await store.update(key, { set: { v: '2' } }).catch((e: unknown) => e)
     const createFailure = await store.create(randomKey(), record()).catch((e: unknown) => e)
     const after = await fsp.readFile(join(dir, `${key}.json`), 'utf8')
     const leftovers = (await fsp.readdir(dir)).filter((n) => /\.(tmp|lock)$/.test(n))
     const readWhileFull = await store.get(key)
-    full = false
+    disk.full = false
     const applied = await store.update(key, { set: { v: '3' } })
 
     expect(updateFailure).toMatchObject({ code: 'ENOSPC' })

@@ -47,20 +47,11 @@ export const hostileKey: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
 )
 
-const monthNames = [
-  'Jan',
-  'Feb',
-  'Mar',
-  'Apr',
-  'May',
-  'Jun',
-  'Jul',
-  'Aug',
-  'Sep',
-  'Oct',
-  'Nov',
-  'Dec',
-]
+// Node's toUTCString writes the same IMF-fixdate as Werkzeug's http_date for the years 1 to
+// 9999 Flask keeps, so the month names come from it rather than from another copy of the list.
+const monthNames = Array.from({ length: 12 }, (_, month) =>
+  new Date(Date.UTC(2000, month)).toUTCString().slice(8, 11),
+)
 
 /** RFC 2822 dates as Flask's ` d` tag holds them, biased to the edges of years, months and zones. */
 export const httpDateText: fc.Arbitrary<string> = fc.oneof(
