@@ -133,7 +133,7 @@ function makeCodec(values: {
       name: values.name ?? 'session',
       json,
     }),
-    tag: (data) => JSON.stringify(json.tag(data)),
+    tag: (data) => json.stringify(data),
     untag: (value) => json.untag(value),
   }
 }

@@ -8,17 +8,10 @@
  * value minted for another cookie, format or mode never verifies here.
  * @module
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { maxCookieBytes } from '../core/cookie.js'
-import {
-  createMac,
-  deriveKey,
-  keyId,
-  type Mac,
-  type Secrets,
-  safeEqual,
-  secretList,
-} from '../core/keys.js'
+import { createMac, deriveKey, keyId, type Mac, type Secrets, secretList } from '../core/keys.js'
+import { randomBytesPooled } from '../core/random.js'
 import { createNativeJSON, isPlainObject, type TaggedJSON } from './tagged-json.js'
 import type { CookieCodec, DecodeOptions, DecodeResult, SessionData } from './types.js'
 
@@ -45,6 +38,11 @@ interface Key {
 }
 
 const iatPattern = /^[0-9a-z]{1,10}$/
+// Shared, frozen failures: a flood of bad cookies allocates nothing for its answers.
+const tooLarge: DecodeResult = Object.freeze({ ok: false, reason: 'too_large' })
+const malformed: DecodeResult = Object.freeze({ ok: false, reason: 'malformed' })
+const unknownKey: DecodeResult = Object.freeze({ ok: false, reason: 'unknown_key' })
+const badSignature: DecodeResult = Object.freeze({ ok: false, reason: 'bad_signature' })
 const b64Pattern = /^[A-Za-z0-9_-]+$/
 
 /** A codec for tessera's native cookies. */
@@ -56,6 +54,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   const maxValueLength = maxCookieBytes - Buffer.byteLength(name) - 1
   const skew = (options.clockSkew ?? 60) * 1000
   const mode = encrypt ? 'e1' : 's1'
+  const prefix = `${mode}.`
   const keys: Key[] = secretList(options.secrets, options.minSecretBytes).map((secret) => ({
     id: keyId(secret),
     mac: createMac(deriveKey(secret, 'cookie-mac')),
@@ -65,14 +64,14 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   const current = keys[0]!
 
   function encode(data: SessionData, now: number): string {
-    const text = JSON.stringify(json.tag(data))
+    const text = json.stringify(data)
     const head = `${mode}.${current.id}.${Math.floor(now / 1000).toString(36)}`
     if (!encrypt) {
       const body = Buffer.from(text, 'utf8').toString('base64url')
       const signed = `${head}.${body}`
-      return `${signed}.${current.mac(`${name}\0${signed}`).toString('base64url')}`
+      return `${signed}.${current.mac.sign(`${name}\0${signed}`)}`
     }
-    const iv = randomBytes(12)
+    const iv = randomBytesPooled(12)
     const cipher = createCipheriv('aes-256-gcm', current.enc, iv)
     cipher.setAAD(Buffer.from(`${name}\0${head}`, 'utf8'))
     const sealed = Buffer.concat([
@@ -85,28 +84,30 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   }
 
   function decode(value: string, { now, maxAge }: DecodeOptions): DecodeResult {
-    if (value.length > maxValueLength) return { ok: false, reason: 'too_large' }
-    const parts = value.split('.')
-    if (parts.length !== (encrypt ? 4 : 5) || parts[0] !== mode) {
-      return { ok: false, reason: 'malformed' }
-    }
-    const [, id, iat, body, mac] = parts as [string, string, string, string, string | undefined]
-    if (!iatPattern.test(iat) || !b64Pattern.test(body)) return { ok: false, reason: 'malformed' }
+    if (value.length > maxValueLength) return tooLarge
+    // Segments found with indexOf, not split: this runs on every request that has a cookie.
+    if (!value.startsWith(prefix)) return malformed
+    const idEnd = value.indexOf('.', prefix.length)
+    const iatEnd = idEnd < 0 ? -1 : value.indexOf('.', idEnd + 1)
+    if (iatEnd < 0) return malformed
+    const bodyEnd = encrypt ? value.length : value.indexOf('.', iatEnd + 1)
+    if (bodyEnd < 0) return malformed
+    const id = value.slice(prefix.length, idEnd)
+    const iat = value.slice(idEnd + 1, iatEnd)
+    const body = value.slice(iatEnd + 1, bodyEnd)
+    // A MAC holds no dot (the verifier checks its alphabet), so a sixth segment fails there.
+    if (!iatPattern.test(iat) || !b64Pattern.test(body)) return malformed
     const found = byId.get(id)
-    if (!found) return { ok: false, reason: 'unknown_key' }
+    if (!found) return unknownKey
     let text: string
     if (!encrypt) {
-      const given = mac === undefined ? null : strictBase64(mac)
-      if (given === null) return { ok: false, reason: 'malformed' }
-      const signed = value.slice(0, value.length - mac!.length - 1)
-      const expected = found.key.mac(`${name}\0${signed}`)
-      if (!safeEqual(given, expected)) {
-        return { ok: false, reason: 'bad_signature' }
+      if (!found.key.mac.matches(`${name}\0${value.slice(0, bodyEnd)}`, value.slice(bodyEnd + 1))) {
+        return badSignature
       }
       text = Buffer.from(body, 'base64url').toString('utf8')
     } else {
       const sealed = strictBase64(body)
-      if (sealed === null || sealed.length < 12 + 16) return { ok: false, reason: 'malformed' }
+      if (sealed === null || sealed.length < 12 + 16) return malformed
       try {
         const decipher = createDecipheriv('aes-256-gcm', found.key.enc, sealed.subarray(0, 12))
         decipher.setAAD(Buffer.from(`${name}\0${mode}.${id}.${iat}`, 'utf8'))
@@ -116,7 +117,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
           decipher.final(),
         ]).toString('utf8')
       } catch {
-        return { ok: false, reason: 'bad_signature' }
+        return badSignature
       }
     }
     // Timestamps are checked only once the MAC has vouched for them.

@@ -4,7 +4,8 @@
  * `session.regenerate()` rotates it, so a token seen before login is worthless after.
  * @module
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { timingSafeEqual } from 'node:crypto'
+import { randomToken } from '../core/random.js'
 import { csrfKey, type Session, type SessionShape } from '../core/session.js'
 
 /** The form field and header a token is read from, by default. */
@@ -19,7 +20,7 @@ export function csrfToken<T extends SessionShape>(session: Session<T>): string {
   const s = session as unknown as Session<Record<string, unknown>>
   const token = s.get(csrfKey)
   if (typeof token === 'string') return token
-  const fresh = randomBytes(32).toString('base64url')
+  const fresh = randomToken(32)
   s.set(csrfKey, fresh)
   return fresh
 }
