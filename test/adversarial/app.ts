@@ -20,6 +20,10 @@
  * `Date.now()` in SQL), so the clock starts just ahead of real time and only moves forward:
  * their records never die early, and a case that needs the store itself to forget a record
  * (prune, TTL) uses short real timeouts there, or is pinned to the stores the clock reaches.
+ *
+ * The serving, recording and store pieces (`serve`, `createRecording`, `makeStore`,
+ * `recordingStore`, `logSessionEvents`) also run the demo site (`demo-site.ts`), so both
+ * targets give the invariants the same record (`Target`).
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
@@ -45,7 +49,7 @@ import { createMemoryStore } from '../../src/stores/memory.js'
 import { createPostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres.js'
 import { createRedisStore } from '../../src/stores/redis.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
-import type { SessionPatch, Store } from '../../src/stores/types.js'
+import type { SessionPatch, Store, StoredSession } from '../../src/stores/types.js'
 import { DATABASE_URL, postgresAvailable, REDIS_URL, redisAvailable } from '../support/services.js'
 import { spyStore } from '../support/spy-store.js'
 
@@ -191,6 +195,8 @@ export interface StoreCall {
   route: string
   request: string | null
   patch?: SessionPatch
+  /** What a `create` stores. */
+  record?: StoredSession
 }
 
 export interface LogLine {
@@ -223,7 +229,8 @@ export interface Faults {
   inFlight: number
 }
 
-function recordingStore(
+/** Wraps `inner` so every call is recorded with its request, and can be delayed or failed. */
+export function recordingStore(
   inner: Store,
   record: (call: StoreCall) => void,
   faults: Faults,
@@ -250,6 +257,7 @@ function recordingStore(
       const ctx = als.getStore()
       const key = op === 'get' || op === 'create' || op === 'update' || op === 'destroy'
       const patch = op === 'update' ? (args[1] as SessionPatch) : undefined
+      const created = op === 'create' ? (args[1] as StoredSession) : undefined
       record({
         op,
         key: key ? String(args[0]) : null,
@@ -257,6 +265,7 @@ function recordingStore(
         route: ctx?.route ?? 'setup',
         request: ctx?.id ?? null,
         ...(patch ? { patch } : {}),
+        ...(created ? { record: created } : {}),
       })
       const faulty = ctx !== undefined && (faults.ops === null || faults.ops.has(op))
       faults.inFlight++
@@ -306,7 +315,7 @@ export interface RawStore {
   close(): Promise<void>
 }
 
-interface MadeStore {
+export interface MadeStore {
   store: Store
   raw: RawStore
   cleanup(): Promise<void>
@@ -321,7 +330,8 @@ export interface StoreOverrides {
   clockInStore?: boolean
 }
 
-async function makeStore(
+/** A fresh store of `mode`'s kind, with its own folder, key prefix or schema. */
+export async function makeStore(
   mode: ModeName,
   now: () => number,
   overrides: StoreOverrides,
@@ -547,37 +557,93 @@ export interface Send {
   body?: string
 }
 
-export interface TestApp {
-  mode: Mode
-  sessions: Sessions<Shape>
-  clock: FakeClock
-  secrets: Uint8Array[]
-  /** The spy over the store (counts, `fail`), null for cookie modes. */
-  spy: (Store & { calls: Record<string, number>; fail: boolean; writes(): number }) | null
-  raw: RawStore | null
-  /** The store below the recorder and the spy (for a second app over the same data). */
-  baseStore: Store | null
-  faults: Faults
-  /** Every store call since the app started. */
+/** A spy over a store: call counts, and `fail` to make every call reject. */
+export type Spy = Store & { calls: Record<string, number>; fail: boolean; writes(): number }
+
+/** What a target records while it runs: store calls, log lines, exchanges and cookies sent. */
+export interface Recording {
+  /** Every store call since the target started. */
   calls: StoreCall[]
   logs: LogLine[]
-  /** Every exchange since the app started. */
+  /** Every exchange since the target started. */
   results: Result[]
-  /** Cookie values sent to the app, in order (the invariants look for them in logs and bodies). */
+  /** Cookie values sent to the target, in order: the invariants look for them in logs, bodies. */
   sentCookies: string[]
-  /** The longest a persistent cookie may live, in ms (maxAge; server-side min(idle, absolute)). */
-  persistMs: number
-  /** Extra values that must never appear in logs or bodies. */
-  sensitive: Set<string>
+  /** Adds a line to the log, tagged with the request being served, if any. */
+  log(level: LogLine['level'], text: string): void
+}
+
+/** An empty recording. */
+export function createRecording(): Recording {
+  const logs: LogLine[] = []
+  return {
+    calls: [],
+    logs,
+    results: [],
+    sentCookies: [],
+    log: (level, text) => logs.push({ level, text, request: als.getStore()?.id ?? null }),
+  }
+}
+
+/** A handler served on loopback: how to talk to it. */
+export interface Served {
   url: string
   port: number
   request(path: string, send?: Send): Promise<Result>
   /** Sends raw bytes (a whole request head without the final CRLF) over a fresh socket. */
   sendRaw(head: Buffer | string): Promise<Result>
-  /** Reads the store key of a server-side cookie value (`id.mac`): SHA-256 of the id. */
-  keyOfCookie(cookie: string): string | null
   close(): Promise<void>
 }
+
+/**
+ * What the section-5 invariants (`harness.ts`) read of a running target: the fixture app here,
+ * or the demo site (`demo-site.ts`).
+ */
+export interface Target extends Omit<Recording, 'log'>, Served {
+  sessions: { readonly cookieName: string }
+  clock: { now(): number }
+  secrets: Uint8Array[]
+  /** The longest a persistent cookie may live, in ms (maxAge; server-side min(idle, absolute)). */
+  persistMs: number
+  /** Extra values that must never appear in logs or bodies. */
+  sensitive: Set<string>
+  /** Whether every Set-Cookie must carry `Secure`. */
+  secure: boolean
+  /** `METHOD /path` of the endpoints that change state, whose store writes are expected. */
+  writeRoutes: ReadonlySet<string>
+  /**
+   * Store writes a GET makes by design, besides refreshing the idle expiry (which any GET may).
+   * Absent: none.
+   */
+  readWrite?: (call: StoreCall) => boolean
+}
+
+export interface TestApp extends Target {
+  mode: Mode
+  sessions: Sessions<Shape>
+  clock: FakeClock
+  /** The spy over the store (counts, `fail`), null for cookie modes. */
+  spy: Spy | null
+  raw: RawStore | null
+  /** The store below the recorder and the spy (for a second app over the same data). */
+  baseStore: Store | null
+  faults: Faults
+  /** Reads the store key of a server-side cookie value (`id.mac`): SHA-256 of the id. */
+  keyOfCookie(cookie: string): string | null
+}
+
+/** The fixture's endpoints that change state (section 0, and the admin hooks). */
+const fixtureWriteRoutes: ReadonlySet<string> = new Set([
+  'POST /login',
+  'POST /logout',
+  'POST /logout-others',
+  'POST /elevate',
+  'POST /s/set',
+  'POST /s/slow-set',
+  'POST /s/incr',
+  'POST /admin/terminate',
+  'POST /admin/disable',
+])
 
 let requestSeq = 0
 
@@ -585,15 +651,12 @@ let requestSeq = 0
 export async function startApp(mode: Mode, options: AppOptions = {}): Promise<TestApp> {
   const clock = fakeClock(options.clockStart)
   const secrets = options.secrets ?? [randomBytes(32)]
-  const calls: StoreCall[] = []
-  const logs: LogLine[] = []
-  const results: Result[] = []
+  const recording = createRecording()
+  const { calls, log } = recording
   const faults: Faults = { delayMs: 0, error: null, ops: null, inFlight: 0 }
-  const log = (level: LogLine['level'], text: string) =>
-    logs.push({ level, text, request: als.getStore()?.id ?? null })
 
   let made: MadeStore | null = null
-  let spy: TestApp['spy'] = null
+  let spy: Spy | null = null
   let storeOption: Store | undefined
   if (mode.group === 'SRV') {
     made = options.useStore
@@ -610,8 +673,8 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
       faults,
       !options.useStore,
     )
-    spy = spyStore(options.wrapStore ? options.wrapStore(recorded) : recorded) as TestApp['spy']
-    storeOption = spy!
+    spy = spyStore(options.wrapStore ? options.wrapStore(recorded) : recorded) as Spy
+    storeOption = spy
   }
 
   const base: SessionsOptions = {
@@ -634,26 +697,7 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
     (final.store
       ? Math.min(final.idleTimeout ?? maxAge, final.absoluteTimeout ?? 90 * 86_400)
       : maxAge)
-  sessions.on((event) => {
-    switch (event.type) {
-      case 'rejected':
-        log(
-          'warn',
-          `session rejected: ${event.reason}${event.issues ? ` (${event.issues.join('; ')})` : ''}`,
-        )
-        break
-      case 'store_error': {
-        const cause = event.error.cause
-        log(
-          'error',
-          `session store error: ${event.error.message}${cause instanceof Error ? ` [cause: ${cause.stack}]` : ''}`,
-        )
-        break
-      }
-      default:
-        log('info', `session ${event.type} (user ${event.userId ?? '-'})`)
-    }
-  })
+  logSessionEvents(sessions, log)
 
   const disabled = new Set<string>()
   const barriers = new Map<string, { arrived: number; release: (() => void)[] }>()
@@ -776,6 +820,73 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
     return new Promise((resolve) => b.release.push(resolve))
   }
 
+  const served = await serve(handler, recording)
+  const app: TestApp = {
+    ...served,
+    calls,
+    logs: recording.logs,
+    results: recording.results,
+    sentCookies: recording.sentCookies,
+    mode,
+    sessions,
+    clock,
+    secrets,
+    spy,
+    raw: made?.raw ?? null,
+    baseStore: made?.store ?? null,
+    faults,
+    persistMs,
+    sensitive: new Set(),
+    secure: true,
+    writeRoutes: fixtureWriteRoutes,
+    keyOfCookie,
+    async close() {
+      await served.close()
+      await sessions.close()
+      await made?.raw.close()
+      await made?.cleanup()
+    },
+  }
+  return app
+}
+
+/** Logs the library's events on `sessions` into the captured log, as an app would. */
+export function logSessionEvents(
+  sessions: Pick<Sessions<Shape>, 'on'>,
+  log: Recording['log'],
+): void {
+  sessions.on((event) => {
+    switch (event.type) {
+      case 'rejected':
+        log(
+          'warn',
+          `session rejected: ${event.reason}${event.issues ? ` (${event.issues.join('; ')})` : ''}`,
+        )
+        break
+      case 'store_error': {
+        const cause = event.error.cause
+        log(
+          'error',
+          `session store error: ${event.error.message}${cause instanceof Error ? ` [cause: ${cause.stack}]` : ''}`,
+        )
+        break
+      }
+      default:
+        log('info', `session ${event.type} (user ${event.userId ?? '-'})`)
+    }
+  })
+}
+
+/**
+ * Serves `handler` on a free loopback port. Each request runs in its own context, so the store
+ * recorder and the log know which request made a call or a line; every exchange lands in
+ * `recording`, and so does whatever is printed through `console` meanwhile.
+ */
+export async function serve(
+  handler: (req: IncomingMessage, res: ServerResponse) => unknown,
+  recording: Recording,
+): Promise<Served> {
+  const { calls, logs, results, sentCookies, log } = recording
   const serverTimes = new Map<string, number>()
   const server: Server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     const given = req.headers['x-test-request']
@@ -793,22 +904,7 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
   // What the library prints (the adapter's 500 handler, warnings) belongs to the captured log.
   const stopConsole = captureConsole(log)
 
-  const sentCookies: string[] = []
-  const app: TestApp = {
-    mode,
-    sessions,
-    clock,
-    secrets,
-    spy,
-    raw: made?.raw ?? null,
-    baseStore: made?.store ?? null,
-    faults,
-    calls,
-    logs,
-    results,
-    sentCookies,
-    persistMs,
-    sensitive: new Set(),
+  const served: Served = {
     url: `http://127.0.0.1:${port}`,
     port,
     request(path, s = {}) {
@@ -880,12 +976,6 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
         socket.write(Buffer.concat([headBuffer, Buffer.from('\r\n'), prefix]))
       })
     },
-    keyOfCookie(cookie) {
-      const value = cookie.includes('=') ? cookie.slice(cookie.indexOf('=') + 1) : cookie
-      const dot = value.indexOf('.')
-      if (dot !== 43) return null
-      return sha256Base64url(value.slice(0, 43))
-    },
     async close() {
       stopConsole()
       agent.destroy()
@@ -893,9 +983,6 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
         server.closeAllConnections()
         server.close(() => resolve())
       })
-      await sessions.close()
-      await made?.raw.close()
-      await made?.cleanup()
     },
   }
 
@@ -931,7 +1018,15 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
     return result
   }
 
-  return app
+  return served
+}
+
+/** The store key of a server-side cookie value (`id.mac`, or `name=id.mac`): SHA-256 of the id. */
+export function keyOfCookie(cookie: string): string | null {
+  const value = cookie.includes('=') ? cookie.slice(cookie.indexOf('=') + 1) : cookie
+  const dot = value.indexOf('.')
+  if (dot !== 43) return null
+  return sha256Base64url(value.slice(0, 43))
 }
 
 const consoleMethods = ['log', 'info', 'warn', 'error'] as const

@@ -3,19 +3,20 @@
  * section-5 global invariants checked after every case, and the plan's outcome shorthands
  * (ANON, STORE-DOWN) as assertions.
  *
- * Invariants (security test plan, section 5), checked in `afterEach` for every app alive during
- * the case, over what happened during the case:
+ * Invariants (security test plan, section 5), checked in `afterEach` for every target alive
+ * during the case (the fixture app, or the demo site of `demo-site.ts`), over what happened
+ * during the case:
  *   1. no raw token, cookie value, secret or derived key in captured logs, response bodies or
  *      response headers other than Set-Cookie;
  *   2. no unhandled rejection or uncaught exception, and no 500 response;
  *   3. every Set-Cookie parses under RFC 6265's grammar and carries the required attributes
- *      (configured name, Path=/, Secure, HttpOnly, SameSite=Lax, no Domain; a deletion has an
- *      empty value, Max-Age=0 and a past Expires; a persistent cookie lives at most the
- *      configured lifetime and never past 400 days), and its response has
+ *      (configured name, Path=/, Secure as configured, HttpOnly, SameSite=Lax, no Domain; a
+ *      deletion has an empty value, Max-Age=0 and a past Expires; a persistent cookie lives at
+ *      most the configured lifetime and never past 400 days), and its response has
  *      `Cache-Control: no-store` and `Vary: Cookie`;
  *   4. no store write the case does not expect: writes come from setup code or from the
- *      state-changing endpoints; a GET may only refresh the idle expiry (a touch); a case can
- *      allow more with `allowWrites`;
+ *      state-changing endpoints; a GET may only refresh the idle expiry (a touch), or make the
+ *      writes its target declares (`readWrite`); a case can allow more with `allowWrites`;
  *   5. `Object.prototype` has the same properties as at start, and `({}).isAdmin` is undefined.
  * @module
  */
@@ -34,6 +35,7 @@ import {
   type Result,
   type StoreCall,
   startApp,
+  type Target,
   type TestApp,
 } from './app.js'
 
@@ -65,7 +67,7 @@ function snapshotPrototype(): Map<string | symbol, unknown> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Apps tracked for the invariants
+// Targets tracked for the invariants
 
 interface Mark {
   sent: number
@@ -76,10 +78,10 @@ interface Mark {
   sensitive: Set<string>
 }
 
-const tracked = new Map<TestApp, Mark>()
+const tracked = new Map<Target, Mark>()
 let unhandledMark = 0
 
-function markOf(app: TestApp): Mark {
+function markOf(app: Target): Mark {
   return {
     sent: app.sentCookies.length,
     results: app.results.length,
@@ -90,20 +92,25 @@ function markOf(app: TestApp): Mark {
   }
 }
 
-/** Starts an app whose traffic the invariants check until it is closed and the case ends. */
-export async function trackedApp(mode: Mode, options: AppOptions = {}): Promise<TestApp> {
-  const app = await startApp(mode, options)
-  tracked.set(app, { ...markOf(app), sent: 0, results: 0, calls: 0, logs: 0 })
-  return app
+/** Starts a target whose traffic the invariants check until it is closed and the case ends. */
+export async function track<T extends Target>(start: () => Promise<T>): Promise<T> {
+  const target = await start()
+  tracked.set(target, { ...markOf(target), sent: 0, results: 0, calls: 0, logs: 0 })
+  return target
+}
+
+/** Starts a fixture app whose traffic the invariants check (see `track`). */
+export function trackedApp(mode: Mode, options: AppOptions = {}): Promise<TestApp> {
+  return track(() => startApp(mode, options))
 }
 
 /** Allows store writes the default policy would call unexpected, for the current case. */
-export function allowWrites(app: TestApp, predicate: (call: StoreCall) => boolean): void {
+export function allowWrites(app: Target, predicate: (call: StoreCall) => boolean): void {
   tracked.get(app)?.allow.push(predicate)
 }
 
 /** Adds values that must not appear in logs or bodies during the current case. */
-export function noteSensitive(app: TestApp, ...values: string[]): void {
+export function noteSensitive(app: Target, ...values: string[]): void {
   const mark = tracked.get(app)
   for (const v of values) mark?.sensitive.add(v)
 }
@@ -115,7 +122,7 @@ export function installInvariants(): void {
     for (const app of tracked.keys()) tracked.set(app, markOf(app))
   })
   afterEach(async () => {
-    const closed: TestApp[] = []
+    const closed: Target[] = []
     try {
       for (const [app, mark] of tracked) {
         checkApp(app, mark)
@@ -137,8 +144,8 @@ export function installInvariants(): void {
   })
 }
 
-/** Closes an app started with `trackedApp`; its traffic is still checked when the case ends. */
-export async function closeTracked(app: TestApp): Promise<void> {
+/** Closes a target started with `track`; its traffic is still checked when the case ends. */
+export async function closeTracked(app: Target): Promise<void> {
   ;(app as { closed?: boolean }).closed = true
   await app.close()
 }
@@ -163,9 +170,14 @@ export function forModes(
 
 /** The app of one mode for the enclosing `describe`, started once and closed after it. */
 export function useApp(mode: Mode, options: AppOptions = {}): { readonly app: TestApp } {
-  let app: TestApp | null = null
+  return useTarget(() => startApp(mode, options))
+}
+
+/** A target for the enclosing `describe`, started once, tracked, and closed after it. */
+export function useTarget<T extends Target>(start: () => Promise<T>): { readonly app: T } {
+  let app: T | null = null
   beforeAll(async () => {
-    app = await trackedApp(mode, options)
+    app = await track(start)
     return async () => {
       if (app) await closeTracked(app)
       tracked.delete(app!)
@@ -182,20 +194,9 @@ export function useApp(mode: Mode, options: AppOptions = {}): { readonly app: Te
 // ---------------------------------------------------------------------------------------------
 // Invariant checks
 
-const getRoutesMayTouch = /^(GET|HEAD) /
-const writeRoutes = new Set([
-  'POST /login',
-  'POST /logout',
-  'POST /logout-others',
-  'POST /elevate',
-  'POST /s/set',
-  'POST /s/slow-set',
-  'POST /s/incr',
-  'POST /admin/terminate',
-  'POST /admin/disable',
-])
+const reads = /^(GET|HEAD) /
 
-function checkApp(app: TestApp, mark: Mark): void {
+function checkApp(app: Target, mark: Mark): void {
   const results = app.results.slice(mark.results)
   const calls = app.calls.slice(mark.calls)
   const logs = app.logs.slice(mark.logs)
@@ -247,8 +248,8 @@ function checkApp(app: TestApp, mark: Mark): void {
         isWrite(call) &&
         !(
           call.route === 'setup' ||
-          writeRoutes.has(call.route) ||
-          (getRoutesMayTouch.test(call.route) && call.kind === 'touch') ||
+          app.writeRoutes.has(call.route) ||
+          (reads.test(call.route) && (call.kind === 'touch' || app.readWrite?.(call) === true)) ||
           mark.allow.some((allow) => allow(call))
         ),
     )
@@ -261,7 +262,7 @@ function encodings(bytes: Buffer): string[] {
 }
 
 function sensitiveValues(
-  app: TestApp,
+  app: Target,
   sent: string[],
   results: Result[],
   extra: Set<string>,
@@ -350,7 +351,7 @@ export function parseSetCookieStrict(header: string): {
   return { name, value, attributes }
 }
 
-function checkSetCookie(app: TestApp, header: string): void {
+function checkSetCookie(app: Target, header: string): void {
   let parsed: ReturnType<typeof parseSetCookieStrict>
   try {
     parsed = parseSetCookieStrict(header)
@@ -360,7 +361,9 @@ function checkSetCookie(app: TestApp, header: string): void {
   const { name, value, attributes: a } = parsed
   expect(name, 'invariant 3: cookie name').toBe(app.sessions.cookieName)
   expect(a.get('path'), 'invariant 3: Path=/').toBe('/')
-  expect(a.get('secure'), 'invariant 3: Secure').toBe(true)
+  expect(a.has('secure'), `invariant 3: Secure ${app.secure ? 'set' : 'as configured (off)'}`).toBe(
+    app.secure,
+  )
   expect(a.get('httponly'), 'invariant 3: HttpOnly').toBe(true)
   expect(a.get('samesite'), 'invariant 3: SameSite=Lax').toBe('Lax')
   expect(a.has('domain'), 'invariant 3: no Domain').toBe(false)
@@ -401,17 +404,17 @@ export function expectAnon(res: Result, what = ''): void {
   expect(anonViolations(res), `ANON${what ? ` (${what})` : ''}`).toEqual([])
 }
 
-/** How `res` (a `GET /whoami`) falls short of ANON; empty when it is ANON. */
-export function anonViolations(res: Result): string[] {
+/**
+ * How `res` (a `GET /whoami`) falls short of ANON; empty when it is ANON. Another target's page
+ * says in its own words what the handler saw: `page` reads it (from a 200 response).
+ */
+export function anonViolations(
+  res: Result,
+  page: (res: Result) => string[] = whoamiPage,
+): string[] {
   const problems: string[] = []
   if (res.status !== 200) problems.push(`status ${res.status}`)
-  else {
-    const body = res.json()
-    const expected = { user: null, userId: null, size: 0 }
-    if (JSON.stringify(body) !== JSON.stringify(expected)) {
-      problems.push(`handler saw ${JSON.stringify(body)}`)
-    }
-  }
+  else problems.push(...page(res))
   const writes = res.calls.filter(isWrite)
   if (writes.length > 0) problems.push(`store writes: ${writes.map((c) => c.op).join(', ')}`)
   for (const header of res.setCookies) {
@@ -421,6 +424,14 @@ export function anonViolations(res: Result): string[] {
   const warnings = res.logs.filter((l) => l.level !== 'info')
   if (warnings.length > 1) problems.push(`${warnings.length} warn/error log lines`)
   return problems
+}
+
+function whoamiPage(res: Result): string[] {
+  const body = res.json()
+  const expected = { user: null, userId: null, size: 0 }
+  return JSON.stringify(body) === JSON.stringify(expected)
+    ? []
+    : [`handler saw ${JSON.stringify(body)}`]
 }
 
 /** Authenticated as `user` on `GET /whoami`. */
@@ -461,7 +472,7 @@ export async function login(
 export const cookieValue = (cookie: string): string => cookie.slice(cookie.indexOf('=') + 1)
 
 /** `name=value` for the app's cookie name. */
-export const cookieWith = (app: TestApp, value: string): string =>
+export const cookieWith = (app: Target, value: string): string =>
   `${app.sessions.cookieName}=${value}`
 
 export async function whoami(app: TestApp, cookie?: string): Promise<Result> {
