@@ -44,6 +44,8 @@ const malformed: DecodeResult = Object.freeze({ ok: false, reason: 'malformed' }
 const unknownKey: DecodeResult = Object.freeze({ ok: false, reason: 'unknown_key' })
 const badSignature: DecodeResult = Object.freeze({ ok: false, reason: 'bad_signature' })
 const b64Pattern = /^[A-Za-z0-9_-]+$/
+/** Room for the payload of the longest cookie a browser keeps. */
+const scratch = Buffer.alloc(maxCookieBytes)
 
 /** A codec for tessera's native cookies. */
 export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
@@ -104,7 +106,8 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
       if (!found.key.mac.matches(`${name}\0${value.slice(0, bodyEnd)}`, value.slice(bodyEnd + 1))) {
         return badSignature
       }
-      text = Buffer.from(body, 'base64url').toString('utf8')
+      // Into a buffer kept for the purpose: no Buffer made per request for the payload.
+      text = scratch.toString('utf8', 0, scratch.write(body, 'base64url'))
     } else {
       const sealed = strictBase64(body)
       if (sealed === null || sealed.length < 12 + 16) return malformed

@@ -21,10 +21,16 @@ export type RejectReason =
   | 'too_large'
   | 'invalid_data'
 
+/** A cookie value that verified: its data, when it was issued, and which secret signed it. */
+export interface DecodeSuccess {
+  ok: true
+  data: SessionData
+  issuedAt: number
+  keyIndex: number
+}
+
 /** What `decode` made of a cookie value. */
-export type DecodeResult =
-  | { ok: true; data: SessionData; issuedAt: number; keyIndex: number }
-  | { ok: false; reason: RejectReason }
+export type DecodeResult = DecodeSuccess | { ok: false; reason: RejectReason }
 
 /** Options for reading a cookie. */
 export interface DecodeOptions {

@@ -6,7 +6,7 @@
 import { copyFloatMarks, createFlaskCodec } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON, isPlainObject, type Tag } from '../codecs/tagged-json.js'
-import type { CookieCodec, RejectReason, SessionData } from '../codecs/types.js'
+import type { CookieCodec, DecodeSuccess, RejectReason, SessionData } from '../codecs/types.js'
 import { ConfigError, SessionError, StoreError } from '../errors.js'
 import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from './cookie.js'
@@ -275,15 +275,11 @@ function cookieMode<T extends SessionShape>(
   const rotated = new WeakSet<SessionState>()
 
   function load(state: SessionState): void {
-    let found = null as {
-      data: SessionData
-      issuedAt: number
-      keyIndex: number
-      value: string
-    } | null
+    let found: DecodeSuccess | null = null
+    let foundValue = ''
     let refused: RejectReason | null = null
     for (const value of state.cookies) {
-      if (value === '' || value === found?.value) continue
+      if (value === '' || value === foundValue) continue
       const result = codec.decode(value, { now: now(), maxAge })
       if (!result.ok) {
         refused ??= result.reason
@@ -294,7 +290,8 @@ function cookieMode<T extends SessionShape>(
         reject(state, 'malformed')
         return
       }
-      found = { ...result, value }
+      found = result
+      foundValue = value
     }
     // One event per request, however many bad values it carried: logs must not amplify.
     if (!found) {
@@ -307,9 +304,11 @@ function cookieMode<T extends SessionShape>(
     // When the session began, carried by native cookies for the absolute timeout; a Flask
     // cookie carries only what Flask writes, so there each write starts the clock again.
     const created = typeof raw._created === 'number' ? raw._created * 1000 : found.issuedAt
-    delete raw._permanent
-    delete raw._user
-    delete raw._created
+    // In the reverse of the order `commitSync` writes them: deleting an object's newest
+    // property is cheap in V8, deleting any other turns the object into a slow dictionary.
+    if ('_created' in raw) delete raw._created
+    if ('_user' in raw) delete raw._user
+    if ('_permanent' in raw) delete raw._permanent
     if (now() - created >= absolute * 1000) {
       reject(state, 'expired')
       return
