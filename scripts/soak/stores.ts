@@ -1,0 +1,120 @@
+/**
+ * The stores the soak runs the demo on. Each run gets a place of its own, so it never meets
+ * another run or test suite: a temp folder for SQLite and files, a key prefix in Redis, a
+ * database of its own in PostgreSQL (the demo's `SESSION_STORE=postgres://…` always uses the
+ * default table, so only a separate database keeps it apart). `cleanup` removes it all.
+ * @module
+ */
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { createFileStore } from '../../src/stores/file.js'
+import { createPostgresStore } from '../../src/stores/postgres.js'
+import { createRedisStore } from '../../src/stores/redis.js'
+import { createSqliteStore } from '../../src/stores/sqlite.js'
+import type { Store } from '../../src/stores/types.js'
+import {
+  DATABASE_URL,
+  postgresAvailable,
+  REDIS_URL,
+  redisAvailable,
+} from '../../test/support/services.js'
+
+/** A store prepared for one soak run. */
+export interface SoakStore {
+  /** Added to the demo server's environment: `SESSION_STORE` and what goes with it. */
+  env: Record<string, string>
+  /** The same store, opened in this process to read what it holds. */
+  open(): Store
+  /** Removes what the run left (the caller closes what `open` returned). */
+  cleanup(): Promise<void>
+}
+
+/** A kind of store the soak can run on. */
+export interface SoakStoreKind {
+  name: string
+  /** Null when the store can be used here, else why not. */
+  unavailable(): Promise<string | null>
+  /** Prepares a fresh store; `dir` is the run's temp folder. */
+  prepare(dir: string): Promise<SoakStore>
+}
+
+const runId = () => `tessera_soak_${randomBytes(5).toString('hex')}`
+
+/**
+ * The memory store is not here: it lives inside the demo process, so this process could not
+ * compare its records with the sessions the browsers hold.
+ */
+export const soakStores: readonly SoakStoreKind[] = [
+  {
+    name: 'sqlite',
+    unavailable: async () => null,
+    prepare: async (dir) => {
+      const path = join(dir, 'sessions.db')
+      return {
+        env: { SESSION_STORE: `sqlite:${path}` },
+        open: () => createSqliteStore({ path }),
+        cleanup: async () => {},
+      }
+    },
+  },
+  {
+    name: 'file',
+    unavailable: async () => null,
+    prepare: async (dir) => {
+      const sessions = join(dir, 'sessions')
+      return {
+        env: { SESSION_STORE: `file:${sessions}` },
+        open: () => createFileStore({ dir: sessions }),
+        cleanup: async () => {},
+      }
+    },
+  },
+  {
+    name: 'redis',
+    unavailable: () => redisAvailable(),
+    prepare: async () => {
+      const prefix = `${runId()}:`
+      return {
+        env: { SESSION_STORE: REDIS_URL, REDIS_PREFIX: prefix },
+        open: () => createRedisStore({ url: REDIS_URL, prefix }),
+        cleanup: async () => {
+          const store = createRedisStore({ url: REDIS_URL, prefix })
+          try {
+            await store.clear?.()
+          } finally {
+            await store.close?.()
+          }
+        },
+      }
+    },
+  },
+  {
+    name: 'postgres',
+    unavailable: () => postgresAvailable(),
+    prepare: async () => {
+      const database = runId()
+      await admin(`CREATE DATABASE ${database}`)
+      const url = new URL(DATABASE_URL)
+      url.pathname = `/${database}`
+      const connectionString = url.toString()
+      return {
+        env: { SESSION_STORE: connectionString },
+        open: () => createPostgresStore({ connectionString }),
+        // FORCE: a server killed mid-run may leave its connections open for a moment.
+        cleanup: () => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
+      }
+    },
+  },
+]
+
+/** Runs one statement in the suites' PostgreSQL database. */
+async function admin(sql: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: DATABASE_URL })
+  await client.connect()
+  try {
+    await client.query(sql)
+  } finally {
+    await client.end()
+  }
+}
