@@ -16,7 +16,7 @@ import {
   attachSave,
   clientIp,
   isStoreDown,
-  openSession,
+  openSessionNow,
   storeUnavailable,
 } from './shared.js'
 
@@ -66,29 +66,53 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
 
   fastify.decorateRequest('session')
 
-  fastify.addHook('onRequest', async (request, reply) => {
-    const opened = await openSession(
-      sessions,
-      request.headers.cookie,
-      {
-        userAgent: request.headers['user-agent'] ?? null,
-        ip: clientIp(
-          request.ip,
-          headerValue(request.headers['x-forwarded-for']),
-          adapterOptions.trustProxy,
-        ),
-      },
-      adapterOptions,
-    )
-    attachSave(opened, async () => apply(reply, await sessions.commit(opened)))
-    request.session = opened
+  // Callback hooks, not async ones: a request whose session needs no store read (a cookie
+  // session, an anonymous visitor) then passes both hooks without a promise.
+  fastify.addHook('onRequest', (request, reply, next) => {
+    let opened: Session<AppSession> | Promise<Session<AppSession>>
+    try {
+      // Cookie sessions never look at who made the request: skip reading it.
+      const meta =
+        sessions.mode === 'cookie'
+          ? undefined
+          : {
+              userAgent: request.headers['user-agent'] ?? null,
+              ip: clientIp(
+                request.ip,
+                headerValue(request.headers['x-forwarded-for']),
+                adapterOptions.trustProxy,
+              ),
+            }
+      opened = openSessionNow(sessions, request.headers.cookie, meta, adapterOptions)
+    } catch (error) {
+      next(error as Error)
+      return
+    }
+    const ready = (session: Session<AppSession>) => {
+      attachSave(session, async () => apply(reply, await sessions.commit(session)))
+      request.session = session
+      next()
+    }
+    if (opened instanceof Promise) opened.then(ready, next)
+    else ready(opened)
   })
 
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  fastify.addHook('onSend', (request, reply, payload, next) => {
     // Absent when `onRequest` failed before the session was opened.
     const opened = request.session as Session<AppSession> | undefined
-    if (opened) apply(reply, await sessions.commit(opened))
-    return payload
+    if (!opened) return next(null, payload)
+    const result = sessions.commitSync(opened)
+    if (result !== null) {
+      apply(reply, result)
+      return next(null, payload)
+    }
+    sessions.commit(opened).then(
+      (committed) => {
+        apply(reply, committed)
+        next(null, payload)
+      },
+      (error: unknown) => next(error as Error),
+    )
   })
 
   if (errorHandler) {
