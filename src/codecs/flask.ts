@@ -9,8 +9,8 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { inflateSync } from 'node:zlib'
-import pako from 'pako'
 import { ConfigError, SerializeError } from '../errors.js'
+import { deflate } from './deflate.js'
 import {
   copyFloatMarks,
   type DumpsOptions,
@@ -157,7 +157,7 @@ export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
     }
     // ensure_ascii leaves only ASCII in the text, so latin1 is its UTF-8.
     const json = Buffer.from(dumps(data, dumpsOptions), 'latin1')
-    const packed = pako.deflate(json)
+    const packed = deflate(json)
     const payload =
       packed.length < json.length - 1
         ? `.${Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64url')}`
