@@ -10,6 +10,7 @@ import type { CookieCodec, DecodeSuccess, RejectReason, SessionData } from '../c
 import { ConfigError, SessionError, StoreError } from '../errors.js'
 import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from './cookie.js'
+import { createDeadlines } from './deadlines.js'
 import { createMac, deriveKey, type Mac, type Secrets, secretList, sha256 } from './keys.js'
 import { randomToken } from './random.js'
 import { newState, Session, type SessionShape, type SessionState, stateOf } from './session.js'
@@ -438,24 +439,34 @@ function storeMode<T extends SessionShape>(
     }),
   )
 
+  const deadlines = createDeadlines(ctx.timeout)
+
+  /** Runs a store operation within the store timeout; failures become `StoreError`s. */
   function call<R>(operation: string, run: () => Promise<R>): Promise<R> {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, fail) => {
-      timer = setTimeout(() => fail(new Error(`no answer within ${ctx.timeout} ms`)), ctx.timeout)
-    })
-    return Promise.race([run(), timeout]).then(
-      (value) => {
-        clearTimeout(timer)
-        return value
-      },
-      (cause: unknown) => {
-        clearTimeout(timer)
+    return new Promise<R>((resolve, reject) => {
+      const fail = (cause: unknown) => {
         const error =
           cause instanceof StoreError ? cause : new StoreError(store.name, operation, { cause })
         emit({ type: 'store_error', error })
-        throw error
-      },
-    )
+        reject(error)
+      }
+      const deadline = deadlines.start(() => fail(new Error(`no answer within ${ctx.timeout} ms`)))
+      let pending: Promise<R>
+      try {
+        pending = run()
+      } catch (cause) {
+        if (deadline.settle()) fail(cause)
+        return
+      }
+      pending.then(
+        (value) => {
+          if (deadline.settle()) resolve(value)
+        },
+        (cause: unknown) => {
+          if (deadline.settle()) fail(cause)
+        },
+      )
+    })
   }
 
   function signId(id: string): string {

@@ -1,0 +1,72 @@
+/**
+ * Timeouts for store calls, one timer for all of them. Every call gets the same time limit, so
+ * calls expire in the order they started: a queue, whose head is the next to expire, needs one
+ * armed timer, where a `setTimeout` per call would add a timer insert and removal to every
+ * request that reads a store.
+ * @module
+ */
+
+/** One call's place in the queue. */
+export interface Deadline {
+  /** Marks the call answered. True if it was still waiting, false if it had already timed out. */
+  settle(): boolean
+}
+
+interface Entry extends Deadline {
+  at: number
+  done: boolean
+  expire: () => void
+}
+
+/** A queue of calls that each time out `ms` milliseconds after they start. */
+export function createDeadlines(ms: number): { start(onTimeout: () => void): Deadline } {
+  const queue: Entry[] = []
+  let head = 0
+  let timer: NodeJS.Timeout | null = null
+
+  function arm(): void {
+    while (head < queue.length && queue[head]!.done) head++
+    if (head === queue.length) {
+      queue.length = 0
+      head = 0
+      return
+    }
+    // Drop the answered entries in front now and then, not on every call.
+    if (head > 1024) {
+      queue.splice(0, head)
+      head = 0
+    }
+    timer = setTimeout(fire, Math.max(0, queue[head]!.at - performance.now()))
+  }
+
+  function fire(): void {
+    timer = null
+    const t = performance.now()
+    while (head < queue.length && (queue[head]!.done || queue[head]!.at <= t)) {
+      const entry = queue[head++]!
+      if (!entry.done) {
+        entry.done = true
+        entry.expire()
+      }
+    }
+    arm()
+  }
+
+  return {
+    start(onTimeout) {
+      const entry: Entry = {
+        at: performance.now() + ms,
+        done: false,
+        expire: onTimeout,
+        settle() {
+          if (entry.done) return false
+          entry.done = true
+          return true
+        },
+      }
+      queue.push(entry)
+      if (timer === null) arm()
+      return entry
+    },
+  }
+}
