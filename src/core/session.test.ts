@@ -79,7 +79,7 @@ describe('Session', () => {
     session.delete('b')
     session.set('c', 3)
 
-    expect([...session[stateOf].changed].sort()).toEqual(['a', 'b', 'c'])
+    expect([...(session[stateOf].changed ?? [])].sort()).toEqual(['a', 'b', 'c'])
   })
 
   it('marks nested values read during the request when markModified() has no keys', () => {
@@ -90,7 +90,7 @@ describe('Session', () => {
     session.markModified()
 
     expect(session.isModified).toBe(true)
-    expect([...session[stateOf].changed]).toEqual(['cart'])
+    expect([...(session[stateOf].changed ?? [])]).toEqual(['cart'])
   })
 
   it('refuses keys that could reach a prototype', () => {

@@ -26,10 +26,13 @@ export interface SessionState {
   loading: Promise<void> | null
   /** Why the eager load failed (the store was down); thrown when the handler touches the data. */
   loadError: unknown
-  /** Keys set or deleted by this request: the patch a store applies. */
-  changed: Set<string>
-  /** Keys whose values were read, so `markModified()` knows what a handler may have mutated. */
-  read: Set<string>
+  /** Keys set or deleted by this request: the patch a store applies. Made on the first write. */
+  changed: Set<string> | null
+  /**
+   * Keys whose object values were read, so `markModified()` knows what a handler may have
+   * mutated. Made on the first such read: most requests read none and pay for no Set.
+   */
+  read: Set<string> | null
   cleared: boolean
   modified: boolean
   accessed: boolean
@@ -53,6 +56,12 @@ export interface SessionState {
   /** Saves now, before the response is sent (the adapter's commit). */
   save: (() => Promise<void>) | null
   meta: { userAgent: string | null; ip: string | null }
+  /** Server-side mode: the store key of the session (the SHA-256 of its id), once known. */
+  storeKey: string | null
+  /** Server-side mode: the record's expiry when loaded, to know whether a touch is due. */
+  expiresAt: number
+  /** Server-side mode: the id was signed with an older secret, so it is signed again. */
+  resign: boolean
 }
 
 /** The key under which `Session` keeps its state for the manager. */
@@ -67,8 +76,8 @@ export function newState(cookies: readonly string[], meta: SessionState['meta'])
     loadAsync: null,
     loading: null,
     loadError: null,
-    changed: new Set(),
-    read: new Set(),
+    changed: null,
+    read: null,
     cleared: false,
     modified: false,
     accessed: false,
@@ -87,7 +96,20 @@ export function newState(cookies: readonly string[], meta: SessionState['meta'])
     committed: false,
     save: null,
     meta,
+    storeKey: null,
+    expiresAt: 0,
+    resign: false,
   }
+}
+
+function noteChanged(state: SessionState, key: string): void {
+  if (state.changed === null) state.changed = new Set([key])
+  else state.changed.add(key)
+}
+
+function noteRead(state: SessionState, key: string): void {
+  if (state.read === null) state.read = new Set([key])
+  else state.read.add(key)
 }
 
 /**
@@ -111,7 +133,7 @@ export class Session<T extends SessionShape = SessionShape> {
     const data = this.#data()
     if (!Object.hasOwn(data, key)) return fallback
     const value = data[key] as T[K]
-    if (typeof value === 'object' && value !== null) this[stateOf].read.add(key)
+    if (typeof value === 'object' && value !== null) noteRead(this[stateOf], key)
     return value
   }
 
@@ -124,7 +146,7 @@ export class Session<T extends SessionShape = SessionShape> {
     }
     const state = this[stateOf]
     this.#data()[key] = value
-    state.changed.add(key)
+    noteChanged(state, key)
     state.modified = true
     return this
   }
@@ -148,7 +170,7 @@ export class Session<T extends SessionShape = SessionShape> {
     if (!Object.hasOwn(data, key)) return false
     delete data[key]
     const state = this[stateOf]
-    state.changed.add(key)
+    noteChanged(state, key)
     state.modified = true
     return true
   }
@@ -174,7 +196,7 @@ export class Session<T extends SessionShape = SessionShape> {
     const state = this[stateOf]
     this.#data()
     state.data = {}
-    state.changed.clear()
+    state.changed = null
     state.cleared = true
     state.modified = true
   }
@@ -220,7 +242,7 @@ export class Session<T extends SessionShape = SessionShape> {
   markModified(...keys: (keyof T & string)[]): void {
     const state = this[stateOf]
     this.#data()
-    for (const key of keys.length > 0 ? keys : state.read) state.changed.add(key)
+    for (const key of keys.length > 0 ? keys : (state.read ?? [])) noteChanged(state, key)
     state.modified = true
   }
 

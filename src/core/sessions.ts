@@ -417,21 +417,11 @@ interface StoreModeContext {
   name: string
 }
 
-/** Per-session facts only the store mode needs. */
-interface StoreExtra {
-  key: string | null
-  /** The record's expiry when loaded, to know whether a touch is due. */
-  expiresAt: number
-  /** The id was signed with an older secret: re-sign it. */
-  resign: boolean
-}
-
 function storeMode<T extends SessionShape>(
   store: Store,
   ctx: StoreModeContext,
 ): Omit<Sessions<T>, Common> {
   const { writer, now, json, reject, emit, idKeys, name } = ctx
-  const extras = new WeakMap<SessionState, StoreExtra>()
   const sweeper = startSweeper(store, ctx.pruneInterval, (cause) =>
     emit({
       type: 'store_error',
@@ -509,20 +499,24 @@ function storeMode<T extends SessionShape>(
   }
 
   async function load(state: SessionState): Promise<void> {
-    const extra = extras.get(state)!
-    const key = extra.key!
+    const key = state.storeKey!
     const record = await call('read a session', () => store.get(key))
     const t = now()
     if (!record || record.createdAt + ctx.absolute * 1000 <= t || record.expiresAt <= t) {
-      extra.key = null
+      state.storeKey = null
       state.id = null
       reject(state, 'expired')
       return
     }
     const decoded = decodeData(record)
-    const checked = decoded ? await ctx.validate(decoded) : { data: null }
+    // Awaited only when the schema is asynchronous: an await costs a turn of the microtask queue.
+    let checked: Validated = { data: null }
+    if (decoded) {
+      const validated = ctx.validate(decoded)
+      checked = validated instanceof Promise ? await validated : validated
+    }
     if (!checked.data) {
-      extra.key = null
+      state.storeKey = null
       state.id = null
       reject(state, 'invalid_data', checked.issues)
       return
@@ -533,7 +527,7 @@ function storeMode<T extends SessionShape>(
     state.permanent = record.permanent
     state.createdAt = record.createdAt
     state.lastSeenAt = record.lastSeenAt
-    extra.expiresAt = record.expiresAt
+    state.expiresAt = record.expiresAt
   }
 
   function cookieFor(id: string, permanent: boolean, expiresAt: number): string {
@@ -560,7 +554,7 @@ function storeMode<T extends SessionShape>(
       }),
     )
     state.id = id
-    extras.get(state)!.key = key
+    state.storeKey = key
     return cookieFor(id, state.permanent, expiresAt)
   }
 
@@ -568,8 +562,7 @@ function storeMode<T extends SessionShape>(
     if (state.loading) await state.loading
     if (!state.loaded || state.committed) return { setCookie: null, vary: state.accessed }
     state.committed = true
-    const extra = extras.get(state)!
-    const key = extra.key
+    const key = state.storeKey
     const t = now()
     const empty = isEmpty(state.data) && state.userId === null
     const hadCookie = state.cookies.length > 0
@@ -598,7 +591,7 @@ function storeMode<T extends SessionShape>(
     const touchDue = t - state.lastSeenAt >= ctx.touchInterval * 1000
     if (!state.modified && !touchDue) {
       return {
-        setCookie: extra.resign ? cookieFor(state.id!, state.permanent, extra.expiresAt) : null,
+        setCookie: state.resign ? cookieFor(state.id!, state.permanent, state.expiresAt) : null,
         vary: state.accessed,
       }
     }
@@ -607,7 +600,7 @@ function storeMode<T extends SessionShape>(
     if (state.modified) {
       const set: Record<string, string> = {}
       const unset: string[] = []
-      for (const k of state.changed) {
+      for (const k of state.changed ?? []) {
         if (Object.hasOwn(state.data, k)) set[k] = encodeValue(state.data[k])
         else unset.push(k)
       }
@@ -622,7 +615,7 @@ function storeMode<T extends SessionShape>(
       // Revoked or expired while this request ran: never bring it back.
       return { setCookie: writer.remove(), vary: true }
     }
-    const reissue = state.permanent || extra.resign
+    const reissue = state.permanent || state.resign
     return {
       setCookie: reissue ? cookieFor(state.id!, state.permanent, expiresAt) : null,
       vary: true,
@@ -639,8 +632,6 @@ function storeMode<T extends SessionShape>(
         ip: meta?.ip ?? null,
       })
       state.perKey = true
-      const extra: StoreExtra = { key: null, expiresAt: 0, resign: false }
-      extras.set(state, extra)
       let found: { id: string; keyIndex: number } | null = null
       let refused = false
       for (const value of state.cookies) {
@@ -663,8 +654,8 @@ function storeMode<T extends SessionShape>(
       if (found) {
         state.rejected = null
         state.id = found.id
-        extra.key = sha256(found.id)
-        extra.resign = found.keyIndex > 0
+        state.storeKey = sha256(found.id)
+        state.resign = found.keyIndex > 0
         state.loadAsync = load
       } else {
         state.loaded = true
@@ -678,15 +669,15 @@ function storeMode<T extends SessionShape>(
       const state = session[stateOf]
       if (state.loading) return null
       if (!state.loaded || state.committed) return { setCookie: null, vary: state.accessed }
-      const extra = extras.get(state)!
       const dueAt = state.lastSeenAt + ctx.touchInterval * 1000
-      if (state.modified || extra.resign || (extra.key !== null && now() >= dueAt)) return null
-      if (extra.key === null && state.cookies.length > 0 && state.rejected !== null) return null
+      if (state.modified || state.resign || (state.storeKey !== null && now() >= dueAt)) return null
+      if (state.storeKey === null && state.cookies.length > 0 && state.rejected !== null)
+        return null
       state.committed = true
       return { setCookie: null, vary: state.accessed }
     },
     keyOf(session) {
-      return extras.get(session[stateOf])?.key ?? null
+      return session[stateOf].storeKey
     },
     async listUserSessions(userId) {
       if (!store.listByUser)
