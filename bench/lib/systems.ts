@@ -69,6 +69,10 @@ export const systems: readonly SystemSpec[] = [
   tessera('node:http', 'flask'),
   tessera('node:http', 'memory'),
   tessera('node:http', 'sqlite'),
+  // The same store in SQLite's exclusive locking mode, for an app with one process per file.
+  peer('node:http', 'tessera-node-sqlite-exclusive', 'tessera', 'sqlite, exclusive', {
+    quick: false,
+  }),
   tessera('node:http', 'redis'),
   tessera('node:http', 'postgres'),
   tessera('node:http', 'memory', { lazy: true }),
@@ -206,11 +210,15 @@ async function tesseraStore(mode: string, ctx: BuildContext, id: string): Promis
       const { createMemoryStore } = await import('../../src/stores/memory.js')
       return createMemoryStore()
     }
-    case 'sqlite': {
+    case 'sqlite':
+    case 'sqlite, exclusive': {
       const { createSqliteStore } = await import('../../src/stores/sqlite.js')
       const dir = dataDir(ctx.runId)
       mkdirSync(dir, { recursive: true })
-      return createSqliteStore({ path: join(dir, `${id}-${process.pid}.db`) })
+      return createSqliteStore({
+        path: join(dir, `${id}-${process.pid}.db`),
+        exclusive: mode === 'sqlite, exclusive',
+      })
     }
     case 'redis': {
       const { createRedisStore } = await import('../../src/stores/redis.js')

@@ -9,6 +9,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
+import { createDeadlines } from '../core/deadlines.js'
 import {
   listLimit,
   type SessionPatch,
@@ -25,7 +26,7 @@ export interface RedisClientLike {
   readonly isOpen: boolean
   readonly isReady: boolean
   connect(): Promise<unknown>
-  sendCommand(args: readonly string[]): Promise<unknown>
+  sendCommand(args: readonly string[], options?: { timeout?: number }): Promise<unknown>
   on(event: 'error', listener: (error: Error) => void): unknown
   on(event: 'ready', listener: () => void): unknown
   close(): Promise<unknown>
@@ -60,6 +61,24 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   const timeout = options.timeout ?? 1000
   if (!(Number.isFinite(timeout) && timeout > 0)) {
     throw new TypeError(`redis store: timeout must be a positive number of ms, got ${timeout}`)
+  }
+  const deadlines = createDeadlines(timeout)
+
+  /** Rejects when `promise` takes longer than the store's timeout. */
+  function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const deadline = deadlines.start(() =>
+        reject(new Error(`redis did not ${what} within ${timeout} ms`)),
+      )
+      promise.then(
+        (value) => {
+          if (deadline.settle()) resolve(value)
+        },
+        (error: unknown) => {
+          if (deadline.settle()) reject(error)
+        },
+      )
+    })
   }
   const ownsClient = options.client === undefined
   let client: RedisClientLike | null = options.client ?? null
@@ -113,12 +132,12 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   /** The client, ready to take commands, or a prompt rejection saying why not. */
   async function ready(): Promise<RedisClientLike> {
     if (closed) throw new Error('redis store: the store is closed')
-    const c = client ?? (await bounded(building!, timeout, 'connect'))
+    const c = client ?? (await bounded(building!, 'connect'))
     if (c.isReady) return c
     if (!c.isOpen && !firstAttempt && !ownsClient) connect(c)
     // While the first connection is being made (and has not failed yet), wait for it.
     if (firstAttempt && lastError === null) {
-      await bounded(firstAttempt, timeout, 'connect')
+      await bounded(firstAttempt, 'connect')
       if (c.isReady) return c
     }
     const why = lastError ? `: ${lastError.message}` : ''
@@ -126,9 +145,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   }
 
   function send(c: RedisClientLike, args: string[]): Promise<unknown> {
-    // Not node-redis's own `timeout` option: it costs an AbortSignal.timeout per command (tens of
-    // µs) and only covers commands not yet written. `run` bounds the whole call with one timer.
-    return c.sendCommand(args)
+    // Not node-redis's own timeout (5 s unless the client says otherwise): it costs an
+    // AbortSignal.timeout per command and only covers commands not yet written. `run` bounds
+    // the whole call instead, so it is turned off here, for the app's own client too.
+    return c.sendCommand(args, noClientTimeout)
   }
 
   /** Runs a script by its SHA, loading it (through EVAL) when Redis does not know it yet. */
@@ -145,8 +165,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   /** Runs commands issued together (node-redis writes them in one batch), within `timeout`. */
   function run<T>(what: string, fn: (c: RedisClientLike) => Promise<T>): Promise<T> {
     // The common case, a ready client, skips a few promise hops: this is every request's path.
-    if (client?.isReady && !closed) return bounded(fn(client), timeout, what)
-    return ready().then((c) => bounded(fn(c), timeout, what))
+    if (client?.isReady && !closed) return bounded(fn(client), what)
+    return ready().then((c) => bounded(fn(c), what))
   }
 
   const sessionKey = (key: string) => `${prefix}s:{${key}}`
@@ -318,13 +338,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       do {
         const [next, keys] = (await bounded(
           send(c, ['SCAN', cursor, 'MATCH', `${glob(prefix)}s:*`, 'COUNT', '1000']),
-          timeout,
           'list sessions',
         )) as [string, string[]]
         cursor = next
         const metas = (await bounded(
           Promise.all(keys.map((k) => send(c, ['HMGET', k, ...META]))),
-          timeout,
           'list sessions',
         )) as (string | null)[][]
         keys.forEach((hashKey, i) => {
@@ -353,16 +371,14 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       do {
         const [next, keys] = (await bounded(
           send(c, ['SCAN', cursor, 'MATCH', `${glob(prefix)}u:*`, 'COUNT', '500']),
-          timeout,
           'prune',
         )) as [string, string[]]
         cursor = next
         for (const indexKey of keys) {
           const userId = indexKey.slice(prefix.length + 3, -1)
           if (userKey(userId) !== indexKey) continue
-          const { stale } = await bounded(indexed(c, userId), timeout, 'prune')
-          if (stale.length > 0)
-            await bounded(send(c, ['ZREM', indexKey, ...stale]), timeout, 'prune')
+          const { stale } = await bounded(indexed(c, userId), 'prune')
+          if (stale.length > 0) await bounded(send(c, ['ZREM', indexKey, ...stale]), 'prune')
         }
       } while (cursor !== '0')
       return 0
@@ -374,11 +390,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       do {
         const [next, keys] = (await bounded(
           send(c, ['SCAN', cursor, 'MATCH', `${glob(prefix)}*`, 'COUNT', '1000']),
-          timeout,
           'clear',
         )) as [string, string[]]
         cursor = next
-        if (keys.length > 0) await bounded(send(c, ['UNLINK', ...keys]), timeout, 'clear')
+        if (keys.length > 0) await bounded(send(c, ['UNLINK', ...keys]), 'clear')
       } while (cursor !== '0')
     },
 
@@ -487,28 +502,30 @@ return 2
 
 /** A session from an HGETALL reply (a flat array in RESP2, a map in RESP3), or null. */
 function parse(reply: unknown): StoredSession | null {
-  const entries: [string, string][] = []
-  if (Array.isArray(reply)) {
-    for (let i = 0; i + 1 < reply.length; i += 2)
-      entries.push([String(reply[i]), String(reply[i + 1])])
-  } else if (reply instanceof Map) {
-    for (const [f, v] of reply) entries.push([String(f), String(v)])
-  } else if (reply !== null && typeof reply === 'object') {
-    for (const [f, v] of Object.entries(reply)) entries.push([f, String(v)])
-  }
-  if (entries.length === 0) return null
+  // Without a prototype, a field named `d:__proto__` is kept as a key (and refused as one).
   const data: Record<string, string> = Object.create(null)
   const meta: Record<string, string> = Object.create(null)
-  for (const [field, value] of entries) {
+  let fields = 0
+  // Fields go straight into the record: this runs on every request that reads a session.
+  const take = (field: string, value: string) => {
+    fields++
     if (field.startsWith('d:')) data[field.slice(2)] = value
     else meta[field] = value
   }
+  if (Array.isArray(reply)) {
+    for (let i = 0; i + 1 < reply.length; i += 2) take(String(reply[i]), String(reply[i + 1]))
+  } else if (reply instanceof Map) {
+    for (const [f, v] of reply) take(String(f), String(v))
+  } else if (reply !== null && typeof reply === 'object') {
+    for (const [f, v] of Object.entries(reply)) take(f, String(v))
+  }
+  if (fields === 0) return null
   const expiresAt = Number(meta['m:e'])
   // A hash without its meta fields is no session; Redis and this process may also disagree
   // on the time by a few ms, and this process's clock decides.
   if (!(expiresAt > Date.now()) || meta['m:c'] === undefined) return null
   return {
-    data: { ...data },
+    data,
     userId: meta['m:u'] ?? null,
     createdAt: Number(meta['m:c']),
     lastSeenAt: Number(meta['m:l']),
@@ -519,22 +536,8 @@ function parse(reply: unknown): StoredSession | null {
   }
 }
 
-/** Rejects when `promise` takes longer than `ms`. */
-function bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis did not ${what} within ${ms} ms`)), ms)
-    promise.then(
-      (value) => {
-        clearTimeout(timer)
-        resolve(value)
-      },
-      (error: unknown) => {
-        clearTimeout(timer)
-        reject(error)
-      },
-    )
-  })
-}
+/** Per-command options that turn node-redis's own command timeout off (0 means none). */
+const noClientTimeout = { timeout: 0 }
 
 /** Escapes glob metacharacters so a prefix matches itself in SCAN MATCH. */
 function glob(text: string): string {

@@ -36,6 +36,17 @@ testStore('sqlite (WAL file)', {
   },
 })
 
+let exclusiveDir = ''
+testStore('sqlite (WAL file, exclusive)', {
+  async make() {
+    exclusiveDir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-'))
+    return createSqliteStore({ path: join(exclusiveDir, 'sessions.db'), exclusive: true })
+  },
+  async cleanup() {
+    await rm(exclusiveDir, { recursive: true, force: true })
+  },
+})
+
 describe('createSqliteStore', () => {
   let dir: string
 
@@ -69,6 +80,23 @@ describe('createSqliteStore', () => {
 
     expect(mode).toBe('wal')
     expect(reread).toEqual(saved)
+  })
+
+  it('with `exclusive`, keeps other connections out until it is closed', async () => {
+    const path = dbPath()
+    const key = randomKey()
+    const store = createSqliteStore({ path, exclusive: true })
+    await store.create(key, record({ data: { a: '1' } }))
+    await store.get(key)
+    const other = new Database(path, { timeout: 50 })
+    try {
+      expect(() => other.prepare('SELECT count(*) FROM tessera_sessions').get()).toThrow(/locked/)
+      await store.close?.()
+      expect(other.prepare('SELECT count(*) AS n FROM tessera_sessions').get()).toEqual({ n: 1 })
+    } finally {
+      other.close()
+    }
+    expect(() => createSqliteStore({ db: other, exclusive: true })).toThrow(/locking_mode/)
   })
 
   it('never closes a handle the app owns', async () => {
