@@ -447,7 +447,7 @@ describe('the demo site when the store is down', () => {
   })
 })
 
-describe('the session inspector setting', () => {
+describe('the inspector and cookie settings', () => {
   const base = { SECRET_KEY: secret, DATA_DIR: dataDir, SESSION_STORE: 'cookie' }
 
   it('is on in development, off under NODE_ENV=production, and INSPECTOR decides', async () => {
@@ -459,6 +459,23 @@ describe('the session inspector setting', () => {
     expect(await inspector({ NODE_ENV: 'production', INSPECTOR: 'on' })).toBe(true)
     expect(await inspector({ INSPECTOR: 'off' })).toBe(false)
     await expect(inspector({ INSPECTOR: 'yes' })).rejects.toThrow(ConfigError)
+  })
+
+  it('marks the cookie Secure under NODE_ENV=production, and SESSION_COOKIE_SECURE decides', async () => {
+    const setCookie = async (env: NodeJS.ProcessEnv) => {
+      const { sessions } = await loadConfig({ ...base, ...env })
+      const session = sessions.open(undefined)
+      session.set('username', 'admin')
+      return (await sessions.commit(session)).setCookie ?? ''
+    }
+
+    expect(await setCookie({})).not.toMatch(/; Secure/)
+    expect(await setCookie({ NODE_ENV: 'production' })).toMatch(/; Secure/)
+    expect(await setCookie({ SESSION_COOKIE_SECURE: 'on' })).toMatch(/; Secure/)
+    expect(await setCookie({ NODE_ENV: 'production', SESSION_COOKIE_SECURE: 'off' })).not.toMatch(
+      /; Secure/,
+    )
+    await expect(setCookie({ SESSION_COOKIE_SECURE: '1' })).rejects.toThrow(ConfigError)
   })
 
   it('leaves /inspect unanswered, and out of the menu, when off', async () => {

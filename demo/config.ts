@@ -52,18 +52,21 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const fallbacks = (env.SECRET_KEY_FALLBACKS ?? '').split(',').filter(Boolean)
   const secrets = [secret, ...fallbacks]
   const storeUrl = env.SESSION_STORE ?? `sqlite:${join(dataDir, 'sessions.db')}`
-  const cookieName = env.SESSION_COOKIE_NAME ?? 'session'
+  const cookie = {
+    name: env.SESSION_COOKIE_NAME ?? 'session',
+    secure: onOff('SESSION_COOKIE_SECURE', env.SESSION_COOKIE_SECURE, production),
+  }
   let sessions: Sessions<DemoSession>
   let storeLabel: string
   if (storeUrl === 'cookie') {
     const format = env.SESSION_FORMAT ?? 'native'
     if (format === 'flask') {
-      sessions = createSessions({ secret: secrets, format: 'flask', cookie: { name: cookieName } })
+      sessions = createSessions({ secret: secrets, format: 'flask', cookie })
     } else if (format === 'native' || format === 'encrypted') {
       sessions = createSessions({
         secret: secrets,
         encrypt: format === 'encrypted',
-        cookie: { name: cookieName },
+        cookie,
       })
     } else {
       throw new ConfigError(`SESSION_FORMAT must be native, encrypted or flask, not "${format}"`)
@@ -71,7 +74,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     storeLabel = sessions.description
   } else {
     const store = await openDemoStore(storeUrl, env)
-    sessions = createSessions({ secret: secrets, store, cookie: { name: cookieName } })
+    sessions = createSessions({ secret: secrets, store, cookie })
     storeLabel = store.name
   }
   return {
@@ -81,7 +84,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     dataDir,
     sessions,
     storeLabel,
-    inspector: inspectorSetting(env.INSPECTOR, production),
+    inspector: onOff('INSPECTOR', env.INSPECTOR, !production),
     notice,
   }
 }
@@ -95,12 +98,16 @@ async function openDemoStore(url: string, env: NodeJS.ProcessEnv): Promise<Store
   return openStore(url)
 }
 
-/** `INSPECTOR=on|off`; unset, the inspector is on except under NODE_ENV=production. */
-function inspectorSetting(value: string | undefined, production: boolean): boolean {
-  if (value === undefined || value === '') return !production
+/**
+ * A setting given as `on` or `off`, `fallback` when unset. `INSPECTOR` is on except under
+ * NODE_ENV=production; `SESSION_COOKIE_SECURE` (the cookie goes over HTTPS only) is on only
+ * there, since the development site is plain http://127.0.0.1.
+ */
+function onOff(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value === '') return fallback
   if (value === 'on') return true
   if (value === 'off') return false
-  throw new ConfigError(`INSPECTOR must be on or off, not "${value}"`)
+  throw new ConfigError(`${name} must be on or off, not "${value}"`)
 }
 
 function developmentSecretFile(dataDir: string): string {
