@@ -39,8 +39,11 @@ export interface SqliteStoreOptions {
 /** How long a write waits for another connection's lock before it fails with SQLITE_BUSY. */
 const busyTimeoutMs = 1000
 
-/** Rows deleted per statement by `prune`, so no sweep holds the write lock for long. */
+/** Rows deleted by the first statement of a `prune`; later ones are sized by time. */
 const pruneBatch = 1000
+
+/** About how long one `prune` statement may hold the event loop (and the write lock), in ms. */
+const pruneSliceMs = 10
 
 /**
  * A store that keeps sessions in SQLite. The table and its indexes are created on first use
@@ -167,11 +170,17 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const s = statements ?? (await ready())
       const t = now()
       let count = 0
+      let batch = pruneBatch
       for (;;) {
-        const { changes } = s.prune.run(t, pruneBatch)
+        const started = performance.now()
+        const { changes } = s.prune.run(t, batch)
+        const took = performance.now() - started
         count += changes
         onProgress?.(count)
-        if (changes < pruneBatch) return count
+        if (changes < batch) return count
+        // better-sqlite3 holds the event loop for the whole statement: size the next batch so
+        // that it takes about `pruneSliceMs`, however slow the disk and large the indexes.
+        batch = Math.max(16, Math.min(pruneBatch * 8, Math.round((batch * pruneSliceMs) / took)))
         // Let waiting requests in between batches.
         await new Promise((resolve) => setImmediate(resolve))
       }

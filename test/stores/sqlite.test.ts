@@ -157,7 +157,7 @@ describe('createSqliteStore', () => {
     db.close()
   })
 
-  it('prunes in batches, reporting progress after each, and counts every expired row', async () => {
+  it('prunes in batches sized by time, reporting progress after each, and counts every expired row', async () => {
     let t = 1_000_000
     const db = new Database(':memory:')
     const store = createSqliteStore({ db, now: () => t })
@@ -172,7 +172,9 @@ describe('createSqliteStore', () => {
     const count = await store.prune?.({ onProgress: (n) => seen.push(n) })
 
     expect(count).toBe(2500)
-    expect(seen).toEqual([1000, 2000, 2500])
+    // The first statement deletes 1000 rows; later ones are sized by how long it took.
+    expect(seen[0]).toBe(1000)
+    expect(seen.length).toBeGreaterThan(1)
     expectProgress(seen, count!)
     expect(db.prepare('SELECT count(*) FROM tessera_sessions').pluck().get()).toBe(1)
     expect(await store.get(live)).not.toBeNull()
