@@ -18,6 +18,8 @@ interface Entry extends Deadline {
   expire: () => void
 }
 
+function noop(): void {}
+
 /** A queue of calls that each time out `ms` milliseconds after they start. */
 export function createDeadlines(ms: number): { start(onTimeout: () => void): Deadline } {
   const queue: Entry[] = []
@@ -31,8 +33,8 @@ export function createDeadlines(ms: number): { start(onTimeout: () => void): Dea
       head = 0
       return
     }
-    // Drop the answered entries in front now and then, not on every call.
-    if (head > 1024) {
+    // Drop the entries already passed now and then, not on every call.
+    if (head > 1024 && head * 2 > queue.length) {
       queue.splice(0, head)
       head = 0
     }
@@ -61,6 +63,16 @@ export function createDeadlines(ms: number): { start(onTimeout: () => void): Dea
         settle() {
           if (entry.done) return false
           entry.done = true
+          // An answered entry waits in the queue until the head passes it; it must not keep
+          // the caller's promise (and the record it resolved to) alive meanwhile.
+          entry.expire = noop
+          // Calls mostly end in the order they began: drop the answered ones at the front now,
+          // so the queue holds about the calls in flight rather than a timeout's worth.
+          while (head < queue.length && queue[head]!.done) head++
+          if (head === queue.length) {
+            queue.length = 0
+            head = 0
+          }
           return true
         },
       }
