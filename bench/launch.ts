@@ -11,7 +11,16 @@ import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { benchDir, resultsDir } from './lib/paths.js'
 
-const entries = ['run', 'server', 'profile', 'autocannon', 'memory', 'codecs', 'scale']
+const entries = [
+  'run',
+  'server',
+  'profile',
+  'instructions',
+  'autocannon',
+  'memory',
+  'codecs',
+  'scale',
+]
 const [name, ...args] = process.argv.slice(2)
 const buildOnly = name === '--build-only'
 if (!name || (!buildOnly && !entries.includes(name))) {
