@@ -3,23 +3,9 @@
  */
 import { expect, it } from 'vitest'
 import type { Result, TestApp } from './app.js'
-import { expectUser, forModes, installInvariants, login, useApp, whoami } from './harness.js'
+import { expectUser, forModes, installInvariants, login, pool, useApp, whoami } from './harness.js'
 
 installInvariants()
-
-/** Runs `tasks` with at most `limit` in flight. */
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length)
-  let nextIndex = 0
-  const workers = Array.from({ length: limit }, async () => {
-    while (nextIndex < tasks.length) {
-      const i = nextIndex++
-      results[i] = await tasks[i]!()
-    }
-  })
-  await Promise.all(workers)
-  return results
-}
 
 async function value(app: TestApp, cookie: string, k: string): Promise<unknown> {
   return (await app.request(`/s/get?k=${k}`, { cookie })).json<{ value: unknown }>().value

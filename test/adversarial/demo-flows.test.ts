@@ -21,7 +21,7 @@ import {
   loggedIn,
   useDemo,
 } from './demo-site.js'
-import { cookieWith, forModes, installInvariants, parseSetCookieStrict } from './harness.js'
+import { cookieWith, forModes, installInvariants, parseSetCookieStrict, pool } from './harness.js'
 import { signId } from './signer.js'
 
 installInvariants()
@@ -45,20 +45,6 @@ async function recordOf(site: DemoSite, cookie: string) {
 function cookieParts(header: string) {
   const { name, value, attributes } = parseSetCookieStrict(header)
   return { name, value, attributes: Object.fromEntries(attributes) }
-}
-
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < tasks.length) {
-        const i = next++
-        results[i] = await tasks[i]!()
-      }
-    }),
-  )
-  return results
 }
 
 describe('demo site', () => {

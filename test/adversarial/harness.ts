@@ -478,3 +478,18 @@ export const cookieWith = (app: Target, value: string): string =>
 export async function whoami(app: TestApp, cookie?: string): Promise<Result> {
   return app.request('/whoami', cookie === undefined ? {} : { cookie })
 }
+
+/** Runs `tasks` with at most `limit` in flight; the results in the order of the tasks. */
+export async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: limit }, async () => {
+      while (next < tasks.length) {
+        const i = next++
+        results[i] = await tasks[i]!()
+      }
+    }),
+  )
+  return results
+}

@@ -13,23 +13,9 @@
 import { randomBytes } from 'node:crypto'
 import { expect, it } from 'vitest'
 import { type Result, sleep, type TestApp } from './app.js'
-import { closeTracked, forModes, installInvariants, trackedApp, useApp } from './harness.js'
+import { closeTracked, forModes, installInvariants, pool, trackedApp, useApp } from './harness.js'
 
 installInvariants()
-
-async function pool<T>(tasks: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const results: T[] = new Array(tasks.length)
-  let next = 0
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < tasks.length) {
-        const i = next++
-        results[i] = await tasks[i]!()
-      }
-    }),
-  )
-  return results
-}
 
 const clocked = new Set(['memory', 'file', 'sqlite'])
 
