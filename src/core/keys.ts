@@ -75,7 +75,7 @@ export interface Mac {
   sign(message: string): string
   /**
    * Whether `given` is the MAC of `message` in its one canonical spelling, compared in
-   * constant time (`timingSafeEqual`). Anything else, of any length, is `false`, never a throw.
+   * constant time (`safeEqual`). Anything else, of any length, is `false`, never a throw.
    */
   matches(message: string, given: string): boolean
 }
@@ -100,7 +100,7 @@ export function createMac(key: Buffer): Mac {
     matches: (message, text) => {
       if (!macPattern.test(text)) return false
       given.write(text, 'base64url')
-      return timingSafeEqual(given, createHmac('sha256', copy).update(message).digest())
+      return safeEqual(given, createHmac('sha256', copy).update(message).digest())
     },
   }
   const hash = oneShotHash
@@ -137,7 +137,7 @@ export function createMac(key: Buffer): Mac {
       given.write(text, 'base64url')
       prepare(message)
       expected.write(hash('sha256', outer, 'binary'), 0, 'binary')
-      return timingSafeEqual(given, expected)
+      return safeEqual(given, expected)
     },
   }
   const probe = 'tessera\0mac self-check \u00e9\u{1F600}'
