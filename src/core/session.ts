@@ -60,7 +60,7 @@ export interface SessionState {
   storeKey: string | null
   /** Server-side mode: the record's expiry when loaded, to know whether a touch is due. */
   expiresAt: number
-  /** Server-side mode: the id was signed with an older secret, so it is signed again. */
+  /** The cookie (or the id in it) was signed with an older secret, so it is signed again. */
   resign: boolean
 }
 

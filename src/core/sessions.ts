@@ -272,9 +272,6 @@ function cookieMode<T extends SessionShape>(
   writer: ReturnType<typeof createCookieWriter>,
   { now, maxAge, absolute, refresh, reject, validate }: CookieModeContext,
 ): Omit<Sessions<T>, Common> {
-  /** Sessions read with an older secret, to be re-issued under the current one. */
-  const rotated = new WeakSet<SessionState>()
-
   function load(state: SessionState): void {
     let found: DecodeSuccess | null = null
     let foundValue = ''
@@ -332,7 +329,7 @@ function cookieMode<T extends SessionShape>(
     state.rejected = null
     state.createdAt = created
     // Signed with an older secret: re-issue under the current one.
-    if (found.keyIndex > 0) rotated.add(state)
+    state.resign = found.keyIndex > 0
   }
 
   function commitSync(state: SessionState): CommitResult {
@@ -342,7 +339,7 @@ function cookieMode<T extends SessionShape>(
     if (state.destroyed || empty) {
       return { setCookie: state.modified ? writer.remove() : null, vary: true }
     }
-    if (!state.modified && !rotated.has(state) && !(state.permanent && refresh)) {
+    if (!state.modified && !state.resign && !(state.permanent && refresh)) {
       return { setCookie: null, vary: state.accessed }
     }
     const t = now()
