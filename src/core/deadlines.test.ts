@@ -52,4 +52,27 @@ describe('createDeadlines', () => {
     expect(expired).toHaveLength(1000)
     expect(vi.getTimerCount()).toBe(0)
   })
+
+  it('within: the answer in time, or the failure mapped, whether run rejects, throws or times out', async () => {
+    const deadlines = createDeadlines(100)
+    const failed = (cause: unknown) => new Error(`mapped: ${(cause as Error).message}`)
+    const timedOut = () => new Error('too slow')
+
+    await expect(deadlines.within(async () => 7, timedOut, failed)).resolves.toBe(7)
+    await expect(
+      deadlines.within(() => Promise.reject(new Error('down')), timedOut, failed),
+    ).rejects.toThrow('mapped: down')
+    await expect(
+      deadlines.within(
+        () => {
+          throw new Error('sync')
+        },
+        timedOut,
+        failed,
+      ),
+    ).rejects.toThrow('mapped: sync')
+    const late = deadlines.within(() => new Promise<number>(() => {}), timedOut, failed)
+    vi.advanceTimersByTime(100)
+    await expect(late).rejects.toThrow('mapped: too slow')
+  })
 })

@@ -430,30 +430,16 @@ function storeMode<T extends SessionShape>(
 
   /** Runs a store operation within the store timeout; failures become `StoreError`s. */
   function call<R>(operation: string, run: () => Promise<R>): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const fail = (cause: unknown) => {
+    return deadlines.within(
+      run,
+      () => new Error(`no answer within ${ctx.timeout} ms`),
+      (cause) => {
         const error =
           cause instanceof StoreError ? cause : new StoreError(store.name, operation, { cause })
         emit({ type: 'store_error', error })
-        reject(error)
-      }
-      const deadline = deadlines.start(() => fail(new Error(`no answer within ${ctx.timeout} ms`)))
-      let pending: Promise<R>
-      try {
-        pending = run()
-      } catch (cause) {
-        if (deadline.settle()) fail(cause)
-        return
-      }
-      pending.then(
-        (value) => {
-          if (deadline.settle()) resolve(value)
-        },
-        (cause: unknown) => {
-          if (deadline.settle()) fail(cause)
-        },
-      )
-    })
+        return error
+      },
+    )
   }
 
   function signId(id: string): string {

@@ -66,19 +66,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
 
   /** Rejects when `promise` takes longer than the store's timeout. */
   function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const deadline = deadlines.start(() =>
-        reject(new Error(`redis did not ${what} within ${timeout} ms`)),
-      )
-      promise.then(
-        (value) => {
-          if (deadline.settle()) resolve(value)
-        },
-        (error: unknown) => {
-          if (deadline.settle()) reject(error)
-        },
-      )
-    })
+    return deadlines.within(
+      () => promise,
+      () => new Error(`redis did not ${what} within ${timeout} ms`),
+    )
   }
   const ownsClient = options.client === undefined
   let client: RedisClientLike | null = options.client ?? null
