@@ -7,7 +7,7 @@
  * `_flashes` list, so a Flask app sharing the cookie shows tessera's messages and the reverse.
  * @module
  */
-import { randomBytes } from 'node:crypto'
+import { randomToken } from '../core/random.js'
 import { type Session, type SessionShape, stateOf } from '../core/session.js'
 
 const listKey = '_flashes'
@@ -29,7 +29,7 @@ export function flash<T extends SessionShape>(
     // Time and a counter first, so sorting the keys gives the order of the flashes.
     sequence = (sequence + 1) % 36 ** 4
     const stamp = `${Date.now().toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}`
-    const key = `${keyPrefix}${stamp}${randomBytes(6).toString('base64url')}`
+    const key = `${keyPrefix}${stamp}${randomToken(6)}`
     s.set(key, [category, message])
     return
   }
