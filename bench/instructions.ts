@@ -17,32 +17,13 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { loginBody } from './lib/config.js'
+import { login } from './lib/load.js'
 import { scriptArgs } from './lib/paths.js'
 
 const [id, ...scenarios] = process.argv.slice(2)
 if (!id) {
   console.error('usage: npx tsx bench/launch.ts instructions <system id> [read|skip|anon]…')
   process.exit(2)
-}
-
-/** The session cookie a `POST /login` answers with. */
-function login(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const headers = { 'content-type': 'application/x-www-form-urlencoded' }
-    const req = request(
-      { host: '127.0.0.1', port, path: '/login', method: 'POST', headers },
-      (res) => {
-        res.resume()
-        const cookie = (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ')
-        res.on('end', () =>
-          cookie ? resolve(cookie) : reject(new Error(`${id}: login set no cookie`)),
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end(loginBody)
-  })
 }
 
 /** `count` sequential GETs of `path` over one kept-alive connection. */

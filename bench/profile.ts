@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loginBody, newRunId } from './lib/config.js'
-import { detectLoader, type LoadJob, load } from './lib/load.js'
+import { detectLoader, type LoadJob, load, login } from './lib/load.js'
 import { isMain, resultsDir, root } from './lib/paths.js'
 import { killAll, startServer } from './lib/proc.js'
 import { cleanAll } from './lib/services.js'
@@ -90,19 +90,7 @@ async function main(): Promise<void> {
     let headers: Record<string, string> = {}
     if (scenario === 'read' || scenario === 'skip') {
       if (spec.mode === 'none') headers = { cookie: `session=${'x'.repeat(87)}` }
-      else {
-        const response = await fetch(`http://127.0.0.1:${port}/login`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: loginBody,
-          redirect: 'manual',
-        })
-        const cookie = response.headers
-          .getSetCookie()
-          .map((c) => c.split(';')[0])
-          .join('; ')
-        headers = { cookie }
-      }
+      else headers = { cookie: await login(port) }
     }
     const job: LoadJob =
       (scenario as Scenario) === 'write'

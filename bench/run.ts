@@ -19,7 +19,7 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loginBody, newRunId } from './lib/config.js'
-import { cpuSeconds, detectLoader, hasTaskset, type LoadJob, load } from './lib/load.js'
+import { cpuSeconds, detectLoader, hasTaskset, type LoadJob, load, login } from './lib/load.js'
 import { docsDir, resultsDir, scriptArgs } from './lib/paths.js'
 import { killAll, type ServerProcess, startServer } from './lib/proc.js'
 import { checkTargets, formatTables, type Row } from './lib/report.js'
@@ -125,29 +125,6 @@ interface Sample {
 
 const samples = new Map<string, Sample[]>()
 const failures: string[] = []
-
-/** `name=value; …` of the cookies a response sets. */
-function cookiesOf(response: Response): string {
-  return response.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0]!)
-    .join('; ')
-}
-
-async function login(port: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${port}/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: loginBody,
-    redirect: 'manual',
-  })
-  await response.arrayBuffer()
-  const cookie = cookiesOf(response)
-  if (response.status !== 302 || !cookie) {
-    throw new Error(`login answered ${response.status}${cookie ? '' : ' with no cookie'}`)
-  }
-  return cookie
-}
 
 /** The request of a scenario, after checking that the system answers it as it should. */
 async function prepare(spec: SystemSpec, scenario: Scenario, port: number): Promise<LoadJob> {

@@ -8,6 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { loginBody } from './config.js'
 import { scriptArgs } from './paths.js'
 
 export type Loader = 'wrk' | 'autocannon'
@@ -170,4 +171,28 @@ export function cpuSeconds(pid: number): number | null {
   } catch {
     return null
   }
+}
+
+/** `name=value; …` of the cookies a response sets. */
+function cookiesOf(response: Response): string {
+  return response.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0]!)
+    .join('; ')
+}
+
+/** The session cookie of a `POST /login` to a bench system, which must answer 302 with one. */
+export async function login(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: loginBody,
+    redirect: 'manual',
+  })
+  await response.arrayBuffer()
+  const cookie = cookiesOf(response)
+  if (response.status !== 302 || !cookie) {
+    throw new Error(`login answered ${response.status}${cookie ? '' : ' with no cookie'}`)
+  }
+  return cookie
 }
