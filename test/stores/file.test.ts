@@ -8,6 +8,7 @@ import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createFileStore } from '../../src/stores/file.js'
 import { randomKey, record, testStore } from '../contracts/store.js'
+import { untilLine } from '../support/child.js'
 import { fillingDisk } from '../support/full-disk.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -358,25 +359,6 @@ async function compile(entry: string, outDir: string): Promise<string> {
   await visit(entry)
   await fsp.writeFile(join(outDir, 'package.json'), '{ "type": "module" }\n')
   return join(outDir, relative(src, entry)).replace(/\.ts$/, '.js')
-}
-
-/** Resolves with the first line of the child's output that matches. */
-function untilLine(child: ChildProcess, pattern: string | RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffer = ''
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString()
-      for (const line of buffer.split('\n')) {
-        if (typeof pattern === 'string' ? line === pattern : pattern.test(line)) {
-          child.stdout?.off('data', onData)
-          resolve(line)
-          return
-        }
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before "${pattern}"`)))
-  })
 }
 
 /** The pid of a process that has exited. */

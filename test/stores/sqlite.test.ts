@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -10,6 +10,7 @@ import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
 import { expectProgress, randomKey, record, testStore } from '../contracts/store.js'
+import { untilLine } from '../support/child.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const handles: Database.Database[] = []
@@ -333,25 +334,6 @@ await store.close()
 process.stdout.write(ok ? 'done\\n' : 'lost\\n')
 process.exit(0)
 `
-
-/** Resolves with the first line of the child's output that matches. */
-function untilLine(child: ChildProcess, pattern: string | RegExp): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let buffer = ''
-    const onData = (chunk: Buffer): void => {
-      buffer += chunk.toString()
-      for (const line of buffer.split('\n')) {
-        if (typeof pattern === 'string' ? line === pattern : pattern.test(line)) {
-          child.stdout?.off('data', onData)
-          resolve(line)
-          return
-        }
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.once('exit', (code) => reject(new Error(`child exited with ${code} before "${pattern}"`)))
-  })
-}
 
 /** A second connection, in a worker thread, that holds BEGIN EXCLUSIVE for `ms`. */
 function holdExclusive(path: string, ms: number): { locked: Promise<void>; done: Promise<void> } {
