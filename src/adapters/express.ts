@@ -11,7 +11,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Session, SessionShape } from '../core/session.js'
 import type { Sessions } from '../core/sessions.js'
 import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
-import { attachSession } from './node.js'
+import { openAndHook } from './node.js'
 import { type AdapterOptions, isStoreDown, storeUnavailable } from './shared.js'
 
 /**
@@ -48,9 +48,15 @@ export function session<T extends SessionShape>(
     // Errors after this point (a failed save as the response ends) happen outside any handler,
     // so they are handed to Express's error handlers from here.
     const onError = (error: unknown) => next(error)
-    attachSession(sessions, req, res, { ...options, onError }).then((opened) => {
-      if (!opened) return
+    const opened = openAndHook(sessions, req, res, { ...options, onError }, 'shared')
+    if (opened === null) return
+    if (!(opened instanceof Promise)) {
       req.session = opened as unknown as Session<AppSession>
+      return next()
+    }
+    opened.then((session) => {
+      if (!session) return
+      req.session = session as unknown as Session<AppSession>
       next()
     }, onError)
   }

@@ -5,7 +5,7 @@
  * `await session.save()` first.
  * @module
  */
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Session, SessionShape } from '../core/session.js'
 import type { CommitResult, Sessions } from '../core/sessions.js'
 import { SessionError } from '../errors.js'
@@ -100,12 +100,24 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
-/** `attachSession`, synchronous unless the session must be read from its store first. */
-function openAndHook<T extends SessionShape>(
+/**
+ * How a response's methods are hooked. `own` gives each response its own `writeHead`, `write`
+ * and `end`. `shared` hooks them once on the framework's response prototype and finds the
+ * response's hook in a WeakMap: for Express, which re-parents every request and response with
+ * `Object.setPrototypeOf`, so that V8 takes a slow path for each property added to them.
+ */
+export type HookMode = 'own' | 'shared'
+
+/**
+ * `attachSession`, synchronous unless the session must be read from its store first.
+ * @internal for the adapters built on this one
+ */
+export function openAndHook<T extends SessionShape>(
   sessions: Sessions<T>,
   req: IncomingMessage,
   res: ServerResponse,
   options: NodeSessionOptions,
+  mode: HookMode = 'own',
 ): Session<T> | null | Promise<Session<T> | null> {
   const onError = options.onError ?? defaultOnError
   let opened: Session<T> | Promise<Session<T>>
@@ -118,12 +130,12 @@ function openAndHook<T extends SessionShape>(
     return null
   }
   if (!(opened instanceof Promise)) {
-    hookResponse(sessions, opened, req, res, onError)
+    hookResponse(new ResponseHook(sessions, opened, req, res, onError), mode)
     return opened
   }
   return opened.then(
     (session) => {
-      hookResponse(sessions, session, req, res, onError)
+      hookResponse(new ResponseHook(sessions, session, req, res, onError), mode)
       return session
     },
     (error: unknown) => {
@@ -148,19 +160,43 @@ function requestMeta(
   }
 }
 
-function hookResponse<T extends SessionShape>(
-  sessions: Sessions<T>,
-  session: Session<T>,
-  req: IncomingMessage,
-  res: ServerResponse,
-  onError: NonNullable<NodeSessionOptions['onError']>,
-): void {
-  const { end, writeHead, write } = res
-  let done = false
+type WriteHead = ServerResponse['writeHead']
+type Write = ServerResponse['write']
+type End = (...args: unknown[]) => ServerResponse
 
-  function apply(result: CommitResult): void {
-    done = true
-    if (res.headersSent) return
+/** One response's hold on its headers until its session is committed. */
+class ResponseHook<T extends SessionShape> {
+  /** The session is committed (or failed): the hooked methods pass straight through. */
+  done = false
+  /** Puts back the response's own methods, in `own` mode. */
+  restore: () => void = noop
+
+  constructor(
+    readonly sessions: Sessions<T>,
+    readonly session: Session<T>,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly onError: NonNullable<NodeSessionOptions['onError']>,
+  ) {
+    attachSave(session, async () => {
+      if (this.done) return
+      const result = await sessions.commit(session)
+      if (!this.res.headersSent) this.apply(result)
+      this.done = true
+    })
+  }
+
+  /** Commits now if no store write is due; whether the headers may go. */
+  trySync(): boolean {
+    const result = this.sessions.commitSync(this.session)
+    if (result === null) return false
+    this.apply(result)
+    this.done = true
+    return true
+  }
+
+  apply(result: CommitResult): void {
+    const { res } = this
     applyCommit(result, {
       get: (name) => {
         const value = res.getHeader(name)
@@ -179,41 +215,26 @@ function hookResponse<T extends SessionShape>(
     })
   }
 
-  function trySync(): boolean {
-    if (done) return true
-    const result = sessions.commitSync(session)
-    if (result === null) return false
-    apply(result)
-    return true
-  }
-
-  function restore(): void {
-    res.end = end
-    res.writeHead = writeHead
-    res.write = write
-  }
-
-  function fail(error: unknown): void {
-    done = true
-    restore()
+  fail(error: unknown): void {
+    const { res } = this
+    this.done = true
+    this.restore()
     if (res.headersSent) {
       res.destroy(error instanceof Error ? error : undefined)
       return
     }
     for (const name of res.getHeaderNames()) res.removeHeader(name)
-    onError(error, req, res)
+    this.onError(error, this.req, res)
   }
 
-  attachSave(session, async () => {
-    if (done) return
-    apply(await sessions.commit(session))
-  })
+  /** Whether the response's headers can go out as they are. */
+  ready(): boolean {
+    return this.done || this.res.headersSent || this.trySync()
+  }
 
-  res.writeHead = function (
-    this: ServerResponse,
-    ...args: Parameters<ServerResponse['writeHead']>
-  ) {
-    if (done || res.headersSent || trySync()) return writeHead.apply(res, args)
+  writeHead(original: WriteHead, args: Parameters<WriteHead>): ServerResponse {
+    const { res } = this
+    if (this.ready()) return original.apply(res, args)
     // A store write is due: keep status and headers on the response until `end` has saved.
     const [status, second, third] = args as unknown as [number, unknown, unknown]
     res.statusCode = status
@@ -232,30 +253,118 @@ function hookResponse<T extends SessionShape>(
       }
     }
     return res
-  } as ServerResponse['writeHead']
+  }
 
-  res.write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>) {
-    if (!done && !res.headersSent && !trySync()) {
+  write(original: Write, args: Parameters<Write>): boolean {
+    if (!this.ready()) {
       throw new SessionError(
         'SAVE_BEFORE_STREAMING',
         'the session changed and must be saved before the response is streamed; ' +
           'call `await session.save()` before `res.write()`',
       )
     }
-    return write.apply(res, args)
-  } as ServerResponse['write']
+    return original.apply(this.res, args)
+  }
 
-  res.end = function (this: ServerResponse, ...args: unknown[]) {
-    if (done || res.headersSent || trySync()) {
-      restore()
-      return (end as (...a: unknown[]) => ServerResponse).apply(res, args)
+  end(original: End, args: unknown[]): ServerResponse {
+    const { res } = this
+    if (this.ready()) {
+      this.restore()
+      return original.apply(res, args)
     }
-    sessions.commit(session).then((result) => {
-      apply(result)
-      restore()
-      ;(end as (...a: unknown[]) => ServerResponse).apply(res, args)
-    }, fail)
+    this.sessions.commit(this.session).then((result) => {
+      if (!res.headersSent) this.apply(result)
+      this.done = true
+      this.restore()
+      original.apply(res, args)
+    }, this.fail.bind(this))
     return res
+  }
+}
+
+function hookResponse<T extends SessionShape>(hook: ResponseHook<T>, mode: HookMode): void {
+  const { res } = hook
+  const base = mode === 'shared' ? sharedBase(res) : null
+  if (base !== null) {
+    if (installed.has(base)) {
+      hooks.set(res, hook)
+      return
+    }
+    // A middleware that ran before this one may hold the base's unhooked `end` from this very
+    // request, so the request that installs the shared hooks still gets its own.
+    installShared(base)
+  }
+  const { end, writeHead, write } = res
+  hook.restore = () => {
+    res.end = end
+    res.writeHead = writeHead
+    res.write = write
+  }
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<WriteHead>) {
+    return hook.writeHead(writeHead, args)
+  } as WriteHead
+  res.write = function (this: ServerResponse, ...args: Parameters<Write>) {
+    return hook.write(write, args)
+  } as Write
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    return hook.end(end as End, args)
+  } as ServerResponse['end']
+}
+
+/** What the shared methods call on a response's hook. */
+type SharedHook = Pick<ResponseHook<SessionShape>, 'done' | 'writeHead' | 'write' | 'end'>
+
+/** The hooks of responses whose methods are hooked on a shared prototype. */
+const hooks = new WeakMap<ServerResponse, SharedHook>()
+
+/** The response prototypes whose methods are hooked. */
+const installed = new WeakSet<object>()
+
+/** Each response prototype seen, and the base under it that is hooked (null: hook the response). */
+const bases = new WeakMap<object, object | null>()
+
+/**
+ * The prototype just above `ServerResponse.prototype` in the response's chain: Express's own
+ * `response`, which every app's and sub-app's `res` inherits even as Express re-parents it.
+ * Null when the response is a plain `ServerResponse`, whose prototype is Node's to keep.
+ */
+function sharedBase(res: ServerResponse): object | null {
+  const proto = Object.getPrototypeOf(res) as object | null
+  if (proto === null) return null
+  let base = bases.get(proto)
+  if (base !== undefined) return base
+  base = null
+  for (let p: object | null = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const parent = Object.getPrototypeOf(p) as object | null
+    if (parent === ServerResponse.prototype) {
+      base = p
+      break
+    }
+  }
+  bases.set(proto, base)
+  return base
+}
+
+/** Hooks `writeHead`, `write` and `end` on `base` once; responses without a hook pass through. */
+function installShared(base: object): void {
+  installed.add(base)
+  const target = base as ServerResponse
+  const { end, writeHead, write } = target
+  target.writeHead = function (this: ServerResponse, ...args: Parameters<WriteHead>) {
+    const hook = hooks.get(this)
+    return hook === undefined || hook.done
+      ? writeHead.apply(this, args)
+      : hook.writeHead(writeHead, args)
+  } as WriteHead
+  target.write = function (this: ServerResponse, ...args: Parameters<Write>) {
+    const hook = hooks.get(this)
+    return hook === undefined || hook.done ? write.apply(this, args) : hook.write(write, args)
+  } as Write
+  target.end = function (this: ServerResponse, ...args: unknown[]) {
+    const hook = hooks.get(this)
+    return hook === undefined || hook.done
+      ? (end as End).apply(this, args)
+      : hook.end(end as End, args)
   } as ServerResponse['end']
 }
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler, type Express } from 'express'
-import { describe, expect, expectTypeOf, it } from 'vitest'
+import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { type AppSession, csrf, session, sessionErrors } from '../../src/adapters/express.js'
 import type { Session } from '../../src/core/session.js'
 import { createSessions, type Sessions } from '../../src/core/sessions.js'
@@ -32,10 +32,13 @@ const secret = 'express-adapter-test-secret-32-bytes'
 describe('express adapter', () => {
   const { store, closeAfter } = adapterFixture()
 
-  async function serve(build: (app: Express) => void): Promise<Listening> {
-    const app = express()
+  async function serveWith(app: Express, build: (app: Express) => void): Promise<Listening> {
     build(app)
     return closeAfter(await listen(createServer(app)))
+  }
+
+  function serve(build: (app: Express) => void): Promise<Listening> {
+    return serveWith(express(), build)
   }
 
   async function loginCookie(app: Listening): Promise<string> {
@@ -158,6 +161,86 @@ describe('express adapter', () => {
 
     expect(body).toBe('one,two')
     expect(await whoami.text()).toBe('streamer')
+  })
+
+  // The adapter hooks `end`, `writeHead` and `write` once on Express's shared response
+  // prototype, not on each response; these pin down that nothing else notices.
+  describe('with hooks on the shared response prototype', () => {
+    it('saves the session when the route is in a mounted sub-app', async () => {
+      const sessions = createSessions({ secret, store })
+      const app = await serve((app) => {
+        const admin = express()
+        admin.post('/login', (req, res) => {
+          req.session.set('user', 'sub-app')
+          res.redirect(303, '/')
+        })
+        admin.get('/whoami', (req, res) => {
+          res.send(String(req.session.get('user')))
+        })
+        app.use(session(sessions))
+        app.use('/admin', admin)
+      })
+
+      const login = await app.fetch('/admin/login', { method: 'POST', redirect: 'manual' })
+      const whoami = await app.fetch('/admin/whoami', { headers: { cookie: cookieOf(login) } })
+
+      expect(await whoami.text()).toBe('sub-app')
+    })
+
+    it('leaves alone an app in the same process that has no session middleware', async () => {
+      const sessions = createSessions({ secret })
+      await serve((app) => {
+        app.use(session(sessions))
+        withLogin(app)
+      })
+      const plain = await serve((app) => {
+        app.get('/', (_req, res) => {
+          res.send('plain')
+        })
+      })
+
+      const res = await plain.fetch('/')
+
+      expect(await res.text()).toBe('plain')
+      expect(res.headers.getSetCookie()).toEqual([])
+      expect(res.headers.get('vary')).toBeNull()
+    })
+
+    it('works under a middleware that wraps res.end, mounted before or after it', async () => {
+      const wrapEnd: express.RequestHandler = (_req, res, next) => {
+        const end = res.end
+        res.end = function (this: typeof res, ...args: unknown[]) {
+          res.setHeader('x-wrapped', 'yes')
+          return (end as (...a: unknown[]) => typeof res).apply(this, args)
+        } as typeof res.end
+        next()
+      }
+      for (const order of ['before', 'after'] as const) {
+        // Fresh copies of Express and the adapter, so this app's first request is the one
+        // that installs the shared hooks, while `wrapEnd` may already hold the unhooked `end`.
+        vi.resetModules()
+        const { default: freshExpress } = await import('express')
+        const fresh = await import('../../src/adapters/express.js')
+        const sessions = (await import('../../src/core/sessions.js')).createSessions({
+          secret,
+          store,
+        })
+        const app = await serveWith(freshExpress(), (app) => {
+          if (order === 'before') app.use(wrapEnd, fresh.session(sessions))
+          else app.use(fresh.session(sessions), wrapEnd)
+          withLogin(app)
+          app.get('/whoami', (req, res) => {
+            res.send(String(req.session.get('user')))
+          })
+        })
+
+        const login = await app.fetch('/login', { method: 'POST', redirect: 'manual' })
+        const whoami = await app.fetch('/whoami', { headers: { cookie: cookieOf(login) } })
+
+        expect(login.headers.get('x-wrapped'), order).toBe('yes')
+        expect(await whoami.text(), order).toBe('admin')
+      }
+    })
   })
 })
 
