@@ -11,7 +11,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { Session, SessionShape } from '../core/session.js'
 import type { Sessions } from '../core/sessions.js'
 import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
-import { openAndHook } from './node.js'
+import { openAndHook } from './node-response.js'
 import { type AdapterOptions, isStoreDown, storeUnavailable } from './shared.js'
 
 /**

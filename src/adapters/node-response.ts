@@ -1,0 +1,310 @@
+/**
+ * How the node:http adapter, and Express on top of it, hold a response's headers until its
+ * session is committed: `writeHead`, `write` and `end` are hooked, and a server-side save that
+ * is due runs before the held `end` goes on. Internal: the public face is `./node.ts`.
+ * @module
+ */
+import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import type { Session, SessionShape } from '../core/session.js'
+import type { CommitResult, Sessions } from '../core/sessions.js'
+import { SessionError } from '../errors.js'
+import {
+  type AdapterOptions,
+  applyCommit,
+  attachSave,
+  clientIp,
+  isStoreDown,
+  openSessionNow,
+  storeUnavailable,
+} from './shared.js'
+
+/** Options of the node:http adapter. */
+export interface NodeSessionOptions extends AdapterOptions {
+  /**
+   * Answers a request whose session could not be saved or loaded. The default answers a store
+   * outage with 503 and `Retry-After`, and anything else with 500.
+   */
+  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void
+}
+
+function noop(): void {}
+
+/**
+ * How a response's methods are hooked. `own` gives each response its own `writeHead`, `write`
+ * and `end`. `shared` hooks them once on the framework's response prototype and finds the
+ * response's hook in a WeakMap: for Express, which re-parents every request and response with
+ * `Object.setPrototypeOf`, so that V8 takes a slow path for each property added to them.
+ */
+export type HookMode = 'own' | 'shared'
+
+/**
+ * Opens the request's session and hooks the response, synchronously unless the session must
+ * be read from its store first. Null when the response was already answered (an error).
+ */
+export function openAndHook<T extends SessionShape>(
+  sessions: Sessions<T>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: NodeSessionOptions,
+  mode: HookMode = 'own',
+): Session<T> | null | Promise<Session<T> | null> {
+  const onError = options.onError ?? defaultOnError
+  let opened: Session<T> | Promise<Session<T>>
+  try {
+    // Cookie sessions never look at who made the request: skip reading it.
+    const meta = sessions.mode === 'cookie' ? undefined : requestMeta(req, options)
+    opened = openSessionNow(sessions, req.headers.cookie, meta, options)
+  } catch (error) {
+    onError(error, req, res)
+    return null
+  }
+  if (!(opened instanceof Promise)) {
+    hookResponse(new ResponseHook(sessions, opened, req, res, onError), mode)
+    return opened
+  }
+  return opened.then(
+    (session) => {
+      hookResponse(new ResponseHook(sessions, session, req, res, onError), mode)
+      return session
+    },
+    (error: unknown) => {
+      onError(error, req, res)
+      return null
+    },
+  )
+}
+
+function requestMeta(
+  req: IncomingMessage,
+  options: NodeSessionOptions,
+): { userAgent: string | null; ip: string | null } {
+  const forwarded = req.headers['x-forwarded-for']
+  return {
+    userAgent: req.headers['user-agent'] ?? null,
+    ip: clientIp(
+      req.socket.remoteAddress,
+      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+      options.trustProxy,
+    ),
+  }
+}
+
+type WriteHead = ServerResponse['writeHead']
+type Write = ServerResponse['write']
+type End = (...args: unknown[]) => ServerResponse
+
+/** One response's hold on its headers until its session is committed. */
+class ResponseHook<T extends SessionShape> {
+  /** The session is committed (or failed): the hooked methods pass straight through. */
+  done = false
+  /** Puts back the response's own methods, in `own` mode. */
+  restore: () => void = noop
+
+  constructor(
+    readonly sessions: Sessions<T>,
+    readonly session: Session<T>,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly onError: NonNullable<NodeSessionOptions['onError']>,
+  ) {
+    attachSave(session, async () => {
+      if (this.done) return
+      const result = await sessions.commit(session)
+      if (!this.res.headersSent) this.apply(result)
+      this.done = true
+    })
+  }
+
+  /** Commits now if no store write is due; whether the headers may go. */
+  trySync(): boolean {
+    const result = this.sessions.commitSync(this.session)
+    if (result === null) return false
+    this.apply(result)
+    this.done = true
+    return true
+  }
+
+  apply(result: CommitResult): void {
+    const { res } = this
+    applyCommit(result, {
+      get: (name) => {
+        const value = res.getHeader(name)
+        return value === undefined ? null : String(value)
+      },
+      set: (name, value) => res.setHeader(name, value),
+      appendSetCookie: (value) => {
+        const existing = res.getHeader('set-cookie')
+        if (existing === undefined) res.setHeader('set-cookie', value)
+        else
+          res.setHeader('set-cookie', [
+            ...(Array.isArray(existing) ? existing : [String(existing)]),
+            value,
+          ])
+      },
+    })
+  }
+
+  fail(error: unknown): void {
+    const { res } = this
+    this.done = true
+    this.restore()
+    if (res.headersSent) {
+      res.destroy(error instanceof Error ? error : undefined)
+      return
+    }
+    for (const name of res.getHeaderNames()) res.removeHeader(name)
+    this.onError(error, this.req, res)
+  }
+
+  /** Whether the response's headers can go out as they are. */
+  ready(): boolean {
+    return this.done || this.res.headersSent || this.trySync()
+  }
+
+  writeHead(original: WriteHead, args: Parameters<WriteHead>): ServerResponse {
+    const { res } = this
+    if (this.ready()) return original.apply(res, args)
+    // A store write is due: keep status and headers on the response until `end` has saved.
+    const [status, second, third] = args as unknown as [number, unknown, unknown]
+    res.statusCode = status
+    if (typeof second === 'string') res.statusMessage = second
+    const headers = (typeof second === 'string' ? third : second) as
+      | OutgoingHttpHeaders
+      | (string | string[])[]
+      | undefined
+    if (Array.isArray(headers)) {
+      for (let i = 0; i + 1 < headers.length; i += 2) {
+        res.setHeader(String(headers[i]), headers[i + 1] as string | string[])
+      }
+    } else if (headers) {
+      for (const [name, value] of Object.entries(headers)) {
+        if (value !== undefined) res.setHeader(name, value)
+      }
+    }
+    return res
+  }
+
+  write(original: Write, args: Parameters<Write>): boolean {
+    if (!this.ready()) {
+      throw new SessionError(
+        'SAVE_BEFORE_STREAMING',
+        'the session changed and must be saved before the response is streamed; ' +
+          'call `await session.save()` before `res.write()`',
+      )
+    }
+    return original.apply(this.res, args)
+  }
+
+  end(original: End, args: unknown[]): ServerResponse {
+    const { res } = this
+    if (this.ready()) {
+      this.restore()
+      return original.apply(res, args)
+    }
+    this.sessions.commit(this.session).then((result) => {
+      if (!res.headersSent) this.apply(result)
+      this.done = true
+      this.restore()
+      original.apply(res, args)
+    }, this.fail.bind(this))
+    return res
+  }
+}
+
+function hookResponse<T extends SessionShape>(hook: ResponseHook<T>, mode: HookMode): void {
+  const { res } = hook
+  const base = mode === 'shared' ? sharedBase(res) : null
+  if (base !== null) {
+    if (installed.has(base)) {
+      hooks.set(res, hook)
+      return
+    }
+    // A middleware that ran before this one may hold the base's unhooked `end` from this very
+    // request, so the request that installs the shared hooks still gets its own.
+    installShared(base)
+  }
+  const { end, writeHead, write } = res
+  hook.restore = () => {
+    res.end = end
+    res.writeHead = writeHead
+    res.write = write
+  }
+  res.writeHead = function (this: ServerResponse, ...args: Parameters<WriteHead>) {
+    return hook.writeHead(writeHead, args)
+  } as WriteHead
+  res.write = function (this: ServerResponse, ...args: Parameters<Write>) {
+    return hook.write(write, args)
+  } as Write
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    return hook.end(end as End, args)
+  } as ServerResponse['end']
+}
+
+/** What the shared methods call on a response's hook. */
+type SharedHook = Pick<ResponseHook<SessionShape>, 'done' | 'writeHead' | 'write' | 'end'>
+
+/** The hooks of responses whose methods are hooked on a shared prototype. */
+const hooks = new WeakMap<ServerResponse, SharedHook>()
+
+/** The response prototypes whose methods are hooked. */
+const installed = new WeakSet<object>()
+
+/** Each response prototype seen, and the base under it that is hooked (null: hook the response). */
+const bases = new WeakMap<object, object | null>()
+
+/**
+ * The prototype just above `ServerResponse.prototype` in the response's chain: Express's own
+ * `response`, which every app's and sub-app's `res` inherits even as Express re-parents it.
+ * Null when the response is a plain `ServerResponse`, whose prototype is Node's to keep.
+ */
+function sharedBase(res: ServerResponse): object | null {
+  const proto = Object.getPrototypeOf(res) as object | null
+  if (proto === null) return null
+  let base = bases.get(proto)
+  if (base !== undefined) return base
+  base = null
+  for (let p: object | null = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const parent = Object.getPrototypeOf(p) as object | null
+    if (parent === ServerResponse.prototype) {
+      base = p
+      break
+    }
+  }
+  bases.set(proto, base)
+  return base
+}
+
+/** Hooks `writeHead`, `write` and `end` on `base` once; responses without a hook pass through. */
+function installShared(base: object): void {
+  installed.add(base)
+  const target = base as ServerResponse
+  const { end, writeHead, write } = target
+  target.writeHead = function (this: ServerResponse, ...args: Parameters<WriteHead>) {
+    const hook = hooks.get(this)
+    return hook === undefined || hook.done
+      ? writeHead.apply(this, args)
+      : hook.writeHead(writeHead, args)
+  } as WriteHead
+  target.write = function (this: ServerResponse, ...args: Parameters<Write>) {
+    const hook = hooks.get(this)
+    return hook === undefined || hook.done ? write.apply(this, args) : hook.write(write, args)
+  } as Write
+  target.end = function (this: ServerResponse, ...args: unknown[]) {
+    const hook = hooks.get(this)
+    return hook === undefined || hook.done
+      ? (end as End).apply(this, args)
+      : hook.end(end as End, args)
+  } as ServerResponse['end']
+}
+
+/** The `onError` used when none is given: 503 for a store outage, 500 for anything else. */
+export function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (isStoreDown(error)) {
+    res.writeHead(storeUnavailable.status, storeUnavailable.headers)
+    res.end(storeUnavailable.body)
+    return
+  }
+  console.error('tessera: the request failed', error)
+  res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' })
+  res.end('Internal Server Error')
+}
