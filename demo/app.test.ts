@@ -145,11 +145,14 @@ for (const mode of modes) {
       expect(await res.text()).toContain(':focus-visible')
     })
 
-    it('puts a CSRF token in the login form, kept in a new session', async () => {
+    it('puts a CSRF token in the login form, tied to a cookie of its own: no session', async () => {
       const { res, html } = await client().get('/login')
 
-      expect(csrfTokenIn(html)).toMatch(/^[A-Za-z0-9_-]{43}$/)
-      expect(res.headers.getSetCookie()[0]).toMatch(/^session=/)
+      expect(csrfTokenIn(html)).toMatch(/^\d+\.[A-Za-z0-9_-]{43}$/)
+      const cookies = res.headers.getSetCookie().map((c) => parseSetCookie(c))
+      expect(cookies).toHaveLength(1)
+      expect(cookies[0]).toMatchObject({ name: 'login-csrf', httpOnly: true, path: '/' })
+      expect(cookies[0]!.expires!.getTime()).toBeLessThanOrEqual(Date.now() + 3600_000)
       expect(html).toContain('<label for="username">Username</label>')
     })
 
@@ -185,19 +188,25 @@ for (const mode of modes) {
     it('sets the session cookie HttpOnly, SameSite=Lax, Path=/, browser-session', async () => {
       const res = await client().login('admin')
 
-      const cookie = parseSetCookie(res.headers.getSetCookie()[0]!)
+      const cookies = res.headers.getSetCookie().map((c) => parseSetCookie(c))
+      const cookie = cookies.find((c) => c.name === 'session')!
 
       expect(cookie).toMatchObject({ name: 'session', httpOnly: true, sameSite: 'lax', path: '/' })
       expect(cookie.expires).toBeUndefined()
+      // The login form's cookie has done its job.
+      expect(cookies.find((c) => c.name === 'login-csrf')).toMatchObject({ value: '', maxAge: 0 })
     })
 
     it('gives a new session id at login (no session fixation)', async () => {
       const c = client()
-      await c.get('/login')
+      await c.login('before')
+      // The session a logout leaves, holding its message: a session that is not logged in.
+      await c.logout()
       const before = c.cookie
 
       await c.login('fixed')
 
+      expect(before).not.toBe('')
       expect(c.cookie).not.toBe(before)
       const planted = new DemoClient(app)
       planted.cookie = before
@@ -232,12 +241,66 @@ for (const mode of modes) {
         username: 'mallory',
       })
       const stranger = await client().post('/login', { _csrf: token, username: 'mallory' })
+      const other = client()
+      await other.get('/login')
+      const crossed = await other.post('/login', { _csrf: token, username: 'mallory' })
 
-      for (const res of [missing, wrong, stranger]) {
+      for (const res of [missing, wrong, stranger, crossed]) {
         expect(res.status).toBe(403)
         expect(await res.text()).toContain('This form was not accepted')
+        expect(res.headers.getSetCookie()).toEqual([])
       }
       expect((await c.get('/')).html).toContain('You are not logged in')
+      expect((await c.post('/login', { _csrf: token, username: 'alice' })).status).toBe(303)
+    })
+
+    it('switches a logged-in user with the login form’s token, or the session’s', async () => {
+      const c = client()
+      await c.login('first')
+      const { html } = await c.get('/login')
+      const tokens = [...html.matchAll(/name="_csrf" value="([^"]+)"/g)].map((m) => m[1]!)
+
+      const viaForm = await c.post('/login', { _csrf: tokens[1]!, username: 'second' })
+      await c.get('/')
+      const page = await c.get('/login')
+      const viaSession = await c.post('/login', {
+        _csrf: csrfTokenIn(page.html)!,
+        username: 'third',
+      })
+
+      // The header's logout form carries the session's token, the login form its own.
+      expect(tokens).toHaveLength(2)
+      expect(tokens[0]).not.toBe(tokens[1])
+      expect(viaForm.status).toBe(303)
+      expect(viaSession.status).toBe(303)
+      expect((await c.get('/')).html).toContain('Logged in as third')
+    })
+
+    it('sends a logged-out cookie from /sessions to the login form, which says why', async () => {
+      const c = client()
+      await c.login('gone')
+      const old = c.cookie
+      await c.logout()
+      const replay = new DemoClient(app)
+      replay.cookie = old
+
+      const res = await replay.fetch('/sessions')
+
+      if (cookieMode) {
+        // A cookie session cannot be revoked: the copy is still logged in.
+        expect(res.status).toBe(200)
+        return
+      }
+      expect(res.status).toBe(303)
+      expect(res.headers.get('location')).toBe('/login?next=/sessions&ended=1')
+      const form = await replay.get('/login?next=/sessions&ended=1')
+      // The dead cookie is deleted, and nothing new is stored in its place.
+      expect(res.headers.getSetCookie()).toEqual([
+        'session=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/; SameSite=Lax',
+      ])
+      expect(replay.cookie).toBe('')
+      expect(form.html).toContain('Your session has ended')
+      expect(form.html).toContain('Log in to see your sessions.')
     })
 
     it('keeps the user logged in when a logout comes without its token, or by GET', async () => {
@@ -476,6 +539,30 @@ describe('the inspector and cookie settings', () => {
       /; Secure/,
     )
     await expect(setCookie({ SESSION_COOKIE_SECURE: '1' })).rejects.toThrow(ConfigError)
+  })
+
+  it('names the login form’s cookie __Host-login-csrf and marks it Secure when cookies are', async () => {
+    const config = await loadConfig({ ...base, SESSION_COOKIE_SECURE: 'on' })
+    const app = await listen(
+      createServer(
+        createApp(config.sessions, config.storeLabel, {
+          secret: config.secrets,
+          secureCookies: config.secureCookies,
+        }),
+      ),
+    )
+    try {
+      const c = new DemoClient(app)
+      const form = await c.get('/login')
+      const login = await c.post('/login', { _csrf: csrfTokenIn(form.html)!, username: 'sam' })
+
+      expect(form.res.headers.getSetCookie()).toEqual([
+        expect.stringMatching(/^__Host-login-csrf=[A-Za-z0-9_-]{43}; Expires=[^;]+; Secure; /),
+      ])
+      expect(login.status).toBe(303)
+    } finally {
+      await app.close()
+    }
   })
 
   it('leaves /inspect unanswered, and out of the menu, when off', async () => {

@@ -11,6 +11,8 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { withSession } from '../src/adapters/node.js'
 import { storeUnavailable } from '../src/adapters/shared.js'
 import { readCookie } from '../src/core/cookie.js'
+import type { Secrets } from '../src/core/keys.js'
+import { randomToken } from '../src/core/random.js'
 import { csrfKey, type Session } from '../src/core/session.js'
 import type { Sessions } from '../src/core/sessions.js'
 import { type CookieTooLargeError, isSessionError } from '../src/errors.js'
@@ -20,6 +22,7 @@ import type { DemoSession } from './config.js'
 import { describeDevice } from './devices.js'
 import { type Account, page, type Section } from './html.js'
 import { inspectorBody } from './inspect.js'
+import { createLoginCsrf } from './login-csrf.js'
 import {
   csrfFailedPage,
   footerHtml,
@@ -46,6 +49,17 @@ export interface AppOptions {
   inspector?: boolean
   /** Which instance this is (`127.0.0.1:5000`), shown in the footer. */
   instance?: string | null
+  /**
+   * The secrets that sign the login form's CSRF token: the sessions' own (`SECRET_KEY` and its
+   * fallbacks), so that every instance of a cluster accepts the forms of the others.
+   * @default a random key made at start-up, which only this process knows
+   */
+  secret?: Secrets
+  /**
+   * Whether the login form's cookie goes over HTTPS only (and is named `__Host-login-csrf`): as
+   * the session cookie's `secure`. @default false
+   */
+  secureCookies?: boolean
 }
 
 /**
@@ -81,6 +95,11 @@ export function createApp(
   const inspector = options.inspector ?? true
   const footer = footerHtml(storeLabel, options.instance ?? null)
   const storeMode = sessions.mode === 'store'
+  // The login form is for visitors without a session, so its token must not make one.
+  const loginCsrf = createLoginCsrf({
+    secret: options.secret ?? randomToken(32),
+    secure: options.secureCookies ?? false,
+  })
 
   /** Writes a whole page. Pages show session data: never cached, nor shown again on "back". */
   function send(
@@ -101,13 +120,17 @@ export function createApp(
     res.end(page({ title, body, section, account, flashes, inspector, footer }))
   }
 
-  /** A page for the request's session: the header shows who is logged in, with its flashes. */
+  /**
+   * A page for the request's session: the header shows who is logged in, with its flashes.
+   * `ended`: say that the session has ended, though this request's cookie no longer shows it.
+   */
   function render(
     ctx: Context,
     status: number,
     title: string,
     body: string,
     section: Section,
+    ended = false,
   ): void {
     const { session } = ctx
     const username = session.get('username') ?? null
@@ -115,7 +138,9 @@ export function createApp(
       ? { username, csrfField: csrfInput(session) }
       : { username: null }
     const flashes = getFlashedMessages(session, { withCategories: true })
-    if (!username && session.rejectedReason === 'expired') flashes.unshift(['info', sessionEnded])
+    if (!username && (ended || session.rejectedReason === 'expired')) {
+      flashes.unshift(['info', sessionEnded])
+    }
     const extra: OutgoingHttpHeaders = {}
     // The page after a logout: once its message is shown nothing of the session is left, and
     // the browser is told to drop every cookie of this site too. (Not on the logout response
@@ -131,10 +156,33 @@ export function createApp(
     res.end()
   }
 
-  /** Sends a visitor who is not logged in to the login form, saying why when it is news. */
+  /**
+   * Sends a visitor who is not logged in to the login form, saying why when it is news. The
+   * news travels in the URL, not as a flash: a flash would store a session for a visitor who
+   * has none (a replayed logged-out cookie, each time), and this response already deletes the
+   * dead cookie that would have told the login page. Anyone can link to `?ended=1`; it only
+   * shows that fixed sentence.
+   */
   function toLogin(ctx: Context, next: string | null): void {
-    if (ctx.session.rejectedReason === 'expired') flash(ctx.session, sessionEnded, 'info')
-    redirect(ctx.res, next ? `/login?next=${next}` : '/login')
+    const query = [
+      ...(next ? [`next=${next}`] : []),
+      ...(ctx.session.rejectedReason === 'expired' ? ['ended=1'] : []),
+    ]
+    redirect(ctx.res, query.length > 0 ? `/login?${query.join('&')}` : '/login')
+  }
+
+  /** The login form, with a fresh token whose other half goes out in the form's cookie. */
+  function loginForm(
+    ctx: Context,
+    options: { error: string | null; value: string; next: string | null },
+  ): string {
+    const { token, setCookie } = loginCsrf.issue(ctx.req.headers.cookie)
+    appendSetCookie(ctx.res, setCookie)
+    return loginPage({
+      ...options,
+      csrfField: hiddenToken(token),
+      loggedInAs: ctx.session.get('username') ?? null,
+    })
   }
 
   /** Ends the user's session; a fresh one carries the "logged out" message to the next page. */
@@ -164,27 +212,38 @@ export function createApp(
   }
 
   /**
-   * Reads a POSTed form and checks its CSRF token. Returns the form, or null once it has
-   * answered (a refused token, a form too large).
+   * Reads a POSTed form and checks its CSRF token: the session's, or for the login form also
+   * the one tied to the login form's cookie. Returns the form, or null once it has answered (a
+   * refused token, a form too large).
    */
-  async function postedForm(ctx: Context): Promise<URLSearchParams | null> {
-    const form = await readForm(ctx.req)
-    if (!form) {
+  async function postedForm(
+    ctx: Context,
+    form: 'any' | 'login' = 'any',
+  ): Promise<URLSearchParams | null> {
+    const fields = await readForm(ctx.req)
+    if (!fields) {
       send(ctx.res, 413, 'Form too large', '<h1>Form too large</h1>', null, null, [], {
         connection: 'close',
       })
       return null
     }
-    const failure = checkCsrf(ctx.session, {
-      method: 'POST',
-      path: parseTarget(ctx.req.url).path,
-      token: form.get(csrfField),
-    })
-    if (failure) {
-      render(ctx, failure.status, 'Form refused', csrfFailedPage(), null)
+    const sent = fields.get(csrfField)
+    const sessionToken =
+      checkCsrf(ctx.session, {
+        method: 'POST',
+        path: parseTarget(ctx.req.url).path,
+        token: sent,
+      }) === null
+    // The login form also takes the session's token, when there is a session to hold one: a
+    // logged-in user's page carries both (the header's logout form, first, has the session's),
+    // and both are secrets of this browser alone. Reading the token writes nothing.
+    const accepted =
+      sessionToken || (form === 'login' && loginCsrf.verify(ctx.req.headers.cookie, sent))
+    if (!accepted) {
+      render(ctx, 403, 'Form refused', csrfFailedPage(), null)
       return null
     }
-    return form
+    return fields
   }
 
   const routes: Record<string, Record<string, (ctx: Context) => unknown>> = {
@@ -207,17 +266,11 @@ export function createApp(
     '/login': {
       GET(ctx) {
         const next = nextPath(ctx.query.get('next'))
-        const body = loginPage({
-          csrfField: csrfInput(ctx.session),
-          error: null,
-          value: '',
-          next,
-          loggedInAs: ctx.session.get('username') ?? null,
-        })
-        render(ctx, 200, 'Log in', body, 'login')
+        const body = loginForm(ctx, { error: null, value: '', next })
+        render(ctx, 200, 'Log in', body, 'login', ctx.query.get('ended') === '1')
       },
       async POST(ctx) {
-        const form = await postedForm(ctx)
+        const form = await postedForm(ctx, 'login')
         if (!form) return
         const { session } = ctx
         const typed = form.get('username') ?? ''
@@ -225,13 +278,7 @@ export function createApp(
         const next = nextPath(form.get('next'))
         const error = usernameError(username)
         if (error) {
-          const body = loginPage({
-            csrfField: csrfInput(session),
-            error,
-            value: typed,
-            next,
-            loggedInAs: session.get('username') ?? null,
-          })
+          const body = loginForm(ctx, { error, value: typed, next })
           return render(ctx, 400, 'Log in', body, 'login')
         }
         // A clean session with a new id: an id planted before login (session fixation) is
@@ -242,6 +289,8 @@ export function createApp(
         // Server-side sessions are listed per user; a cookie session keeps only what Flask would.
         if (storeMode) session.setUser(username)
         flash(session, `Welcome, ${username}! You are logged in.`, 'success')
+        // The form's cookie has done its job; the session's own token protects what follows.
+        appendSetCookie(ctx.res, loginCsrf.remove())
         redirect(ctx.res, next ?? '/')
       },
     },
@@ -434,6 +483,21 @@ interface Context {
   res: ServerResponse
   session: Session<DemoSession>
   query: URLSearchParams
+}
+
+/**
+ * Adds a Set-Cookie to the response. Never through `writeHead`'s headers, whose Set-Cookie
+ * would replace the session cookie the adapter adds.
+ */
+function appendSetCookie(res: ServerResponse, value: string): void {
+  const existing = res.getHeader('set-cookie')
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [String(existing)]
+  res.setHeader('set-cookie', [...list, value])
+}
+
+/** A hidden `_csrf` field, as `csrfInput` writes it (the token is HTML-safe). */
+function hiddenToken(token: string): string {
+  return `<input type="hidden" name="${csrfField}" value="${token}">`
 }
 
 function setSecurityHeaders(res: ServerResponse): void {

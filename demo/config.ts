@@ -24,6 +24,10 @@ export interface DemoConfig {
   production: boolean
   dataDir: string
   sessions: Sessions<DemoSession>
+  /** `SECRET_KEY` and its fallbacks, newest first: they also sign the login form's token. */
+  secrets: string[]
+  /** Whether cookies go over HTTPS only (`SESSION_COOKIE_SECURE`). */
+  secureCookies: boolean
   /** Shown in the footer: which mode and store serve the session. */
   storeLabel: string
   /** Whether `/inspect` shows what the session holds: on unless NODE_ENV=production. */
@@ -83,6 +87,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     production,
     dataDir,
     sessions,
+    secrets,
+    secureCookies: cookie.secure,
     storeLabel,
     inspector: onOff('INSPECTOR', env.INSPECTOR, !production),
     notice,

@@ -111,7 +111,7 @@ function whereItLives(sessions: Sessions<DemoSession>): string {
 function cookieSection(input: InspectInput, name: string, value: string | null): string {
   const { sessions, session } = input
   if (value === null) {
-    return `<p>None: this request carried no <code>${escapeHtml(name)}</code> cookie, so you have no session yet. A page makes one only when it writes to the session; the login page does, to keep its form’s CSRF token.</p>`
+    return `<p>None: this request carried no <code>${escapeHtml(name)}</code> cookie, so you have no session yet. A page makes one only when it writes to the session, and none does for a visitor who is not logged in: the login form keeps its CSRF token in a short-lived cookie of its own, not in a session.</p>`
   }
   if (session.rejectedReason !== null) {
     return `<p>A <code>${escapeHtml(name)}</code> cookie came, but it was refused (<code>${escapeHtml(session.rejectedReason)}</code>), so this request got a fresh, empty session. From outside, every reason looks the same.</p>`

@@ -12,7 +12,12 @@ try {
   if (config.notice) console.log(`tessera demo: ${config.notice}`)
   const instance = `${config.host}:${config.port}`
   const server = createServer(
-    createApp(config.sessions, config.storeLabel, { inspector: config.inspector, instance }),
+    createApp(config.sessions, config.storeLabel, {
+      inspector: config.inspector,
+      instance,
+      secret: config.secrets,
+      secureCookies: config.secureCookies,
+    }),
   )
   server.on('error', (error: NodeJS.ErrnoException) => {
     console.error(

@@ -1,6 +1,7 @@
 /**
- * A tiny browser stand-in for the demo's HTTP tests: it keeps the session cookie between
- * requests, reads the CSRF token from forms and posts them back, as a browser would.
+ * A tiny browser stand-in for the demo's HTTP tests: it keeps the session cookie (and any other
+ * cookie the site sets, such as the login form's) between requests, reads the CSRF token from
+ * forms and posts them back, as a browser would.
  * @module
  */
 import { parseSetCookie } from 'cookie'
@@ -8,10 +9,12 @@ import { parseSetCookie } from 'cookie'
 /** Something that answers `fetch(path)`: a test server, or a base URL. */
 export type Origin = { fetch(path: string, init?: RequestInit): Promise<Response> } | string
 
-/** A client with a cookie jar of one cookie: the session. */
+/** A client with a cookie jar: the session cookie, and the site's other cookies. */
 export class DemoClient {
   /** `session=<value>`, or '' when the client holds no session cookie. */
   cookie = ''
+  /** The site's other cookies (the login form's), by name: sent along, never in `cookie`. */
+  readonly others = new Map<string, string>()
   readonly #cookieName: string
 
   constructor(
@@ -28,7 +31,11 @@ export class DemoClient {
     origin: Origin = this.origin,
   ): Promise<Response> {
     const headers = new Headers(init.headers)
-    if (this.cookie) headers.set('cookie', this.cookie)
+    const jar = [
+      ...(this.cookie ? [this.cookie] : []),
+      ...[...this.others].map(([name, value]) => `${name}=${value}`),
+    ]
+    if (jar.length > 0) headers.set('cookie', jar.join('; '))
     if (this.options.userAgent) headers.set('user-agent', this.options.userAgent)
     const request = { ...init, headers, redirect: 'manual' as const }
     const res =
@@ -37,12 +44,14 @@ export class DemoClient {
         : await origin.fetch(path, request)
     for (const header of res.headers.getSetCookie()) {
       const cookie = parseSetCookie(header)
-      if (cookie.name !== this.#cookieName) continue
+      const value = cookie.value ?? ''
       const gone =
-        !cookie.value ||
+        !value ||
         cookie.maxAge === 0 ||
         (cookie.expires !== undefined && cookie.expires.getTime() <= Date.now())
-      this.cookie = gone ? '' : `${cookie.name}=${cookie.value}`
+      if (cookie.name === this.#cookieName) this.cookie = gone ? '' : `${cookie.name}=${value}`
+      else if (gone) this.others.delete(cookie.name)
+      else this.others.set(cookie.name, value)
     }
     return res
   }

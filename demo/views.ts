@@ -211,8 +211,8 @@ export function sessionsCookiePage(options: {
 /** A refused form: the CSRF token was missing or wrong. */
 export function csrfFailedPage(): string {
   return `<h1>This form was not accepted</h1>
-<p class="lead">Its security token was missing, or did not match your session.</p>
-<p>Every form on this site carries a token tied to your session (CSRF protection), so that another site cannot submit forms in your name. A form is refused when it came from somewhere else, or when your session ended or changed since the page was loaded (after you logged in or out in another tab, say).</p>
+<p class="lead">Its security token was missing, or did not match this browser.</p>
+<p>Every form on this site carries a token tied to your session, or on the login form to a short-lived cookie of its own (CSRF protection), so that another site cannot submit forms in your name. A form is refused when it came from somewhere else, when your session ended or changed since the page was loaded (after you logged in or out in another tab, say), or when a login form was left open for over an hour.</p>
 <p>Go back, reload the page, and try again. If it keeps happening, make sure your browser accepts cookies from this site.</p>
 <p><a class="button" href="/">Back to the home page</a></p>`
 }

@@ -159,7 +159,7 @@ for (const r of rows) {
   console.log(`\n${r.store} (seed ${r.seed}): ${total} actions: ${mix}`)
   console.log(
     `  sessions at the end: ${r.liveSessions} held by the browsers (${r.anonymousSessions} ` +
-      `anonymous, from a look at the login form), ${r.storeRecords} in the store`,
+      `not logged in), ${r.storeRecords} in the store`,
   )
   if (r.failures.length === 0) continue
   failed = true

@@ -97,14 +97,19 @@ export class Browser {
   }
 
   /**
-   * Opens the login form and goes no further, as people often do: the form's CSRF token makes
-   * an anonymous session, which lives in the store for as long as the browser keeps its cookie.
+   * Opens the login form and goes no further, as people often do. The form's CSRF token rides
+   * in a cookie of its own, so the look must leave no session behind (L-02): no session cookie,
+   * and so, by the check at the end, no store record.
    */
   async viewLoginForm(): Promise<void> {
+    const before = this.cookieValue
     const form = await this.#request('GET', '/login')
     this.#expect(form, 200, 'GET /login')
-    if (!csrfTokenIn(form.html) || !this.cookieValue) {
-      throw new Unexpected(`${this.name}: the login form came without a token in a session`)
+    if (!csrfTokenIn(form.html)) {
+      throw new Unexpected(`${this.name}: the login form came without a CSRF token`)
+    }
+    if (this.cookieValue && this.cookieValue !== before) {
+      throw new Unexpected(`${this.name}: a look at the login form made a session`)
     }
   }
 

@@ -51,7 +51,7 @@ export interface SoakResult {
   anomalies: number
   /** Sessions the browsers hold a cookie for at the end. */
   liveSessions: number
-  /** Of those, sessions of browsers not logged in (left by a look at the login form). */
+  /** Of those, sessions of browsers not logged in: none, since a look at the login form makes none. */
   anonymousSessions: number
   /** Sessions the store holds at the end. */
   storeRecords: number
@@ -155,10 +155,10 @@ export async function runSoak(kind: SoakStoreKind, options: SoakOptions): Promis
       await verify(browsers, tally)
       const records = await storedKeys(store.open())
       // Counted from the cookies the browsers hold, not from logins and logouts, so anonymous
-      // sessions are counted exactly too: the login form's session (made for its CSRF token)
-      // lives until the login replaces it, the logout's (carrying its message) until the next
-      // page shows the message and deletes it. Browsers finish what they started before the
-      // run stops, so by now a cookie is a logged-in one or one left by a look at the login form.
+      // sessions are counted exactly too: the logout's (carrying its message) lives until the
+      // next page shows the message and deletes it, and a look at the login form makes none
+      // (its CSRF token rides in a cookie of its own). Browsers finish what they started before
+      // the run stops, so by now every cookie is a logged-in one.
       const held = new Set(
         browsers
           .map((b) => b.cookieValue)

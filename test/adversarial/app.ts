@@ -609,6 +609,11 @@ export interface Target extends Omit<Recording, 'log'>, Served {
   sensitive: Set<string>
   /** Whether every Set-Cookie must carry `Secure`. */
   secure: boolean
+  /**
+   * Cookies the target sets besides the session's, by name, with the longest each may live in
+   * ms; they must carry the same attributes. Absent: none.
+   */
+  otherCookies?: ReadonlyMap<string, number>
   /** `METHOD /path` of the endpoints that change state, whose store writes are expected. */
   writeRoutes: ReadonlySet<string>
   /**

@@ -1,14 +1,16 @@
 /**
  * The cases of section 4 marked DEMO, against the demo site in each of its modes: X-05, X-08,
- * F-01, F-02, L-02 (the flood, at a reduced count), A-01, A-03, A-05. Where the demo decides
- * differently from the plan, the test pins what it does (see the README's table).
+ * F-01, F-02, L-02 (the flood, at a reduced count, on the home page, logout, the login form and
+ * /sessions), A-01, A-03, A-05, and the login form's CSRF protection, which needs no session.
+ * Where the demo decides differently from the plan, the test pins what it does (see the
+ * README's table).
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { loadConfig } from '../../demo/config.js'
 import { csrfTokenIn } from '../../demo/test-client.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
-import { keyOfCookie, type Result } from './app.js'
+import { isWrite, keyOfCookie, type Result } from './app.js'
 import {
   Browser,
   type DemoSite,
@@ -19,6 +21,7 @@ import {
   expectLoggedIn,
   home,
   loggedIn,
+  loginCookieName,
   useDemo,
 } from './demo-site.js'
 import { cookieWith, forModes, installInvariants, parseSetCookieStrict, pool } from './harness.js'
@@ -45,6 +48,22 @@ async function recordOf(site: DemoSite, cookie: string) {
 function cookieParts(header: string) {
   const { name, value, attributes } = parseSetCookieStrict(header)
   return { name, value, attributes: Object.fromEntries(attributes) }
+}
+
+/** The Set-Cookie headers of a response for the cookie `name`. */
+const setCookiesOf = (r: Result, name: string) =>
+  r.setCookies.filter((header) => parseSetCookieStrict(header).name === name)
+
+/** What is wrong with an anonymous response under L-02: store writes, a session established. */
+function l02Violations(r: Result, name: string): string[] {
+  const problems: string[] = []
+  const writes = r.calls.filter(isWrite)
+  if (writes.length > 0) problems.push(`store writes: ${writes.map((c) => c.op).join(', ')}`)
+  for (const header of setCookiesOf(r, name)) {
+    // A deletion of a dead or refused cookie is fine; a value would establish a session.
+    if (parseSetCookieStrict(header).value !== '') problems.push('a session cookie is set')
+  }
+  return problems
 }
 
 describe('demo site', () => {
@@ -95,7 +114,8 @@ describe('demo site', () => {
         expect(protectedPage.status).toBe(200)
       } else {
         expect(protectedPage.status).toBe(303)
-        expect(protectedPage.headers.location).toBe('/login?next=/sessions')
+        expect(protectedPage.headers.location).toBe('/login?next=/sessions&ended=1')
+        expect(l02Violations(protectedPage, site.sessions.cookieName)).toEqual([])
       }
     })
 
@@ -168,7 +188,7 @@ describe('demo site', () => {
           const victim = new Browser(site)
           victim.cookie = planted
           await victim.get('/login')
-          expect(idOf(victim.value), `${what}: the login form's session`).not.toBe(id)
+          expect(victim.cookie, `${what}: the login form deletes the planted cookie`).toBe('')
           victim.cookie = planted
           await victim.login('victim')
           expect(idOf(victim.value), `${what}: the session after login`).not.toBe(id)
@@ -186,14 +206,22 @@ describe('demo site', () => {
 
     it(`F-02 an attacker plants his own valid anonymous session P; the victim logs in through it: a new ${ck ? 'cookie' : 'id, P’s record deleted'}, P → ANON, the attacker sees nothing of the victim`, async () => {
       const site = h.app
-      const attacker = new Browser(site)
-      await attacker.get('/login')
+      // The login form makes no session; a logout does (one holding its message), and the
+      // attacker keeps it by not opening the page that shows the message.
+      const attacker = await loggedIn(site, 'attacker')
+      await attacker.logout()
       const p = attacker.cookie
-      expect(p, 'the login form gives an anonymous session').not.toBe('')
+      expect(p, 'the logout gives an anonymous session').not.toBe('')
 
+      // Planted while the victim's login form is open (the page showing P's message would
+      // end P): the POST carries it.
       const victim = new Browser(site)
+      const token = await victim.csrf('/login')
       victim.cookie = p
-      await victim.login('victim')
+      if (!ck) expect(await recordOf(site, p), "P's record before the login").not.toBeNull()
+      const login = await victim.post('/login', { _csrf: token, username: 'victim' })
+      expect(login.status).toBe(303)
+      expectLoggedIn(await victim.get('/'), 'victim')
 
       expect(victim.cookie).not.toBe(p)
       if (!ck) {
@@ -205,7 +233,7 @@ describe('demo site', () => {
       expect(through.body).not.toContain('victim')
       const sessions = await attacker.get('/sessions')
       expect(sessions.status).toBe(303)
-      expect(sessions.headers.location).toBe('/login?next=/sessions')
+      expect(sessions.headers.location).toMatch(/^\/login\?next=\/sessions(&ended=1)?$/)
     })
 
     it('L-02 flood (reduced): 100 cookieless + 100 unknown ids + 50 anonymous POST /logout → 0 new records, 0 store writes, no Set-Cookie that establishes a session', async () => {
@@ -246,64 +274,149 @@ describe('demo site', () => {
       if (!ck) expect(await site.raw!.count(), 'records').toBe(records)
     })
 
-    if (!ck) {
-      // Pinned (L-02 "0 new records"): the login form keeps its CSRF token in the session, so
-      // each cookieless visit to it stores an anonymous session, for tessera's default 31
-      // days; and a replayed logged-out cookie on /sessions stores one carrying "Your session
-      // has ended". The flood above (the home page, logout) creates nothing.
-      it('L-02 (pinned) each cookieless GET /login, and each replay of a logged-out cookie on /sessions, stores one anonymous session', async () => {
-        const site = h.app
+    it(`L-02 flood (reduced) on the login form: 100 cookieless GET /login + 50 with unknown ids${ck ? '' : ' + 25 replays of a logged-out cookie on /sessions'} → 0 new records, 0 store writes, no Set-Cookie that establishes a session (the form's token rides in its own cookie)`, async () => {
+      const site = h.app
+      const name = site.sessions.cookieName
+      let old = ''
+      if (!ck) {
         const browser = await loggedIn(site, 'alice')
-        const old = browser.cookie
+        old = browser.cookie
         await browser.logout()
         await browser.get('/')
-        const records = await site.raw!.count()
-
-        const forms = await pool(
-          Array.from({ length: 20 }, () => () => site.request('/login')),
-          10,
-        )
-        const replays = await pool(
-          Array.from({ length: 5 }, () => () => site.request('/sessions', { cookie: old })),
-          5,
-        )
-
-        for (const r of forms) {
-          expect(r.status).toBe(200)
-          expect(r.calls.map((c) => c.op)).toEqual(['create'])
-          expect(r.setCookies).toHaveLength(1)
+      }
+      const records = ck ? 0 : await site.raw!.count()
+      const writes = site.spy?.writes() ?? 0
+      const kinds: string[] = []
+      const tasks: (() => Promise<Result>)[] = []
+      for (let i = 0; i < 100; i++) {
+        kinds.push('cookieless form')
+        tasks.push(() => site.request('/login'))
+        if (i % 2 === 0) {
+          const id = `${randomBytes(32).toString('base64url')}.${randomBytes(32).toString('base64url')}`
+          kinds.push('form, unknown id')
+          tasks.push(() => site.request('/login?next=/sessions', { cookie: `${name}=${id}` }))
         }
-        for (const r of replays) {
-          expect(r.status).toBe(303)
-          expect(r.calls.filter((c) => c.op === 'create')).toHaveLength(1)
+        if (!ck && i % 4 === 0) {
+          kinds.push('logged-out replay')
+          tasks.push(() => site.request('/sessions', { cookie: old }))
         }
-        expect(await site.raw!.count()).toBe(records + forms.length + replays.length)
+      }
+
+      const results = await pool(tasks, 25)
+
+      const bad: string[] = []
+      results.forEach((r, i) => {
+        const kind = kinds[i]!
+        const problems = l02Violations(r, name)
+        if (kind === 'logged-out replay') {
+          if (r.status !== 303 || r.headers.location !== '/login?next=/sessions&ended=1') {
+            problems.push(`${r.status} → ${r.headers.location}`)
+          }
+          if (r.setCookies.length !== 1) problems.push(`${r.setCookies.length} Set-Cookie headers`)
+        } else {
+          if (r.status !== 200 || !csrfTokenIn(r.body)) problems.push(`${r.status}, no token`)
+          const login = setCookiesOf(r, loginCookieName)
+          if (login.length !== 1) problems.push(`${login.length} login form cookies`)
+          if (kind === 'cookieless form' && r.setCookies.length !== 1) {
+            problems.push(`${r.setCookies.length} Set-Cookie headers`)
+          }
+        }
+        if (problems.length > 0) bad.push(`${kind}: ${problems.join('; ')}`)
       })
-    }
+      expect(bad).toEqual([])
+      expect((site.spy?.writes() ?? 0) - writes, 'store writes').toBe(0)
+      if (!ck) expect(await site.raw!.count(), 'records').toBe(records)
+    })
 
-    it('A-01 login sets `session=<v>; HttpOnly; Path=/; SameSite=Lax`: no Domain, no Max-Age/Expires, no Secure (pinned), a token name and a base64url (+ dots) value; so does the login form’s session', async () => {
+    it('login CSRF without a session: POST /login without the token, with a wrong one, with another browser’s token or cookie, or with no cookie → 403 "This form was not accepted", nothing stored, nobody logged in; with its own token → 303, logged in', async () => {
+      const site = h.app
+      const victim = new Browser(site)
+      const token = await victim.csrf('/login')
+      const attacker = new Browser(site)
+      const attackerToken = await attacker.csrf('/login')
+      const [issued, mac] = token.split('.') as [string, string]
+      const sessionToken = await (await loggedIn(site, 'other')).csrf('/')
+      const writes = site.spy?.writes() ?? 0
+      const records = ck ? 0 : await site.raw!.count()
+
+      const refused = [
+        ['no token', await victim.post('/login', { username: 'csrf-attacker' })],
+        ['an empty token', await victim.post('/login', { _csrf: '', username: 'csrf-attacker' })],
+        [
+          'a changed MAC',
+          await victim.post('/login', {
+            _csrf: `${issued}.${mac.slice(0, -2)}${mac.endsWith('AA') ? 'BA' : 'AA'}`,
+            username: 'csrf-attacker',
+          }),
+        ],
+        [
+          'a changed time',
+          await victim.post('/login', {
+            _csrf: `${Number(issued) - 1}.${mac}`,
+            username: 'csrf-attacker',
+          }),
+        ],
+        [
+          'the attacker’s token',
+          await victim.post('/login', { _csrf: attackerToken, username: 'csrf-attacker' }),
+        ],
+        [
+          'no login form cookie',
+          await site.request('/login', {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({ _csrf: token, username: 'csrf-attacker' }).toString(),
+          }),
+        ],
+        [
+          'the session token of a logged-in page',
+          await victim.post('/login', { _csrf: sessionToken, username: 'csrf-attacker' }),
+        ],
+      ] as const
+
+      for (const [what, res] of refused) {
+        expect(res.status, what).toBe(403)
+        expect(res.body, what).toContain('<h1>This form was not accepted</h1>')
+        expect(res.setCookies, what).toEqual([])
+        expect(res.calls.filter(isWrite), what).toEqual([])
+      }
+      expect((site.spy?.writes() ?? 0) - writes, 'store writes').toBe(0)
+      if (!ck) {
+        expect(await site.raw!.count(), 'records').toBe(records)
+        expect(await site.sessions.listUserSessions('csrf-attacker')).toEqual([])
+      }
+      expectDemoAnon(await victim.get('/'), 'after the refused forms')
+
+      const accepted = await victim.post('/login', { _csrf: token, username: 'victim' })
+      expect(accepted.status).toBe(303)
+      expect(setCookiesOf(accepted, loginCookieName).map((h) => cookieParts(h).value)).toEqual([''])
+      expectLoggedIn(await victim.get('/'), 'victim')
+      expect(victim.loginCookie, 'the form’s cookie is gone after login').toBe('')
+    })
+
+    it('A-01 login sets `session=<v>; HttpOnly; Path=/; SameSite=Lax`: no Domain, no Max-Age/Expires, no Secure (pinned), a token name and a base64url (+ dots) value; the login form sets only its own cookie, with the same attributes and an hour’s Expires', async () => {
       const site = h.app
       const browser = new Browser(site)
       const form = await browser.get('/login')
       const token = csrfTokenIn(form.body)!
       const res = await browser.post('/login', { _csrf: token, username: 'alice' })
 
-      for (const [what, r] of [
-        ['login', res],
-        ['login form', form],
-      ] as const) {
-        expect(r.setCookies, what).toHaveLength(1)
-        const { name, value, attributes } = cookieParts(r.setCookies[0]!)
-        expect(name, what).toBe('session')
-        // Pinned: the plan's `__Host-sid` demands Secure, which the demo leaves off so that it
-        // runs on http://127.0.0.1; so its name is plain `session`, as in Flask.
-        expect(attributes, what).toEqual({ path: '/', httponly: true, samesite: 'Lax' })
-        expect(value, what).toMatch(
-          ck ? /^[A-Za-z0-9_.-]+$/ : /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/,
-        )
-        expect(r.headers['cache-control'], what).toBe('no-store')
-      }
+      expect(setCookiesOf(res, 'session')).toHaveLength(1)
+      const { value, attributes } = cookieParts(setCookiesOf(res, 'session')[0]!)
+      // Pinned: the plan's `__Host-sid` demands Secure, which the demo leaves off so that it
+      // runs on http://127.0.0.1; so its name is plain `session`, as in Flask.
+      expect(attributes).toEqual({ path: '/', httponly: true, samesite: 'Lax' })
+      expect(value).toMatch(ck ? /^[A-Za-z0-9_.-]+$/ : /^[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}$/)
       expect(res.status).toBe(303)
+      expect(form.setCookies).toHaveLength(1)
+      const login = cookieParts(form.setCookies[0]!)
+      expect(login.name).toBe(loginCookieName)
+      expect(login.value).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      const { expires, ...rest } = login.attributes
+      expect(rest).toEqual({ path: '/', httponly: true, samesite: 'Lax' })
+      expect(Date.parse(String(expires)) - Date.now()).toBeLessThanOrEqual(3600_000)
+      expect(Date.parse(String(expires)) - Date.now()).toBeGreaterThan(3500_000)
+      for (const r of [form, res]) expect(r.headers['cache-control']).toBe('no-store')
     })
 
     if (ck) {
@@ -370,7 +483,7 @@ describe('demo site', () => {
     it('A-05 GET /logout and a POST without its token leave the session; POST /logout → 303, no-store; the next page deletes the cookie (same attributes, Max-Age=0, past Expires) with Clear-Site-Data; back to /sessions → 303 to /login', async () => {
       const site = h.app
       const browser = new Browser(site)
-      const loginCookie = cookieParts((await browser.login('alice')).setCookies[0]!)
+      const loginCookie = cookieParts(setCookiesOf(await browser.login('alice'), 'session')[0]!)
       const shown = await browser.get('/')
       expect(shown.headers['cache-control'], 'a logged-in page is never cached').toBe('no-store')
 

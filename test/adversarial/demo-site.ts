@@ -19,7 +19,9 @@ import { join } from 'node:path'
 import { expect } from 'vitest'
 import { createApp } from '../../demo/app.js'
 import { type DemoSession, loadConfig } from '../../demo/config.js'
+import { loginCsrfPurpose } from '../../demo/login-csrf.js'
 import { csrfTokenIn } from '../../demo/test-client.js'
+import { deriveKey } from '../../src/core/keys.js'
 import { csrfKey } from '../../src/core/session.js'
 import { createSessions, type Sessions } from '../../src/core/sessions.js'
 import { spyStore } from '../support/spy-store.js'
@@ -42,6 +44,10 @@ import { anonViolations, parseSetCookieStrict, useTarget } from './harness.js'
 
 /** The demo's cookie name (`SESSION_COOKIE_NAME` unset). */
 export const demoCookieName = 'session'
+
+/** The login form's cookie (`SESSION_COOKIE_SECURE` off), and how long it lives: an hour. */
+export const loginCookieName = 'login-csrf'
+const loginCookieMs = 3600 * 1000
 
 export interface DemoSite extends Target {
   mode: Mode
@@ -74,19 +80,14 @@ const pageKey = (key: string): boolean =>
   key === csrfKey || key === '_flashes' || key.startsWith('_flash:')
 
 /**
- * The writes the demo's GET pages make by design. A page with a form puts a CSRF token in the
- * session (on `/login` that creates an anonymous session), a page shows and so takes out the
- * flashed messages, and the page showing "You have been logged out" thereby empties, and so
- * ends, the session that only carried that message. None of them binds a user or sets data.
+ * The writes the demo's GET pages make by design. A logged-in page with a form puts a CSRF
+ * token in the session, a page shows and so takes out the flashed messages, and the page
+ * showing "You have been logged out" thereby empties, and so ends, the session that only
+ * carried that message. None of them binds a user or sets data, and none creates a session
+ * (L-02: the login form's token lives in a cookie of its own, not in a session).
  */
 function demoReadWrite(call: StoreCall): boolean {
   switch (call.op) {
-    case 'create':
-      return (
-        call.record !== undefined &&
-        call.record.userId === null &&
-        Object.keys(call.record.data).every(pageKey)
-      )
     case 'update': {
       const patch = call.patch
       // Every update restates `permanent`; the demo never makes a session permanent.
@@ -131,7 +132,8 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
   }
   // The demo subscribes to no event; the harness does, to check what the library reports.
   logSessionEvents(sessions, recording.log)
-  const served = await serve(createApp(sessions, label), recording)
+  // As demo/server.ts starts it: the login form's token is signed with the sessions' secret.
+  const served = await serve(createApp(sessions, label, { secret: [secret] }), recording)
   return {
     ...served,
     calls: recording.calls,
@@ -147,8 +149,14 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
     secrets: [Buffer.from(secret)],
     // tessera's default lifetime: the demo sets none, and never makes a session permanent.
     persistMs: 31 * 86_400 * 1000,
-    sensitive: new Set(),
+    // The login form's MAC key, in the encodings invariant 1 looks for.
+    sensitive: new Set(
+      ['hex', 'base64', 'base64url'].map((e) =>
+        deriveKey(Buffer.from(secret), loginCsrfPurpose).toString(e as BufferEncoding),
+      ),
+    ),
     secure: false,
+    otherCookies: new Map([[loginCookieName, loginCookieMs]]),
     writeRoutes: demoWriteRoutes,
     readWrite: demoReadWrite,
     async close() {
@@ -179,11 +187,14 @@ export function useDemo(mode: Mode): { readonly app: DemoSite } {
 
 /**
  * A browser stand-in over the recorded client (as `demo/test-client.ts` is over `fetch`): it
- * keeps the session cookie, and posts forms with the CSRF token of the page they are on.
+ * keeps the session cookie and the login form's, and posts forms with the CSRF token of the
+ * page they are on.
  */
 export class Browser {
   /** `session=<value>`, or '' when the browser holds no session cookie. */
   cookie = ''
+  /** The login form's cookie, `login-csrf=<value>`, or ''. */
+  loginCookie = ''
 
   constructor(
     readonly site: DemoSite,
@@ -238,14 +249,16 @@ export class Browser {
     const headers: Record<string, string> = {}
     if (this.userAgent) headers['user-agent'] = this.userAgent
     if (method === 'POST') headers['content-type'] = 'application/x-www-form-urlencoded'
-    return { method, headers, ...(this.cookie ? { cookie: this.cookie } : {}) }
+    const cookie = [this.cookie, this.loginCookie].filter(Boolean).join('; ')
+    return { method, headers, ...(cookie ? { cookie } : {}) }
   }
 
   private keep(res: Result): Result {
     for (const header of res.setCookies) {
       const { name, value, attributes } = parseSetCookieStrict(header)
-      if (name !== this.site.sessions.cookieName) continue
-      this.cookie = value === '' || attributes.get('max-age') === '0' ? '' : `${name}=${value}`
+      const kept = value === '' || attributes.get('max-age') === '0' ? '' : `${name}=${value}`
+      if (name === this.site.sessions.cookieName) this.cookie = kept
+      else if (name === loginCookieName) this.loginCookie = kept
     }
     return res
   }

@@ -10,7 +10,7 @@
  *      response headers other than Set-Cookie;
  *   2. no unhandled rejection or uncaught exception, and no 500 response;
  *   3. every Set-Cookie parses under RFC 6265's grammar and carries the required attributes
- *      (configured name, Path=/, Secure as configured, HttpOnly, SameSite=Lax, no Domain; a
+ *      (configured name, or one of the target's `otherCookies`, Path=/, Secure as configured, HttpOnly, SameSite=Lax, no Domain; a
  *      deletion has an empty value, Max-Age=0 and a past Expires; a persistent cookie lives at
  *      most the configured lifetime and never past 400 days), and its response has
  *      `Cache-Control: no-store` and `Vary: Cookie`;
@@ -359,7 +359,10 @@ function checkSetCookie(app: Target, header: string): void {
     throw new Error(`invariant 3: Set-Cookie does not parse (${(error as Error).message})`)
   }
   const { name, value, attributes: a } = parsed
-  expect(name, 'invariant 3: cookie name').toBe(app.sessions.cookieName)
+  const otherLife = app.otherCookies?.get(name)
+  if (otherLife === undefined) {
+    expect(name, 'invariant 3: cookie name').toBe(app.sessions.cookieName)
+  }
   expect(a.get('path'), 'invariant 3: Path=/').toBe('/')
   expect(a.has('secure'), `invariant 3: Secure ${app.secure ? 'set' : 'as configured (off)'}`).toBe(
     app.secure,
@@ -385,7 +388,8 @@ function checkSetCookie(app: Target, header: string): void {
   expect(a.has('max-age'), 'invariant 3: no Max-Age on a session cookie').toBe(false)
   const expires = a.get('expires')
   if (typeof expires === 'string') {
-    const limit = app.clock.now() + Math.min(app.persistMs, plan.maxPersistence * 1000) + 1000
+    const life = otherLife ?? app.persistMs
+    const limit = app.clock.now() + Math.min(life, plan.maxPersistence * 1000) + 1000
     expect(Date.parse(expires), 'invariant 3: Expires within the lifetime').toBeLessThanOrEqual(
       limit,
     )
