@@ -3,7 +3,8 @@
  * session, indexed by expiry and by user. Every write is a single SQL statement, so it is atomic
  * across connections and processes without a transaction left to manage; `update` merges the
  * request's changes into the stored map with SQLite's `json_patch`, so two concurrent requests
- * that set different keys both keep their change.
+ * that set different keys both keep their change. The writes asked for in one turn of the event
+ * loop are committed together, in one transaction (a group commit).
  * @module
  */
 import { mkdir } from 'node:fs/promises'
@@ -109,10 +110,78 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return opening
   }
 
+  /** Writes waiting for the group commit at the end of this turn of the event loop. */
+  let queue: Write[] = []
+
+  /**
+   * Runs `run` in the next group commit: the session writes that requests make in one turn of
+   * the event loop (a burst of logins, say) share one transaction. Each commit of a WAL database
+   * costs its file locks and a write per changed page, and new rows share the index pages at
+   * the end of the expiry index, so a shared commit makes fewer system calls than one commit a
+   * write. Every other call runs the queue first, so reads and writes keep their call order.
+   */
+  async function queued<R>(run: (s: Statements) => R): Promise<R> {
+    // Opening the database (on first use) comes first: a failure to open fails this call alone.
+    if (!statements) await ready()
+    return new Promise<R>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush)
+      queue.push({ run, resolve: resolve as (value: unknown) => void, reject })
+    })
+  }
+
+  /** Commits the queued writes; see `queued`. */
+  function flush(): void {
+    if (queue.length === 0) return
+    const writes = queue
+    queue = []
+    const s = statements
+    if (!s) {
+      const error = new Error('the sqlite session store was closed before its writes committed')
+      for (const write of writes) write.reject(error)
+      return
+    }
+    if (writes.length === 1) {
+      settle(writes[0]!, s)
+      return
+    }
+    let results: unknown[]
+    try {
+      results = s.begin(writes)
+    } catch (error) {
+      // The transaction rolled back. An error of the database as a whole fails every write, as
+      // it would have one by one; anything else may be one write's alone, so each runs again
+      // by itself.
+      if (isDatabaseWide(error)) {
+        for (const write of writes) write.reject(error)
+      } else {
+        for (const write of writes) settle(write, s)
+      }
+      return
+    }
+    for (let i = 0; i < writes.length; i++) writes[i]!.resolve(results[i])
+  }
+
+  function settle(write: Write, s: Statements): void {
+    try {
+      write.resolve(write.run(s))
+    } catch (error) {
+      write.reject(error)
+    }
+  }
+
+  /** The statements, with every queued write committed first. */
+  function current(): Statements | Promise<Statements> {
+    if (queue.length > 0) flush()
+    return statements ?? ready()
+  }
+
   return {
     name: 'sqlite',
     async get(key) {
-      const row = (statements ?? (await ready())).get.get(key, now()) as Row | undefined
+      const row = (queue.length === 0 && statements ? statements : await current()).get.get(
+        key,
+        now(),
+      ) as Row | undefined
       if (!row) return null
       const data = parseData(row[0])
       // A row that cannot be read is no session, as an unreadable file is for the file store:
@@ -130,8 +199,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }
     },
     async create(key, session) {
-      const s = statements ?? (await ready())
-      s.create.run(
+      const params = [
         key,
         JSON.stringify(session.data),
         session.userId,
@@ -141,33 +209,39 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         session.permanent ? 1 : 0,
         session.userAgent,
         session.ip,
-      )
+      ]
+      await queued((s) => {
+        s.create.run(params)
+      })
     },
     async update(key, patch) {
-      const s = statements ?? (await ready())
-      return s.update.run(updateParams(key, patch, now())).changes > 0
+      // The clock is read as the write is asked for, not when the group commits.
+      const params = updateParams(key, patch, now())
+      return queued((s) => s.update.run(params).changes > 0)
     },
     async destroy(key) {
-      ;(statements ?? (await ready())).destroy.run(key)
+      await queued((s) => {
+        s.destroy.run(key)
+      })
     },
     async listByUser(userId) {
-      const rows = (statements ?? (await ready())).listByUser.all(userId, now()) as SummaryRow[]
+      const rows = (await current()).listByUser.all(userId, now()) as SummaryRow[]
       return rows.map(toSummary)
     },
     async list(options) {
       const limit = listLimit(options)
-      const rows = (statements ?? (await ready())).list.all(now(), limit) as SummaryRow[]
+      const rows = (await current()).list.all(now(), limit) as SummaryRow[]
       return rows.map(toSummary)
     },
     async destroyByUser(userId, { except } = {}) {
-      const s = statements ?? (await ready())
+      const s = await current()
       // One statement: the rows are gone atomically, and RETURNING tells which were still live.
       const removed = s.destroyByUser.all(userId, except ?? null) as { expires_at: number }[]
       const t = now()
       return removed.filter((row) => row.expires_at > t).length
     },
     async prune({ onProgress } = {}) {
-      const s = statements ?? (await ready())
+      const s = await current()
       const t = now()
       let count = 0
       let batch = pruneBatch
@@ -186,7 +260,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       }
     },
     async clear() {
-      ;(statements ?? (await ready())).clear.run()
+      ;(await current()).clear.run()
     },
     async migrate() {
       await ready()
@@ -195,6 +269,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
     async close() {
       if (closed) return
+      flush()
       closed = true
       if (opening) await opening.catch(() => undefined)
       statements = null
@@ -220,7 +295,28 @@ interface SummaryRow {
   ip: string | null
 }
 
+/** A write waiting for its group commit. */
+interface Write {
+  run: (s: Statements) => unknown
+  resolve: (value: unknown) => void
+  reject: (error: unknown) => void
+}
+
+/**
+ * Whether a failed write failed for the database as a whole (locked, full, read-only, an I/O
+ * error) rather than for something in that one write.
+ */
+function isDatabaseWide(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return (
+    typeof code === 'string' &&
+    /^SQLITE_(BUSY|LOCKED|FULL|READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|PROTOCOL|NOMEM)/.test(code)
+  )
+}
+
 interface Statements {
+  /** Runs the writes in one transaction; their results, in order. */
+  begin: (writes: readonly Write[]) => unknown[]
   get: Database.Statement
   create: Database.Statement
   update: Database.Statement
@@ -282,7 +378,14 @@ function createSchema(db: Database.Database, table: string): void {
 
 function prepareStatements(db: Database.Database, table: string): Statements {
   const t = `"${table}"`
-  return {
+  let statements: Statements
+  // IMMEDIATE: the write lock is taken at the start, so a busy database fails the whole group
+  // before any of it runs, never half-way.
+  const begin = db.transaction((writes: readonly Write[]) =>
+    writes.map((write) => write.run(statements)),
+  ).immediate
+  statements = {
+    begin,
     get: db
       .prepare(
         `SELECT data, user_id, created_at, last_seen_at, expires_at, permanent, user_agent, ip
@@ -325,6 +428,7 @@ function prepareStatements(db: Database.Database, table: string): Statements {
     ),
     clear: db.prepare(`DELETE FROM ${t}`),
   }
+  return statements
 }
 
 /** The named parameters of the update statement for one patch. */
