@@ -71,18 +71,18 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
   fastify.addHook('onRequest', (request, reply, next) => {
     let opened: Session<AppSession> | Promise<Session<AppSession>>
     try {
-      // Cookie sessions never look at who made the request: skip reading it.
+      // Who made the request is read only for a session it creates (see the node adapter).
       const meta =
         sessions.mode === 'cookie'
           ? undefined
-          : {
+          : () => ({
               userAgent: request.headers['user-agent'] ?? null,
               ip: clientIp(
                 request.ip,
                 headerValue(request.headers['x-forwarded-for']),
                 adapterOptions.trustProxy,
               ),
-            }
+            })
       opened = openSessionNow(sessions, request.headers.cookie, meta, adapterOptions)
     } catch (error) {
       next(error as Error)

@@ -5,7 +5,7 @@
  */
 
 import { type Session, type SessionShape, stateOf } from '../core/session.js'
-import type { CommitResult, Sessions } from '../core/sessions.js'
+import type { CommitResult, RequestMeta, Sessions } from '../core/sessions.js'
 import { isSessionError } from '../errors.js'
 
 /** Options every adapter takes. */
@@ -64,7 +64,7 @@ export function needsLoad<T extends SessionShape>(
 export async function openSession<T extends SessionShape>(
   sessions: Sessions<T>,
   cookie: string | undefined,
-  meta: { userAgent: string | null; ip: string | null },
+  meta: RequestMeta | (() => RequestMeta),
   options: AdapterOptions,
 ): Promise<Session<T>> {
   return openSessionNow(sessions, cookie, meta, options)
@@ -78,7 +78,7 @@ export async function openSession<T extends SessionShape>(
 export function openSessionNow<T extends SessionShape>(
   sessions: Sessions<T>,
   cookie: string | undefined,
-  meta: { userAgent: string | null; ip: string | null } | undefined,
+  meta: RequestMeta | (() => RequestMeta) | undefined,
   options: AdapterOptions,
 ): Session<T> | Promise<Session<T>> {
   const session = sessions.open(cookie, meta)

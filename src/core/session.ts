@@ -55,7 +55,11 @@ export interface SessionState {
   committed: boolean
   /** Saves now, before the response is sent (the adapter's commit). */
   save: (() => Promise<void>) | null
-  meta: { userAgent: string | null; ip: string | null }
+  /**
+   * Who made the request, for a session created by it: given, or a function the adapter
+   * passes so that it reads the request only when a session is created.
+   */
+  meta: MetaSource
   /** Server-side mode: the store key of the session (the SHA-256 of its id), once known. */
   storeKey: string | null
   /** Server-side mode: the record's expiry when loaded, to know whether a touch is due. */
@@ -63,6 +67,12 @@ export interface SessionState {
   /** The cookie (or the id in it) was signed with an older secret, so it is signed again. */
   resign: boolean
 }
+
+/** Who made a request, as an adapter gives it. */
+export type MetaSource =
+  | { userAgent?: string | null | undefined; ip?: string | null | undefined }
+  | (() => { userAgent?: string | null | undefined; ip?: string | null | undefined })
+  | undefined
 
 /** The key under which `Session` keeps its state for the manager. */
 export const stateOf = Symbol('tessera.session.state')

@@ -101,8 +101,11 @@ export interface Sessions<T extends SessionShape = SessionShape> {
   readonly description: string
   readonly cookieName: string
   readonly store: Store | null
-  /** A request's session, from its `Cookie` header. Never throws for a bad cookie. */
-  open(cookieHeader: string | undefined, meta?: RequestMeta): Session<T>
+  /**
+   * A request's session, from its `Cookie` header. Never throws for a bad cookie. `meta` may be
+   * a function, called only if the request creates a server-side session.
+   */
+  open(cookieHeader: string | undefined, meta?: RequestMeta | (() => RequestMeta)): Session<T>
   /** Saves the session and says what the response must carry. Throws `StoreError`. */
   commit(session: Session<T>): Promise<CommitResult>
   /**
@@ -364,7 +367,7 @@ function cookieMode<T extends SessionShape>(
     description: `cookie/${codec.format}`,
     store: null,
     open(cookieHeader) {
-      const state = newState(readCookie(cookieHeader, writer.name), { userAgent: null, ip: null })
+      const state = newState(readCookie(cookieHeader, writer.name), undefined)
       if (state.cookies.length === 0) state.loaded = true
       else state.loadSync = load
       return new Session<T>(state)
@@ -524,6 +527,7 @@ function storeMode<T extends SessionShape>(
     for (const k of Object.keys(state.data)) data[k] = encodeValue(state.data[k])
     const createdAt = t
     const expiresAt = expiryFor(createdAt, t)
+    const meta = typeof state.meta === 'function' ? state.meta() : state.meta
     await call('create a session', () =>
       store.create(key, {
         data,
@@ -532,8 +536,8 @@ function storeMode<T extends SessionShape>(
         lastSeenAt: t,
         expiresAt,
         permanent: state.permanent,
-        userAgent: state.meta.userAgent,
-        ip: state.meta.ip,
+        userAgent: meta?.userAgent ?? null,
+        ip: meta?.ip ?? null,
       }),
     )
     state.id = id
@@ -610,10 +614,7 @@ function storeMode<T extends SessionShape>(
     description: store.name,
     store,
     open(cookieHeader, meta) {
-      const state = newState(readCookie(cookieHeader, writer.name), {
-        userAgent: meta?.userAgent ?? null,
-        ip: meta?.ip ?? null,
-      })
+      const state = newState(readCookie(cookieHeader, writer.name), meta)
       state.perKey = true
       let found: { id: string; keyIndex: number } | null = null
       let refused = false

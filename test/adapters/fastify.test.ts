@@ -60,6 +60,27 @@ describe('fastify adapter', () => {
     expect(res.headers.vary).toBeUndefined()
   })
 
+  it('records the client IP and User-Agent of the request that creates a session', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = closeAfter(Fastify())
+    await app.register(fastifySession, { sessions, trustProxy: true })
+    app.post('/login', async (request) => {
+      request.session.set('user', 'admin')
+      request.session.setUser('admin')
+      return 'ok'
+    })
+
+    await app.inject({
+      method: 'POST',
+      url: '/login',
+      headers: { 'user-agent': 'TestBrowser/1.0', 'x-forwarded-for': '198.51.100.1, 203.0.113.9' },
+    })
+
+    const [summary] = await sessions.listUserSessions('admin')
+    expect(summary?.userAgent).toBe('TestBrowser/1.0')
+    expect(summary?.ip).toBe('203.0.113.9')
+  })
+
   it('reaches every route: the plugin is not encapsulated', async () => {
     const app = closeAfter(Fastify())
     await app.register(fastifySession, { sessions: createSessions({ secret }) })
