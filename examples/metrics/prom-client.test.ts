@@ -14,7 +14,8 @@ describe('counting session events with prom-client', () => {
     const s = sessions.open(undefined)
     s.set('user', 'u')
     await sessions.commit(s)
-    sessions.open('session=not-a-valid-cookie')
+    // A refused cookie is reported when the request uses its session.
+    sessions.open('session=not-a-valid-cookie').get('user')
     const text = await registry.metrics()
 
     expect(text).toContain('tessera_session_events_total{event="created"} 1')

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type Session, type SessionShape, stateOf } from '../core/session.js'
+import { type Session, type SessionShape, settle, stateOf } from '../core/session.js'
 import type { CommitResult, RequestMeta, Sessions } from '../core/sessions.js'
 import { isSessionError } from '../errors.js'
 
@@ -52,8 +52,10 @@ export function needsLoad<T extends SessionShape>(
   session: Session<T>,
   options: AdapterOptions,
 ): boolean {
+  if (options.lazy) return false
   const state = session[stateOf]
-  return !options.lazy && !state.loaded && state.loadAsync !== null
+  settle(state)
+  return !state.loaded && state.loadAsync !== null
 }
 
 /**

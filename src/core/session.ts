@@ -23,6 +23,13 @@ export interface SessionState {
   loadSync: ((session: SessionState) => void) | null
   /** Loads the data of a server-side session: a store read, awaited by `load()`. */
   loadAsync: ((session: SessionState) => Promise<void>) | null
+  /**
+   * Server-side mode: checks the cookie's signed ids and sets `id`, `storeKey` and `loadAsync`
+   * (or `rejected`). Left until something needs them (see `settle`): an HMAC and a SHA-256 per
+   * request are a seventh of a bare server's time here, wasted on requests that never use
+   * their session.
+   */
+  checkIds: ((session: SessionState) => void) | null
   loading: Promise<void> | null
   /** Why the eager load failed (the store was down); thrown when the handler touches the data. */
   loadError: unknown
@@ -74,6 +81,14 @@ export type MetaSource =
   | (() => { userAgent?: string | null | undefined; ip?: string | null | undefined })
   | undefined
 
+/** Runs the state's deferred cookie check, once: before anything reads what it decides. */
+export function settle(state: SessionState): void {
+  const check = state.checkIds
+  if (check === null) return
+  state.checkIds = null
+  check(state)
+}
+
 /** The key under which `Session` keeps its state for the manager. */
 export const stateOf = Symbol('tessera.session.state')
 
@@ -83,6 +98,7 @@ export function newState(cookies: readonly string[], meta: SessionState['meta'])
     data: {},
     loaded: false,
     loadSync: null,
+    checkIds: null,
     loadAsync: null,
     loading: null,
     loadError: null,
@@ -273,6 +289,7 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** Whether the session data has been read from its cookie or store. */
   get isLoaded(): boolean {
+    settle(this[stateOf])
     return this[stateOf].loaded
   }
 
@@ -322,6 +339,7 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** Why the request's session cookie was refused, for logging; null when none was. */
   get rejectedReason(): RejectReason | null {
+    settle(this[stateOf])
     return this[stateOf].rejected
   }
 
@@ -355,6 +373,7 @@ export class Session<T extends SessionShape = SessionShape> {
   /** Reads the session from its cookie or store, once. Adapters call it unless `lazy` is set. */
   load(): Promise<void> {
     const state = this[stateOf]
+    settle(state)
     if (state.loaded) return Promise.resolve()
     if (state.loading) return state.loading
     if (!state.loadAsync) {
@@ -388,6 +407,7 @@ export class Session<T extends SessionShape = SessionShape> {
 
   #data(): SessionData {
     const state = this[stateOf]
+    settle(state)
     state.accessed = true
     if (state.loadError) throw state.loadError
     if (!state.loaded) {

@@ -500,9 +500,26 @@ describe('lifecycle events', () => {
     await c.load()
     c.destroy()
     await sessions.commit(c)
-    sessions.open('session=forged.value')
+    await sessions.open('session=forged.value').load()
 
     expect(events.map((e) => e.type)).toEqual(['created', 'regenerated', 'destroyed', 'rejected'])
     expect(JSON.stringify(events)).not.toContain(cookie.slice(8, 30))
+  })
+
+  it('checks a store session cookie when the request uses its session, as cookie sessions do', async () => {
+    const store = createMemoryStore({ sweepInterval: 0 })
+    const sessions = createSessions({ secret, store })
+    const events: { type: string }[] = []
+    sessions.on((event) => events.push(event))
+    const forged = `session=${'A'.repeat(43)}.${'B'.repeat(43)}`
+
+    const untouched = sessions.open(forged)
+    expect(sessions.commitSync(untouched)).toEqual({ setCookie: null, vary: false })
+    expect(events).toEqual([])
+
+    const used = sessions.open(forged)
+    expect(used.rejectedReason).toBe('bad_signature')
+    expect(used.get('x')).toBeUndefined()
+    expect(events.map((e) => e.type)).toEqual(['rejected'])
   })
 })

@@ -13,7 +13,14 @@ import { type CookieOptions, createCookieWriter, readCookie } from './cookie.js'
 import { createDeadlines } from './deadlines.js'
 import { createMac, deriveKey, type Mac, type Secrets, secretList, sha256 } from './keys.js'
 import { randomToken } from './random.js'
-import { newState, Session, type SessionShape, type SessionState, stateOf } from './session.js'
+import {
+  newState,
+  Session,
+  type SessionShape,
+  type SessionState,
+  settle,
+  stateOf,
+} from './session.js'
 
 const day = 86_400
 
@@ -462,6 +469,38 @@ function storeMode<T extends SessionShape>(
     return null
   }
 
+  /** The deferred half of `open`: which id the cookie carries, if any is validly signed. */
+  function checkIds(state: SessionState): void {
+    let found: { id: string; keyIndex: number } | null = null
+    let refused = false
+    for (const value of state.cookies) {
+      if (value === '') continue
+      const signed = unsignId(value)
+      if (!signed) {
+        refused = true
+        continue
+      }
+      if (found && found.id !== signed.id) {
+        // Two different valid ids: which one the browser meant cannot be known.
+        reject(state, 'malformed')
+        found = null
+        break
+      }
+      found = signed
+    }
+    // One event per request, however many bad values it carried: logs must not amplify.
+    if (!found && refused && state.rejected === null) reject(state, 'bad_signature')
+    if (found) {
+      state.rejected = null
+      state.id = found.id
+      state.storeKey = sha256(found.id)
+      state.resign = found.keyIndex > 0
+      state.loadAsync = load
+    } else {
+      state.loaded = true
+    }
+  }
+
   function decodeData(record: StoredSession): SessionData | null {
     if (!isPlainObject(record.data)) return null
     const data: SessionData = {}
@@ -616,34 +655,8 @@ function storeMode<T extends SessionShape>(
     open(cookieHeader, meta) {
       const state = newState(readCookie(cookieHeader, writer.name), meta)
       state.perKey = true
-      let found: { id: string; keyIndex: number } | null = null
-      let refused = false
-      for (const value of state.cookies) {
-        if (value === '') continue
-        const signed = unsignId(value)
-        if (!signed) {
-          refused = true
-          continue
-        }
-        if (found && found.id !== signed.id) {
-          // Two different valid ids: which one the browser meant cannot be known.
-          reject(state, 'malformed')
-          found = null
-          break
-        }
-        found = signed
-      }
-      // One event per request, however many bad values it carried: logs must not amplify.
-      if (!found && refused && state.rejected === null) reject(state, 'bad_signature')
-      if (found) {
-        state.rejected = null
-        state.id = found.id
-        state.storeKey = sha256(found.id)
-        state.resign = found.keyIndex > 0
-        state.loadAsync = load
-      } else {
-        state.loaded = true
-      }
+      if (state.cookies.some((value) => value !== '')) state.checkIds = checkIds
+      else state.loaded = true
       return new Session<T>(state)
     },
     commit(session) {
@@ -661,6 +674,7 @@ function storeMode<T extends SessionShape>(
       return { setCookie: null, vary: state.accessed }
     },
     keyOf(session) {
+      settle(session[stateOf])
       return session[stateOf].storeKey
     },
     async listUserSessions(userId) {
