@@ -6,6 +6,7 @@
  */
 import type { RejectReason, SessionData } from '../codecs/types.js'
 import { SerializeError, SessionNotLoadedError } from '../errors.js'
+import type { RequestMeta } from './sessions.js'
 
 /** The shape of an app's session data, given once to type every `get` and `set`. */
 export type SessionShape = Record<string, unknown>
@@ -76,10 +77,7 @@ export interface SessionState {
 }
 
 /** Who made a request, as an adapter gives it. */
-export type MetaSource =
-  | { userAgent?: string | null | undefined; ip?: string | null | undefined }
-  | (() => { userAgent?: string | null | undefined; ip?: string | null | undefined })
-  | undefined
+export type MetaSource = RequestMeta | (() => RequestMeta) | undefined
 
 /** Runs the state's deferred cookie check, once: before anything reads what it decides. */
 export function settle(state: SessionState): void {
