@@ -178,10 +178,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   return {
     name: 'sqlite',
     async get(key) {
-      const row = (queue.length === 0 && statements ? statements : await current()).get.get(
-        key,
-        now(),
-      ) as Row | undefined
+      // No await when the statements are ready: a read is on every request's path.
+      const found = current()
+      const s = found instanceof Promise ? await found : found
+      const row = s.get.get(key, now()) as Row | undefined
       if (!row) return null
       const data = parseData(row[0])
       // A row that cannot be read is no session, as an unreadable file is for the file store:
