@@ -21,6 +21,7 @@ import { Bench, type FnReturnedObject } from 'tinybench'
 import { createFlaskCodec } from '../src/codecs/flask.js'
 import { createNativeCodec } from '../src/codecs/native.js'
 import type { CookieCodec, SessionData } from '../src/codecs/types.js'
+import { noMeta } from '../src/codecs/types.js'
 import { secret } from './lib/config.js'
 import { resultsDir } from './lib/paths.js'
 
@@ -69,7 +70,7 @@ interface Case {
 
 function codecCases(group: string, codec: CookieCodec, data: SessionData, label: string): Case[] {
   const t = Date.now()
-  const value = codec.encode(data, t)
+  const value = codec.encode(data, noMeta, t)
   const options = { now: t, maxAge }
   if (!codec.decode(value, options).ok) throw new Error(`${group}: its own cookie does not decode`)
   const [write, read] =
@@ -80,12 +81,12 @@ function codecCases(group: string, codec: CookieCodec, data: SessionData, label:
         : ['encode', 'decode']
   const size = data === small ? 'small' : 'medium'
   return [
-    { group, name: `${write} (${size})`, fn: () => codec.encode(data, t) },
+    { group, name: `${write} (${size})`, fn: () => codec.encode(data, noMeta, t) },
     { group, name: `${read} (${size})`, fn: () => codec.decode(value, options) },
     {
       group,
       name: `${write}+${read} (${size})`,
-      fn: () => codec.decode(codec.encode(data, t), options),
+      fn: () => codec.decode(codec.encode(data, noMeta, t), options),
     },
   ]
 }

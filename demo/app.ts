@@ -10,14 +10,14 @@ import { readFileSync } from 'node:fs'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import { withSession } from '../src/adapters/node.js'
 import { storeUnavailable } from '../src/adapters/shared.js'
-import { readCookie } from '../src/core/cookie.js'
-import type { Secrets } from '../src/core/keys.js'
-import { randomToken } from '../src/core/random.js'
-import { csrfKey, type Session } from '../src/core/session.js'
-import type { Sessions } from '../src/core/sessions.js'
 import { type CookieTooLargeError, isSessionError } from '../src/errors.js'
 import { checkCsrf, csrfField, csrfInput, csrfToken } from '../src/features/csrf.js'
 import { flash, getFlashedMessages } from '../src/features/flash.js'
+import type { Secrets } from '../src/primitives/keys.js'
+import { randomToken } from '../src/primitives/random.js'
+import { csrfKey, type Session } from '../src/session/session.js'
+import type { Sessions } from '../src/session/sessions.js'
+import { readCookie } from '../src/transports/cookie.js'
 import type { DemoSession } from './config.js'
 import { describeDevice } from './devices.js'
 import { type Account, page, type Section } from './html.js'
@@ -329,7 +329,7 @@ export function createApp(
           })
           return render(ctx, 200, 'Your sessions', body, 'sessions')
         }
-        const list = await sessions.listUserSessions(username)
+        const list = await sessions.listByUser(username)
         const body = sessionsPage({
           username,
           list,
@@ -352,14 +352,14 @@ export function createApp(
         if (!storeMode) return redirect(ctx.res, '/sessions')
         const key = form.get('key') ?? ''
         // Only this user's own sessions: the key must be on their list.
-        const target = (await sessions.listUserSessions(username)).find((s) => s.key === key)
+        const target = (await sessions.listByUser(username)).find((s) => s.key === key)
         if (!target) {
           flash(session, 'That session had already ended.', 'info')
         } else if (key === sessions.keyOf(session)) {
           logout(session)
           return redirect(ctx.res, '/')
         } else {
-          await sessions.revoke(key)
+          await sessions.destroy(key)
           flash(session, `Logged out ${describeDevice(target.userAgent)}.`, 'success')
         }
         redirect(ctx.res, '/sessions')
@@ -374,7 +374,7 @@ export function createApp(
         if (!username) return toLogin(ctx, '/sessions')
         if (!storeMode) return redirect(ctx.res, '/sessions')
         const except = sessions.keyOf(session)
-        const count = await sessions.revokeUserSessions(username, except === null ? {} : { except })
+        const count = await sessions.destroyByUser(username, except === null ? {} : { except })
         flash(
           session,
           count === 0

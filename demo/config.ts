@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { createSessions, type Sessions } from '../src/core/sessions.js'
 import { ConfigError } from '../src/errors.js'
+import { createSessions, type Sessions } from '../src/session/sessions.js'
 import type { Store } from '../src/stores/types.js'
 import { openStore } from '../src/stores/url.js'
 

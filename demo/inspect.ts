@@ -5,8 +5,8 @@
  * @module
  */
 import pako from 'pako'
-import type { Session } from '../src/core/session.js'
-import type { Sessions } from '../src/core/sessions.js'
+import type { Session } from '../src/session/session.js'
+import type { Sessions } from '../src/session/sessions.js'
 import type { DemoSession } from './config.js'
 import { displayIp } from './devices.js'
 import { escapeHtml, jsonBlock, prettyJson, timeHtml } from './html.js'

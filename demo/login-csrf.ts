@@ -18,9 +18,10 @@
  * whatever the browser kept.
  * @module
  */
-import { createCookieWriter, readCookie } from '../src/core/cookie.js'
-import { createMac, deriveKey, type Secrets, secretList } from '../src/core/keys.js'
-import { randomToken } from '../src/core/random.js'
+
+import { createMac, deriveKey, type Secrets, secretList } from '../src/primitives/keys.js'
+import { randomToken } from '../src/primitives/random.js'
+import { createCookieWriter, readCookie } from '../src/transports/cookie.js'
 
 /** Options of `createLoginCsrf`. */
 export interface LoginCsrfOptions {

@@ -173,8 +173,8 @@ ${rows}
 </div>
 ${everywhere}
 <section aria-labelledby="how"><h2 id="how">How this works</h2>
-<p>Each session is a record in the <code>${escapeHtml(options.label)}</code> store, filed under the SHA-256 of its id. At login the app calls <code>session.setUser(username)</code>, and the store keeps an index per user, so this list is one lookup: <code>sessions.listUserSessions(username)</code>.</p>
-<p>Revoking deletes the record (<code>sessions.revoke(key)</code>). The other browser still holds its cookie, but the id in it now points at nothing: on its next request it is logged out, and its cookie is deleted. “Last active” is refreshed at most once a minute, to spare the store a write per request.</p>
+<p>Each session is a record in the <code>${escapeHtml(options.label)}</code> store, filed under the SHA-256 of its id. At login the app calls <code>session.setUser(username)</code>, and the store keeps an index per user, so this list is one lookup: <code>sessions.listByUser(username)</code>.</p>
+<p>Revoking deletes the record (<code>sessions.destroy(key)</code>). The other browser still holds its cookie, but the id in it now points at nothing: on its next request it is logged out, and its cookie is deleted. “Last active” is refreshed at most once a minute, to spare the store a write per request.</p>
 </section>`
 }
 

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { SessionShape } from '../src/core/session.js'
-import { createSessions, type Sessions } from '../src/core/sessions.js'
+import type { SessionShape } from '../src/session/session.js'
+import { createSessions, type Sessions } from '../src/session/sessions.js'
 import { createSqliteStore } from '../src/stores/sqlite.js'
 
 /** The example's sessions, host and port; exits with the fix when SECRET_KEY is missing. */

@@ -8,18 +8,6 @@
 export { createNativeCodec, type NativeCodecOptions } from './codecs/native.js'
 export { createNativeJSON, type Tag, TaggedJSON } from './codecs/tagged-json.js'
 export type { CookieCodec, DecodeResult, RejectReason, SessionData } from './codecs/types.js'
-export { type CookieOptions, maxCookieBytes } from './core/cookie.js'
-export type { Secret, Secrets } from './core/keys.js'
-export { Session, type SessionShape } from './core/session.js'
-export {
-  type CommitResult,
-  createSessions,
-  type RequestMeta,
-  type SessionEvent,
-  type Sessions,
-  type SessionsOptions,
-  type StandardSchema,
-} from './core/sessions.js'
 export {
   ConfigError,
   CookieTooLargeError,
@@ -40,4 +28,16 @@ export {
   verifyCsrfToken,
 } from './features/csrf.js'
 export { type FlashOptions, flash, getFlashedMessages } from './features/flash.js'
+export type { Secret, Secrets } from './primitives/keys.js'
+export { Session, type SessionShape } from './session/session.js'
+export {
+  type CommitResult,
+  createSessions,
+  type RequestMeta,
+  type SessionEvent,
+  type Sessions,
+  type SessionsOptions,
+  type StandardSchema,
+} from './session/sessions.js'
 export type { SessionPatch, SessionSummary, Store, StoredSession } from './stores/types.js'
+export { type CookieOptions, maxCookieBytes } from './transports/cookie.js'

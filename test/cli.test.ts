@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { main } from '../src/cli/main.js'
-import { createSessions } from '../src/core/sessions.js'
+import { createSessions } from '../src/session/sessions.js'
 import { createSqliteStore } from '../src/stores/sqlite.js'
 
 const secret = 'cli-test-secret-that-is-32-bytes-ok!'

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs'
 import { inflateSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { createFlaskCodec } from '../src/codecs/flask.js'
-import type { Session } from '../src/core/session.js'
-import { createSessions } from '../src/core/sessions.js'
+import type { Session } from '../src/session/session.js'
+import { createSessions } from '../src/session/sessions.js'
 
 interface HeaderCase {
   name: string

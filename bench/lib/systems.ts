@@ -240,7 +240,7 @@ async function tesseraStore(mode: string, ctx: BuildContext, id: string): Promis
 }
 
 async function tesseraSessions(label: string, ctx: BuildContext, id: string) {
-  const { createSessions } = await import('../../src/core/sessions.js')
+  const { createSessions } = await import('../../src/session/sessions.js')
   if (label === 'memory, expiring') {
     // Sessions that expire 2 s after their last use, swept every second.
     const { createMemoryStore } = await import('../../src/stores/memory.js')

@@ -5,7 +5,7 @@
  */
 import express, { type Express } from 'express'
 import { session, sessionErrors } from '../../src/adapters/express.js'
-import type { Sessions } from '../../src/core/sessions.js'
+import type { Sessions } from '../../src/session/sessions.js'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }

@@ -5,7 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { fastifySession } from '../../src/adapters/fastify.js'
-import type { Sessions } from '../../src/core/sessions.js'
+import type { Sessions } from '../../src/session/sessions.js'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }

@@ -6,7 +6,7 @@
 import { Hono } from 'hono'
 import { html } from 'hono/html'
 import { type SessionEnv, session } from '../../src/adapters/hono.js'
-import type { Sessions } from '../../src/core/sessions.js'
+import type { Sessions } from '../../src/session/sessions.js'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }

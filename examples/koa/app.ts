@@ -6,7 +6,7 @@
  */
 import Koa, { type Context } from 'koa'
 import { session } from '../../src/adapters/koa.js'
-import type { Sessions } from '../../src/core/sessions.js'
+import type { Sessions } from '../../src/session/sessions.js'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }

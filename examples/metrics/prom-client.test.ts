@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createSessions } from '../../src/core/sessions.js'
+import { createSessions } from '../../src/session/sessions.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { sessionMetrics } from './prom-client.js'
 

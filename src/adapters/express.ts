@@ -8,9 +8,9 @@
  * @module
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express'
-import type { Session, SessionShape } from '../core/session.js'
-import type { Sessions } from '../core/sessions.js'
 import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
+import type { Session, SessionShape } from '../session/session.js'
+import type { Sessions } from '../session/sessions.js'
 import { openAndHook } from './node-response.js'
 import { type AdapterOptions, isStoreDown, storeUnavailable } from './shared.js'
 

@@ -7,9 +7,9 @@
  * @module
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
-import type { Session, SessionShape } from '../core/session.js'
-import type { CommitResult, Sessions } from '../core/sessions.js'
 import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
+import type { Session, SessionShape } from '../session/session.js'
+import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,

@@ -4,8 +4,8 @@
  * @module
  */
 
-import type { Session, SessionShape } from '../core/session.js'
-import type { CommitResult, Sessions } from '../core/sessions.js'
+import type { Session, SessionShape } from '../session/session.js'
+import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,

@@ -5,9 +5,9 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from 'hono'
-import type { Session, SessionShape } from '../core/session.js'
-import type { CommitResult, Sessions } from '../core/sessions.js'
 import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
+import type { Session, SessionShape } from '../session/session.js'
+import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,

@@ -5,9 +5,9 @@
  * @module
  */
 import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import type { Session, SessionShape } from '../core/session.js'
-import type { CommitResult, Sessions } from '../core/sessions.js'
 import { SessionError } from '../errors.js'
+import type { Session, SessionShape } from '../session/session.js'
+import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,

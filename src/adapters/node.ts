@@ -6,8 +6,8 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Session, SessionShape } from '../core/session.js'
-import type { Sessions } from '../core/sessions.js'
+import type { Session, SessionShape } from '../session/session.js'
+import type { Sessions } from '../session/sessions.js'
 import { defaultOnError, type NodeSessionOptions, openAndHook } from './node-response.js'
 
 export type { NodeSessionOptions }

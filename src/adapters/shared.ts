@@ -4,9 +4,9 @@
  * @module
  */
 
-import { type Session, type SessionShape, settle, stateOf } from '../core/session.js'
-import type { CommitResult, RequestMeta, Sessions } from '../core/sessions.js'
 import { isSessionError } from '../errors.js'
+import { type Session, type SessionShape, settle, stateOf } from '../session/session.js'
+import type { CommitResult, RequestMeta, Sessions } from '../session/sessions.js'
 
 /** Options every adapter takes. */
 export interface AdapterOptions {

@@ -9,6 +9,7 @@ import { createFlaskCodec, dumpsSession, flaskJSON } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON } from '../codecs/tagged-json.js'
 import type { CookieCodec, SessionData } from '../codecs/types.js'
+import { noMeta } from '../codecs/types.js'
 import { isSessionError } from '../errors.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { openStore, storeUrlForms } from '../stores/url.js'
@@ -177,7 +178,7 @@ function encodeCommand(args: string[], io: { out: (t: string) => void }) {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new UsageError('the session must be a JSON object')
   }
-  io.out(codec.encode(data as SessionData, parseNow(values.now)))
+  io.out(codec.encode(data as SessionData, noMeta, parseNow(values.now)))
   return 0
 }
 

@@ -15,6 +15,7 @@ import {
 } from './flask.js'
 import { compareCodePoints, dumps, formatNumber, markFloat, maxDepth, parse } from './flask-json.js'
 import type { DecodeResult, SessionData } from './types.js'
+import { noMeta } from './types.js'
 
 interface Vector {
   name: string
@@ -105,6 +106,16 @@ function dataOf(result: DecodeResult): SessionData {
   return result.data
 }
 
+/** The dict Flask holds: the data, with the metadata back under its reserved keys. */
+function flaskDictOf(result: DecodeResult): SessionData {
+  const data = dataOf(result)
+  if (!result.ok) return data
+  const dict = { ...data }
+  if (result.meta.permanent) dict._permanent = true
+  if (result.meta.user !== null) dict._user = result.meta.user
+  return dict
+}
+
 const base64url = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 describe('createFlaskCodec', () => {
@@ -115,7 +126,7 @@ describe('createFlaskCodec', () => {
       const result = codec.decode(c.cookie, { now: c.verify_at * 1000, maxAge: c.max_age })
 
       expect(result.ok).toBe(true)
-      expect(dataOf(result)).toStrictEqual(fromExpected(c.expected))
+      expect(flaskDictOf(result)).toStrictEqual(fromExpected(c.expected))
       expect(result.ok && result.issuedAt).toBe(c.timestamp! * 1000)
     })
 
@@ -128,7 +139,11 @@ describe('createFlaskCodec', () => {
         // keyIndex says which key verified it: 0 is the current key, i the fallback given i-th.
         const signer = result.keyIndex === 0 ? c.secret_key : c.fallback_keys[result.keyIndex - 1]!
 
-        const again = createFlaskCodec({ secret: signer }).encode(result.data, c.timestamp! * 1000)
+        const again = createFlaskCodec({ secret: signer }).encode(
+          result.data,
+          result.meta,
+          c.timestamp! * 1000,
+        )
 
         expect(again).toBe(c.cookie)
       },
@@ -159,7 +174,7 @@ describe('createFlaskCodec', () => {
     it('signs with the current secret even when fallbacks are given', () => {
       const codec = createFlaskCodec({ secret: 'key-v3', fallbacks: ['key-v1', 'key-v2'] })
 
-      const cookie = codec.encode({ user: 'x' }, now)
+      const cookie = codec.encode({ user: 'x' }, noMeta, now)
 
       expect(createFlaskCodec({ secret: 'key-v3' }).decode(cookie, { now, maxAge: day }).ok).toBe(
         true,
@@ -176,7 +191,7 @@ describe('createFlaskCodec', () => {
     })
 
     it('accepts a secret given as bytes, the same as its UTF-8 text', () => {
-      const cookie = createFlaskCodec({ secret: 'clé' }).encode({ a: 1 }, now)
+      const cookie = createFlaskCodec({ secret: 'clé' }).encode({ a: 1 }, noMeta, now)
 
       const result = createFlaskCodec({ secret: Buffer.from('clé', 'utf8') }).decode(cookie, {
         now,
@@ -218,7 +233,7 @@ describe('createFlaskCodec', () => {
     it('writes time 0 as an empty timestamp segment and reads it back', () => {
       const codec = createFlaskCodec({ secret })
 
-      const cookie = codec.encode({ a: 1 }, 999)
+      const cookie = codec.encode({ a: 1 }, noMeta, 999)
 
       expect(cookie).toMatch(/^eyJhIjoxfQ\.\.[A-Za-z0-9_-]{27}$/)
       expect(codec.decode(cookie, { now: 0, maxAge: 0 })).toMatchObject({ ok: true, issuedAt: 0 })
@@ -461,8 +476,8 @@ describe('createFlaskCodec', () => {
     it('compresses only when zlib saves at least 2 bytes', () => {
       const codec = createFlaskCodec({ secret })
 
-      expect(codec.encode({ s: 'ab'.repeat(40) }, now).startsWith('.')).toBe(true)
-      expect(codec.encode({ s: 'ab' }, now).startsWith('.')).toBe(false)
+      expect(codec.encode({ s: 'ab'.repeat(40) }, noMeta, now).startsWith('.')).toBe(true)
+      expect(codec.encode({ s: 'ab' }, noMeta, now).startsWith('.')).toBe(false)
     })
 
     it('writes every Flask tag in the form Flask reads', () => {
@@ -483,17 +498,17 @@ describe('createFlaskCodec', () => {
     it('throws SerializeError for values a Flask session cannot hold', () => {
       const codec = createFlaskCodec({ secret })
 
-      expect(() => codec.encode({ m: new Map() }, now)).toThrow(SerializeError)
-      expect(() => codec.encode({ f: () => 1 }, now)).toThrow(SerializeError)
-      expect(() => codec.encode({ l: [undefined] }, now)).toThrow(SerializeError)
-      expect(() => codec.encode(JSON.parse('{"__proto__":1}'), now)).toThrow(SerializeError)
+      expect(() => codec.encode({ m: new Map() }, noMeta, now)).toThrow(SerializeError)
+      expect(() => codec.encode({ f: () => 1 }, noMeta, now)).toThrow(SerializeError)
+      expect(() => codec.encode({ l: [undefined] }, noMeta, now)).toThrow(SerializeError)
+      expect(() => codec.encode(JSON.parse('{"__proto__":1}'), noMeta, now)).toThrow(SerializeError)
     })
 
     it('throws SerializeError for circular data instead of overflowing the stack', () => {
       const loop: Record<string, unknown> = {}
       loop.self = loop
 
-      expect(() => createFlaskCodec({ secret }).encode(loop, now)).toThrow(SerializeError)
+      expect(() => createFlaskCodec({ secret }).encode(loop, noMeta, now)).toThrow(SerializeError)
     })
 
     it('skips keys whose value is undefined', () => {
@@ -544,7 +559,7 @@ describe('createFlaskCodec', () => {
 
       fc.assert(
         fc.property(session, (data) => {
-          const cookie = codec.encode(data, now)
+          const cookie = codec.encode(data, noMeta, now)
           fc.pre(cookie.length <= 4096)
 
           expect(dataOf(codec.decode(cookie, { now, maxAge: day }))).toStrictEqual(data)
@@ -561,7 +576,7 @@ describe('createFlaskCodec', () => {
           fc.nat(),
           fc.constantFrom(...`${base64url}.=`),
           (data, at, replacement) => {
-            const cookie = codec.encode(data, now)
+            const cookie = codec.encode(data, noMeta, now)
             fc.pre(cookie.length <= 4096)
             const i = at % cookie.length
             fc.pre(cookie[i] !== replacement)

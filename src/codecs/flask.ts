@@ -27,6 +27,7 @@ import type {
   DecodeResult,
   RejectReason,
   SessionData,
+  SessionMeta,
 } from './types.js'
 
 export { copyFloatMarks, Markup, markFloat, Tuple, UUID } from './flask-json.js'
@@ -149,14 +150,15 @@ export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
   )
   const current = keys[0]!
 
-  function encode(data: SessionData, now: number): string {
+  function encode(data: SessionData, meta: SessionMeta, now: number): string {
     if (!isPlainObject(data)) throw new SerializeError('Flask session data must be a plain object')
+    const dict = withMeta(data, meta)
     const seconds = Math.floor(now / 1000)
     if (!(seconds >= 0 && seconds <= Number.MAX_SAFE_INTEGER)) {
       throw new SerializeError(`cannot date a Flask cookie at ${now}`)
     }
     // ensure_ascii leaves only ASCII in the text, so latin1 is its UTF-8.
-    const json = Buffer.from(dumps(data, dumpsOptions), 'latin1')
+    const json = Buffer.from(dumps(dict, dumpsOptions), 'latin1')
     const packed = deflate(json)
     const payload =
       packed.length < json.length - 1
@@ -189,14 +191,52 @@ export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
       const data = readPayload(value, parts)
       if (!data.ok) return data
       if (!isPlainObject(data.data)) return { ok: false, reason: 'not_object' }
-      return { ok: true, data: data.data, issuedAt: issued * 1000, keyIndex }
+      return {
+        ok: true,
+        data: data.data,
+        meta: takeMeta(data.data),
+        issuedAt: issued * 1000,
+        keyIndex,
+      }
     } catch {
       // Nothing above should throw; a bad cookie must never become a 500.
       return { ok: false, reason: 'malformed' }
     }
   }
 
-  return { format: 'flask', encode, decode }
+  return { format: 'flask', reservedKeys: flaskReservedKeys, encode, decode }
+}
+
+/**
+ * The keys of a Flask session dict that hold tessera's metadata: `_permanent` is Flask's own
+ * (`session.permanent`), `_user` the user a tessera app bound with `setUser`. A Flask app sees
+ * them as ordinary keys, and ignores them.
+ */
+export const flaskReservedKeys: ReadonlySet<string> = new Set(['_permanent', '_user'])
+
+/** The Flask dict for `data` and `meta`: the data, with the metadata under its reserved keys. */
+function withMeta(data: SessionData, meta: SessionMeta): SessionData {
+  if (!meta.permanent && meta.user === null) return data
+  const dict: SessionData = { ...data }
+  // Flask floats with integral values (1.0) keep their spelling in the copy.
+  copyFloatMarks(data, dict)
+  if (meta.permanent) dict._permanent = true
+  if (meta.user !== null) dict._user = meta.user
+  return dict
+}
+
+/** The metadata in a Flask dict, taken out of it. Flask's cookie has no creation time. */
+function takeMeta(data: SessionData): SessionMeta {
+  const { _permanent: permanent, _user: user } = data
+  // In the reverse of the order `withMeta` writes them: deleting an object's newest property is
+  // cheap in V8; deleting any other turns the object into a slow dictionary.
+  if ('_user' in data) delete data._user
+  if ('_permanent' in data) delete data._permanent
+  return {
+    user: typeof user === 'string' ? user : null,
+    createdAt: null,
+    permanent: permanent === true,
+  }
 }
 
 /**

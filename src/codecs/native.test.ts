@@ -1,9 +1,10 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { deriveKey, hmac } from '../core/keys.js'
 import { ConfigError } from '../errors.js'
+import { deriveKey, hmac } from '../primitives/keys.js'
 import { createNativeCodec } from './native.js'
 import { createNativeJSON } from './tagged-json.js'
+import { noMeta } from './types.js'
 
 const secret = 'a-test-secret-that-is-32-bytes-long!'
 const older = 'an-older-secret-that-is-32-bytes-long'
@@ -30,13 +31,13 @@ for (const encrypt of [false, true]) {
         nan: Number.NaN,
       }
 
-      const result = codec.decode(codec.encode(data, t0), { now: t0, maxAge: day })
+      const result = codec.decode(codec.encode(data, noMeta, t0), { now: t0, maxAge: day })
 
-      expect(result).toEqual({ ok: true, data, issuedAt: t0, keyIndex: 0 })
+      expect(result).toEqual({ ok: true, data, meta: noMeta, issuedAt: t0, keyIndex: 0 })
     })
 
     it('accepts a cookie just under maxAge old and rejects one exactly maxAge old', () => {
-      const value = codec.encode({ a: 1 }, t0)
+      const value = codec.encode({ a: 1 }, noMeta, t0)
 
       expect(codec.decode(value, { now: t0 + day * 1000 - 1, maxAge: day }).ok).toBe(true)
       expect(codec.decode(value, { now: t0 + day * 1000, maxAge: day })).toEqual({
@@ -46,7 +47,7 @@ for (const encrypt of [false, true]) {
     })
 
     it('accepts a cookie dated up to 60 s ahead (clock skew) and rejects one further ahead', () => {
-      const value = codec.encode({ a: 1 }, t0)
+      const value = codec.encode({ a: 1 }, noMeta, t0)
 
       expect(codec.decode(value, { now: t0 - 45_000, maxAge: day }).ok).toBe(true)
       expect(codec.decode(value, { now: t0 - 61_000, maxAge: day })).toEqual({
@@ -56,7 +57,7 @@ for (const encrypt of [false, true]) {
     })
 
     it('verifies a cookie signed with an older secret after rotation', () => {
-      const value = createNativeCodec({ secrets: older, encrypt }).encode({ u: 1 }, t0)
+      const value = createNativeCodec({ secrets: older, encrypt }).encode({ u: 1 }, noMeta, t0)
       const rotated = createNativeCodec({ secrets: [secret, older], encrypt })
 
       const result = rotated.decode(value, { now: t0, maxAge: day })
@@ -65,7 +66,7 @@ for (const encrypt of [false, true]) {
     })
 
     it('rejects a cookie signed with a secret no longer in the list', () => {
-      const value = createNativeCodec({ secrets: older, encrypt }).encode({ u: 1 }, t0)
+      const value = createNativeCodec({ secrets: older, encrypt }).encode({ u: 1 }, noMeta, t0)
 
       expect(codec.decode(value, { now: t0, maxAge: day })).toEqual({
         ok: false,
@@ -76,6 +77,7 @@ for (const encrypt of [false, true]) {
     it('rejects a value made for another cookie name', () => {
       const value = createNativeCodec({ secrets: secret, encrypt, name: 'other' }).encode(
         { u: 1 },
+        noMeta,
         t0,
       )
 
@@ -83,7 +85,7 @@ for (const encrypt of [false, true]) {
     })
 
     it('rejects any single changed character', () => {
-      const value = codec.encode({ user: 'admin', n: 42 }, t0)
+      const value = codec.encode({ user: 'admin', n: 42 }, noMeta, t0)
       const alphabet = 'ABCabc019-_.'
 
       fc.assert(
@@ -104,7 +106,7 @@ for (const encrypt of [false, true]) {
       fc.assert(
         fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (data) => {
           fc.pre(!['__proto__', 'constructor', 'prototype'].some((k) => Object.hasOwn(data, k)))
-          const encoded = codec.encode(data, t0)
+          const encoded = codec.encode(data, noMeta, t0)
           const result = codec.decode(encoded, { now: t0, maxAge: day })
           return (
             result.ok &&
@@ -130,9 +132,14 @@ for (const encrypt of [false, true]) {
 
 describe('createNativeCodec', () => {
   it('keeps the data readable in signed mode and hidden in encrypted mode', () => {
-    const signed = createNativeCodec({ secrets: secret }).encode({ user: 'visible-name' }, t0)
+    const signed = createNativeCodec({ secrets: secret }).encode(
+      { user: 'visible-name' },
+      noMeta,
+      t0,
+    )
     const sealed = createNativeCodec({ secrets: secret, encrypt: true }).encode(
       { user: 'visible-name' },
+      noMeta,
       t0,
     )
 
@@ -144,13 +151,17 @@ describe('createNativeCodec', () => {
     const signed = createNativeCodec({ secrets: secret })
     const sealed = createNativeCodec({ secrets: secret, encrypt: true })
 
-    expect(sealed.decode(signed.encode({ a: 1 }, t0), { now: t0, maxAge: day }).ok).toBe(false)
-    expect(signed.decode(sealed.encode({ a: 1 }, t0), { now: t0, maxAge: day }).ok).toBe(false)
+    expect(sealed.decode(signed.encode({ a: 1 }, noMeta, t0), { now: t0, maxAge: day }).ok).toBe(
+      false,
+    )
+    expect(signed.decode(sealed.encode({ a: 1 }, noMeta, t0), { now: t0, maxAge: day }).ok).toBe(
+      false,
+    )
   })
 
   it('rejects payloads with prototype keys without polluting Object.prototype', () => {
     const codec = createNativeCodec({ secrets: secret })
-    const [v, kid, iat] = codec.encode({ a: 1 }, t0).split('.')
+    const [v, kid, iat] = codec.encode({ a: 1 }, noMeta, t0).split('.')
     const macKey = deriveKey(Buffer.from(secret), 'cookie-mac')
     // A payload signed with the real key, as a key holder (or a bug) could make.
     const sign = (json: string) => {
@@ -175,7 +186,7 @@ describe('createNativeCodec', () => {
     const codec = createNativeCodec({ secrets: secret })
     const json = createNativeJSON()
     // Encoding an array through a cast, as a bug or a key holder might.
-    const value = codec.encode(json.untag([1, 2]) as unknown as Record<string, unknown>, t0)
+    const value = codec.encode(json.untag([1, 2]) as unknown as Record<string, unknown>, noMeta, t0)
 
     expect(codec.decode(value, { now: t0, maxAge: day })).toEqual({
       ok: false,

@@ -4,16 +4,28 @@
  *   signed:    s1.<key id>.<issued at, base36 seconds>.<base64url JSON>.<base64url MAC>
  *   encrypted: e1.<key id>.<issued at, base36 seconds>.<base64url (IV | ciphertext | tag)>
  *
+ * The JSON is `[data, meta]`: the session's tagged-JSON data, then tessera's metadata
+ * (`{"c": created, base36 seconds, "u": user, "p": 1 when permanent}`), so no key of the data is
+ * ever read as metadata. A plain object is a 0.1 cookie, whose metadata sat among the data
+ * under `_created`, `_user` and `_permanent`: it still reads.
+ *
  * The MAC (or the GCM additional data) covers the cookie name and everything before it, so a
  * value minted for another cookie, format or mode never verifies here.
  * @module
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto'
-import { maxCookieBytes } from '../core/cookie.js'
-import { createMac, deriveKey, keyId, type Mac, type Secrets, secretList } from '../core/keys.js'
-import { randomBytesPooled } from '../core/random.js'
+import {
+  createMac,
+  deriveKey,
+  keyId,
+  type Mac,
+  type Secrets,
+  secretList,
+} from '../primitives/keys.js'
+import { randomBytesPooled } from '../primitives/random.js'
+import { maxCookieBytes } from '../transports/cookie.js'
 import { createNativeJSON, isPlainObject, type TaggedJSON } from './tagged-json.js'
-import type { CookieCodec, DecodeOptions, DecodeResult, SessionData } from './types.js'
+import type { CookieCodec, DecodeOptions, DecodeResult, SessionData, SessionMeta } from './types.js'
 
 /** Options of `createNativeCodec`. */
 export interface NativeCodecOptions {
@@ -65,8 +77,8 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   const byId = new Map(keys.map((key, index) => [key.id, { key, index }]))
   const current = keys[0]!
 
-  function encode(data: SessionData, now: number): string {
-    const text = json.stringify(data)
+  function encode(data: SessionData, meta: SessionMeta, now: number): string {
+    const text = `[${json.stringify(data)},${metaText(meta)}]`
     const head = `${mode}.${current.id}.${Math.floor(now / 1000).toString(36)}`
     if (!encrypt) {
       const body = Buffer.from(text, 'utf8').toString('base64url')
@@ -128,17 +140,72 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     if (issuedAt - now > skew) return { ok: false, reason: 'future' }
     // The deadline itself is past, as a store's `expiresAt` is.
     if (now - issuedAt >= maxAge * 1000) return { ok: false, reason: 'expired' }
-    let data: unknown
+    let parsed: unknown
     try {
-      data = json.untag(JSON.parse(text))
+      parsed = JSON.parse(text)
+    } catch {
+      return { ok: false, reason: 'bad_payload' }
+    }
+    let data: unknown
+    let meta: SessionMeta
+    try {
+      if (Array.isArray(parsed)) {
+        if (parsed.length !== 2) return { ok: false, reason: 'not_object' }
+        meta = readMeta(parsed[1])
+        data = json.untag(parsed[0])
+      } else {
+        data = json.untag(parsed)
+        if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
+        meta = legacyMeta(data)
+      }
     } catch {
       return { ok: false, reason: 'bad_payload' }
     }
     if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
-    return { ok: true, data, issuedAt, keyIndex: found.index }
+    return { ok: true, data, meta, issuedAt, keyIndex: found.index }
   }
 
-  return { format: encrypt ? 'encrypted' : 'native', encode, decode }
+  return { format: encrypt ? 'encrypted' : 'native', reservedKeys: noKeys, encode, decode }
+}
+
+const noKeys: ReadonlySet<string> = new Set()
+
+/** The metadata as the cookie writes it: only what is set, creation in base36 seconds. */
+function metaText(meta: SessionMeta): string {
+  let text = ''
+  if (meta.createdAt !== null) text += `,"c":"${Math.floor(meta.createdAt / 1000).toString(36)}"`
+  if (meta.user !== null) text += `,"u":${JSON.stringify(meta.user)}`
+  if (meta.permanent) text += ',"p":1'
+  return text === '' ? '{}' : `{${text.slice(1)}}`
+}
+
+/** The metadata of a cookie's `[data, meta]` pair. Throws on a shape this codec never writes. */
+function readMeta(value: unknown): SessionMeta {
+  if (!isPlainObject(value)) throw new TypeError('metadata must be an object')
+  const { c, u, p } = value
+  if (c !== undefined && !(typeof c === 'string' && iatPattern.test(c))) {
+    throw new TypeError('bad creation time')
+  }
+  if (u !== undefined && typeof u !== 'string') throw new TypeError('bad user')
+  if (p !== undefined && p !== 1) throw new TypeError('bad permanence')
+  return {
+    createdAt: c === undefined ? null : Number.parseInt(c, 36) * 1000,
+    user: u ?? null,
+    permanent: p === 1,
+  }
+}
+
+/** The metadata of a 0.1 cookie, taken out of its data, where that version kept it. */
+function legacyMeta(data: Record<string, unknown>): SessionMeta {
+  const { _created: created, _user: user, _permanent: permanent } = data
+  delete data._created
+  delete data._user
+  delete data._permanent
+  return {
+    createdAt: typeof created === 'number' ? created * 1000 : null,
+    user: typeof user === 'string' ? user : null,
+    permanent: permanent === true,
+  }
 }
 
 /**

@@ -21,10 +21,27 @@ export type RejectReason =
   | 'too_large'
   | 'invalid_data'
 
-/** A cookie value that verified: its data, when it was issued, and which secret signed it. */
+/**
+ * What tessera keeps about a session beside its data, never among the user's keys: a codec or
+ * store carries it apart from the data, so `session.set('_user', x)` stays plain data.
+ */
+export interface SessionMeta {
+  /** The user the session is bound to (`session.setUser`), or null. */
+  user: string | null
+  /**
+   * When the session began (epoch ms), for the absolute timeout; null where the format does
+   * not carry it (Flask's), and the issue time then stands in.
+   */
+  createdAt: number | null
+  /** Whether the cookie outlives the browser (Flask's `session.permanent`). */
+  permanent: boolean
+}
+
+/** A cookie value that verified: its data and metadata, when it was issued, which secret signed it. */
 export interface DecodeSuccess {
   ok: true
   data: SessionData
+  meta: SessionMeta
   issuedAt: number
   keyIndex: number
 }
@@ -40,12 +57,24 @@ export interface DecodeOptions {
   maxAge: number
 }
 
-/** Turns session data into a cookie value and back. Implementations never throw from `decode`. */
+/**
+ * Turns a session's data and metadata into a cookie value and back. Implementations never
+ * throw from `decode`.
+ */
 export interface CookieCodec {
   /** The name shown in logs, the demo's footer and the CLI: `native`, `encrypted`, `flask`. */
   readonly format: string
-  /** The cookie value for `data`, issued at `now` (epoch ms). Throws `SerializeError`. */
-  encode(data: SessionData, now: number): string
-  /** The data in `value`, or why it was refused. */
+  /**
+   * Keys of the data that the format keeps its metadata under, which `session.set` refuses.
+   * Empty for formats that carry metadata apart from the data (tessera's own); Flask's cookie is
+   * one dict, so there `_permanent` and `_user` are taken.
+   */
+  readonly reservedKeys: ReadonlySet<string>
+  /** The cookie value for `data` and `meta`, issued at `now` (epoch ms). Throws `SerializeError`. */
+  encode(data: SessionData, meta: SessionMeta, now: number): string
+  /** The data and metadata in `value`, or why it was refused. */
   decode(value: string, options: DecodeOptions): DecodeResult
 }
+
+/** The metadata of a session with none: no user, no creation time, not permanent. */
+export const noMeta: SessionMeta = Object.freeze({ user: null, createdAt: null, permanent: false })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { newState, Session } from '../core/session.js'
+import { newState, Session } from '../session/session.js'
 import { checkCsrf, csrfInput, csrfToken, verifyCsrfToken } from './csrf.js'
 
 function session() {

@@ -5,8 +5,8 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto'
-import { randomToken } from '../core/random.js'
-import { csrfKey, type Session, type SessionShape } from '../core/session.js'
+import { randomToken } from '../primitives/random.js'
+import { csrfKey, type Session, type SessionShape } from '../session/session.js'
 
 /** The form field and header a token is read from, by default. */
 export const csrfField = '_csrf'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createSessions } from '../core/sessions.js'
+import { createSessions } from '../session/sessions.js'
 import { createMemoryStore } from '../stores/memory.js'
 import { flash, getFlashedMessages } from './flash.js'
 

@@ -7,8 +7,8 @@
  * `_flashes` list, so a Flask app sharing the cookie shows tessera's messages and the reverse.
  * @module
  */
-import { randomToken } from '../core/random.js'
-import { type Session, type SessionShape, stateOf } from '../core/session.js'
+import { randomToken } from '../primitives/random.js'
+import { type Session, type SessionShape, stateOf } from '../session/session.js'
 
 const listKey = '_flashes'
 const keyPrefix = '_flash:'

@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { createDeadlines } from '../core/deadlines.js'
+import { createDeadlines } from '../primitives/deadlines.js'
 import {
   listLimit,
   type SessionPatch,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { withSession } from '../adapters/fetch.js'
-import { createSessions } from '../core/sessions.js'
+import { createSessions } from '../session/sessions.js'
 import { createMemoryStore } from '../stores/memory.js'
 import { readSession, sessionCookie, sessionTransaction } from './index.js'
 

@@ -4,8 +4,8 @@
  * mode, without knowing the cookie format.
  * @module
  */
-import type { Session, SessionShape } from '../core/session.js'
-import type { Sessions } from '../core/sessions.js'
+import type { Session, SessionShape } from '../session/session.js'
+import type { Sessions } from '../session/sessions.js'
 
 /**
  * Opens the session a `Cookie` header carries (or a new one), lets `edit` change it, saves it,

@@ -2,9 +2,9 @@ import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { type AppSession, csrf, session, sessionErrors } from '../../src/adapters/express.js'
-import type { Session } from '../../src/core/session.js'
-import { createSessions, type Sessions } from '../../src/core/sessions.js'
 import { csrfToken } from '../../src/features/csrf.js'
+import type { Session } from '../../src/session/session.js'
+import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { cookieOf, describeAdapter, type SuiteShape, suiteRoutes } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
@@ -221,7 +221,7 @@ describe('express adapter', () => {
         vi.resetModules()
         const { default: freshExpress } = await import('express')
         const fresh = await import('../../src/adapters/express.js')
-        const sessions = (await import('../../src/core/sessions.js')).createSessions({
+        const sessions = (await import('../../src/session/sessions.js')).createSessions({
           secret,
           store,
         })

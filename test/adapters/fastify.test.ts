@@ -1,9 +1,9 @@
 import Fastify, { type FastifyRequest } from 'fastify'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type AppSession, csrf, fastifySession } from '../../src/adapters/fastify.js'
-import type { Session } from '../../src/core/session.js'
-import { createSessions } from '../../src/core/sessions.js'
 import { csrfToken } from '../../src/features/csrf.js'
+import type { Session } from '../../src/session/session.js'
+import { createSessions } from '../../src/session/sessions.js'
 import { describeAdapter, suiteRoutes } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
@@ -76,7 +76,7 @@ describe('fastify adapter', () => {
       headers: { 'user-agent': 'TestBrowser/1.0', 'x-forwarded-for': '198.51.100.1, 203.0.113.9' },
     })
 
-    const [summary] = await sessions.listUserSessions('admin')
+    const [summary] = await sessions.listByUser('admin')
     expect(summary?.userAgent).toBe('TestBrowser/1.0')
     expect(summary?.ip).toBe('203.0.113.9')
   })

@@ -2,9 +2,9 @@ import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
 import { Hono } from 'hono'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { csrf, type SessionEnv, session } from '../../src/adapters/hono.js'
-import type { Session } from '../../src/core/session.js'
-import { createSessions, type Sessions } from '../../src/core/sessions.js'
 import { csrfToken } from '../../src/features/csrf.js'
+import type { Session } from '../../src/session/session.js'
+import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { cookieOf, describeAdapter, type SuiteShape, suiteRoutes } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
@@ -135,7 +135,7 @@ describe('hono adapter', () => {
 
     await server.fetch('/login', { method: 'POST' })
 
-    const [summary] = await sessions.listUserSessions('admin')
+    const [summary] = await sessions.listByUser('admin')
     expect(summary?.ip).toMatch(/127\.0\.0\.1$/)
   })
 })

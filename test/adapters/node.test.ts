@@ -1,7 +1,7 @@
 import { createServer } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { type NodeSessionOptions, withSession } from '../../src/adapters/node.js'
-import { createSessions } from '../../src/core/sessions.js'
+import { createSessions } from '../../src/session/sessions.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { describeAdapter, suiteRoute } from '../contracts/adapter.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
@@ -62,7 +62,7 @@ describe('node:http adapter', () => {
       headers: { 'user-agent': 'TestBrowser/1.0', 'x-forwarded-for': '203.0.113.9' },
     })
 
-    const [summary] = await sessions.listUserSessions('admin')
+    const [summary] = await sessions.listByUser('admin')
     expect(summary?.userAgent).toBe('TestBrowser/1.0')
     expect(summary?.ip).toMatch(/127\.0\.0\.1$/)
   })
@@ -72,7 +72,7 @@ describe('node:http adapter', () => {
 
     await app.fetch('/', { headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' } })
 
-    const [summary] = await sessions.listUserSessions('admin')
+    const [summary] = await sessions.listByUser('admin')
     expect(summary?.ip).toBe('203.0.113.9')
   })
 })

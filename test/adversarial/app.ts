@@ -41,9 +41,9 @@ import { type AddressInfo, connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { withSession } from '../../src/adapters/node.js'
-import type { Session } from '../../src/core/session.js'
-import { createSessions, type Sessions, type SessionsOptions } from '../../src/core/sessions.js'
 import { isSessionError } from '../../src/errors.js'
+import type { Session } from '../../src/session/session.js'
+import { createSessions, type Sessions, type SessionsOptions } from '../../src/session/sessions.js'
 import { createFileStore, type FileStoreOptions } from '../../src/stores/file.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { createPostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres.js'
@@ -754,7 +754,7 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
         const userId = session.userId
         if (!userId) return sendJson(res, 401, { error: 'not_logged_in' })
         if (sessions.mode === 'cookie') return sendJson(res, 501, { error: 'not_supported' })
-        const revoked = await sessions.revokeUserSessions(userId, {
+        const revoked = await sessions.destroyByUser(userId, {
           except: sessions.keyOf(session)!,
         })
         session.regenerate()
@@ -805,7 +805,7 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
       case 'POST /admin/disable': {
         const user = q.get('user') ?? ''
         if (url.pathname === '/admin/disable') disabled.add(user)
-        const revoked = await sessions.revokeUserSessions(user)
+        const revoked = await sessions.destroyByUser(user)
         return sendJson(res, 200, { revoked })
       }
       default:

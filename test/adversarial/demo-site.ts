@@ -21,9 +21,9 @@ import { createApp } from '../../demo/app.js'
 import { type DemoSession, loadConfig } from '../../demo/config.js'
 import { loginCsrfPurpose } from '../../demo/login-csrf.js'
 import { csrfTokenIn } from '../../demo/test-client.js'
-import { deriveKey } from '../../src/core/keys.js'
-import { csrfKey } from '../../src/core/session.js'
-import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { deriveKey } from '../../src/primitives/keys.js'
+import { csrfKey } from '../../src/session/session.js'
+import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { spyStore } from '../support/spy-store.js'
 import {
   createRecording,

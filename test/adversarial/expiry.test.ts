@@ -7,6 +7,7 @@
  * tessera refuses the record, not that the store already dropped it.
  */
 import { describe, expect, it } from 'vitest'
+import { noMeta } from '../../src/codecs/types.js'
 import { type Mode, plan, type Result, type TestApp } from './app.js'
 import {
   cookieValue,
@@ -258,7 +259,7 @@ forModes(['SRV'], (mode) => {
     expectAnon(await whoami(app, k5), 'K5 after the account is disabled')
     const refused = await app.request('/login?user=dana', { method: 'POST' })
     expect(refused.status).toBe(403)
-    expect(await app.sessions.listUserSessions('dana')).toEqual([])
+    expect(await app.sessions.listByUser('dana')).toEqual([])
   })
 })
 
@@ -314,7 +315,7 @@ describe('X-01 (unit) the idle boundary of a native cookie', () => {
     const { createNativeCodec } = await import('../../src/codecs/native.js')
     const codec = createNativeCodec({ secrets: 'x'.repeat(32) })
     const issued = 1_700_000_000_000
-    const value = codec.encode({ user: 'a' }, issued)
+    const value = codec.encode({ user: 'a' }, noMeta, issued)
     expect(
       codec.decode(value, { now: issued + (plan.idle - 1) * 1000, maxAge: plan.idle }).ok,
     ).toBe(true)

@@ -22,7 +22,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { afterEach, beforeAll, beforeEach, describe, expect } from 'vitest'
-import { deriveKey } from '../../src/core/keys.js'
+import { deriveKey } from '../../src/primitives/keys.js'
 import { describeService } from '../support/services.js'
 import {
   type AppOptions,

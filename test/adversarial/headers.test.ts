@@ -4,10 +4,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createCookieWriter } from '../../src/core/cookie.js'
-import { createSessions, type SessionsOptions } from '../../src/core/sessions.js'
 import { isSessionError } from '../../src/errors.js'
+import { createSessions, type SessionsOptions } from '../../src/session/sessions.js'
 import type { Store } from '../../src/stores/types.js'
+import { createCookieWriter } from '../../src/transports/cookie.js'
 import { plan, type TestApp } from './app.js'
 import {
   closeTracked,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { stateOf } from '../../src/core/session.js'
+import { stateOf } from '../../src/session/session.js'
 import type { Result, TestApp } from './app.js'
 import {
   anonViolations,
@@ -409,7 +409,7 @@ forModes(['SRV'], (mode) => {
 
 describe('M-05 (unit) cookie parsing never throws', () => {
   it('M-05 readCookie/open survive every malformed header without an exception', async () => {
-    const { createSessions } = await import('../../src/core/sessions.js')
+    const { createSessions } = await import('../../src/session/sessions.js')
     const sessions = createSessions({ secret: randomBytes(32) })
     const headers = [
       '%E0%A4%A',

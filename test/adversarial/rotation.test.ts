@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { expect, it } from 'vitest'
-import { keyId } from '../../src/core/keys.js'
+import { keyId } from '../../src/primitives/keys.js'
 import type { TestApp } from './app.js'
 import {
   closeTracked,

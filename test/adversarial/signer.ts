@@ -3,11 +3,11 @@
  * of tessera's formats, so cases can present cookies that verify but carry hostile content
  * (future or malformed timestamps, prototype keys, non-object payloads). It re-implements the
  * formats from their documentation (`src/codecs/native.ts`, `src/codecs/flask.ts`,
- * `src/core/sessions.ts`) on top of the library's key derivation.
+ * `src/session/sessions.ts`) on top of the library's key derivation.
  * @module
  */
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto'
-import { deriveKey, hmac, keyId } from '../../src/core/keys.js'
+import { deriveKey, hmac, keyId } from '../../src/primitives/keys.js'
 import type { Mode, TestApp } from './app.js'
 
 export interface NativeParts {

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { createSessions } from '../../src/core/sessions.js'
+import { createSessions } from '../../src/session/sessions.js'
 import { modeByName } from './app.js'
 import {
   closeTracked,
@@ -337,7 +337,7 @@ const searches = /\.(?:indexOf|includes|startsWith|endsWith|search|match)\(\s*([
  * match fails the test until someone reads it and adds it here.
  */
 const reviewed: Record<string, string> = {
-  'src/core/keys.ts: return fast.sign(probe) === probeMac && fast.matches(probe, probeMac) ? fast : slow':
+  'src/primitives/keys.ts: return fast.sign(probe) === probeMac && fast.matches(probe, probeMac) ? fast : slow':
     "createMac's start-up self-check of its fast HMAC against createHmac on a fixed public " +
     'probe: no attacker input reaches it, so its timing reveals nothing',
 }
@@ -373,15 +373,15 @@ describe('T-10 constant-time comparison (code inspection)', () => {
   it('T-10 every verification path computes the expected MAC and compares it with timingSafeEqual', () => {
     const text = (p: string) => readFileSync(join(srcDir, p), 'utf8')
     // The helper: equal length first (a mismatch is false, never a throw), then timingSafeEqual.
-    expect(text('core/keys.ts')).toMatch(
+    expect(text('primitives/keys.ts')).toMatch(
       /export function safeEqual\(a: Buffer, b: Buffer\): boolean \{\s*return a\.length === b\.length && timingSafeEqual\(a, b\)\s*\}/,
     )
     // Native signed cookies and server-side ids: `Mac.matches`, which decodes the MAC given
     // and compares it with the expected one by safeEqual (checked above), in both versions.
     expect(text('codecs/native.ts')).toMatch(/\.mac\.matches\(/)
-    const unsign = /function unsignId[\s\S]*?\n {2}\}/.exec(text('core/sessions.ts'))?.[0] ?? ''
+    const unsign = /function unsignId[\s\S]*?\n {2}\}/.exec(text('session/sessions.ts'))?.[0] ?? ''
     expect(unsign).toMatch(/\.matches\(/)
-    const macs = /export function createMac[\s\S]*?\n\}/.exec(text('core/keys.ts'))?.[0] ?? ''
+    const macs = /export function createMac[\s\S]*?\n\}/.exec(text('primitives/keys.ts'))?.[0] ?? ''
     expect(
       macs.match(/matches: \(message, text\) => \{[\s\S]*?return safeEqual\(given, /g),
     ).toHaveLength(2)
@@ -397,7 +397,9 @@ describe('T-10 constant-time comparison (code inspection)', () => {
       const t = readFileSync(file, 'utf8')
       if (!/\bhmac\(|createHmac\(|createMac\(/.test(t)) continue
       const verifies = /safeEqual\(|timingSafeEqual\(|\.matches\(/.test(t)
-      expect(verifies || rel(file) === 'src/core/keys.ts', `${rel(file)} computes MACs`).toBe(true)
+      expect(verifies || rel(file) === 'src/primitives/keys.ts', `${rel(file)} computes MACs`).toBe(
+        true,
+      )
     }
   })
 
@@ -448,7 +450,7 @@ describe('T-10 constant-time comparison (code inspection)', () => {
   })
 
   it('T-10 safeEqual: a length mismatch returns false without throwing', async () => {
-    const { safeEqual } = await import('../../src/core/keys.js')
+    const { safeEqual } = await import('../../src/primitives/keys.js')
     expect(safeEqual(Buffer.alloc(32), Buffer.alloc(31))).toBe(false)
     expect(safeEqual(Buffer.alloc(0), Buffer.alloc(32))).toBe(false)
     expect(safeEqual(Buffer.alloc(32, 1), Buffer.alloc(32, 1))).toBe(true)

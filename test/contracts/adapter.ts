@@ -8,8 +8,8 @@
  */
 import { parseSetCookie } from 'cookie'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { Session } from '../../src/core/session.js'
-import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import type { Session } from '../../src/session/session.js'
+import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { spyStore } from '../support/spy-store.js'
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { type AppHandle, cookieOf } from './adapter.js'
 
 /** Starts the example's app for `sessions` and returns a handle to it. */

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { createPostgresStore } from '../../src/stores/postgres.js'
 import type { Listening } from '../support/http.js'
 import { DATABASE_URL, describeService, postgresAvailable } from '../support/services.js'

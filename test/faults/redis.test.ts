@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, expect, it } from 'vitest'
-import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { createRedisStore } from '../../src/stores/redis.js'
 import type { Listening } from '../support/http.js'
 import { PrivateRedis, redisServerAvailable } from '../support/redis-server.js'

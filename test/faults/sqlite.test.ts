@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createSessions } from '../../src/core/sessions.js'
+import { createSessions } from '../../src/session/sessions.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
 import { Acknowledged, call, expectUnavailable, login, secret, startApp } from './support/app.js'
 

@@ -7,7 +7,8 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { createFlaskCodec } from '../../src/codecs/flask.js'
 import { createNativeCodec } from '../../src/codecs/native.js'
-import { createSessions } from '../../src/core/sessions.js'
+import { noMeta } from '../../src/codecs/types.js'
+import { createSessions } from '../../src/session/sessions.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
 import { assertLinear, fill, payload } from './linear.js'
@@ -21,7 +22,7 @@ const flask = createFlaskCodec({ secret: fuzzSecret })
 
 describe('fuzz findings', () => {
   it('readCookie reads a header without "=" in linear time', async () => {
-    const { readCookie } = await import('../../src/core/cookie.js')
+    const { readCookie } = await import('../../src/transports/cookie.js')
     await assertLinear(
       'readCookie of ";;;…"',
       (h: string) => readCookie(h, 'session'),
@@ -89,7 +90,7 @@ describe('fuzz findings', () => {
     const value = signFlask('{"d":{" d":"Fri, 31 Dec 9999 23:59:59 -9999"}}', now)
     const result = flask.decode(value, { now, maxAge })
 
-    expect(() => (result.ok ? flask.encode(result.data, now) : '')).not.toThrow()
+    expect(() => (result.ok ? flask.encode(result.data, noMeta, now) : '')).not.toThrow()
   })
 
   it('a compressed Flask cookie inflating to the 1 MiB cap decodes within 50 ms', () => {

@@ -6,9 +6,9 @@
  */
 import fc from 'fast-check'
 import type { CookieCodec } from '../../src/codecs/types.js'
-import { readCookie } from '../../src/core/cookie.js'
-import { createSessions } from '../../src/core/sessions.js'
+import { createSessions } from '../../src/session/sessions.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
+import { readCookie } from '../../src/transports/cookie.js'
 import { timed } from './support/checks.js'
 import { cookieName, fuzzSecret } from './support/forge.js'
 import {

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { withSession } from '../../src/adapters/node.js'
-import { createSessions, type Sessions } from '../../src/core/sessions.js'
+import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { cookieOf } from '../contracts/adapter.js'
 import { type Listening, listen } from '../support/http.js'
 import { describeService } from '../support/services.js'
@@ -31,7 +31,7 @@ function app(sessions: Sessions) {
         return res.end(JSON.stringify(session.toJSON()))
       case 'POST /logout-everywhere-else': {
         const key = sessions.keyOf(session)!
-        const count = await sessions.revokeUserSessions(session.userId!, { except: key })
+        const count = await sessions.destroyByUser(session.userId!, { except: key })
         return res.end(String(count))
       }
       default:

@@ -6,7 +6,7 @@
 import { createServer } from 'node:http'
 import { expect } from 'vitest'
 import { withSession } from '../../../src/adapters/node.js'
-import type { Sessions } from '../../../src/core/sessions.js'
+import type { Sessions } from '../../../src/session/sessions.js'
 import { type Listening, listen } from '../../support/http.js'
 
 export const secret = 'fault-injection-secret-0123456789abcdef'

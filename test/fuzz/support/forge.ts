@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto'
 import { deflateSync } from 'node:zlib'
-import { deriveKey, keyId } from '../../../src/core/keys.js'
+import { deriveKey, keyId } from '../../../src/primitives/keys.js'
 
 /** The secret every fuzz target signs with. */
 export const fuzzSecret = 'fuzz-secret-fuzz-secret-fuzz-secret-0123'

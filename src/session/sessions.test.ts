@@ -155,7 +155,7 @@ describe('createSessions with cookie sessions', () => {
   })
 
   it('cannot list or revoke other sessions, and says why', async () => {
-    await expect(make().listUserSessions('u')).rejects.toThrow(/server-side store/)
+    await expect(make().listByUser('u')).rejects.toThrow(/server-side store/)
   })
 
   it('describes its mode', () => {
@@ -331,7 +331,7 @@ describe('createSessions with a store', () => {
     const s = sessions.open(cookie)
     await s.load()
 
-    await sessions.revokeUserSessions('admin')
+    await sessions.destroyByUser('admin')
     s.set('late', true)
     const { setCookie } = await sessions.commit(s)
     const after = sessions.open(cookie)
@@ -349,9 +349,9 @@ describe('createSessions with a store', () => {
     const current = sessions.open(here)
     await current.load()
 
-    const before = await sessions.listUserSessions('admin')
-    const revoked = await sessions.revokeUserSessions('admin', { except: sessions.keyOf(current)! })
-    const after = await sessions.listUserSessions('admin')
+    const before = await sessions.listByUser('admin')
+    const revoked = await sessions.destroyByUser('admin', { except: sessions.keyOf(current)! })
+    const after = await sessions.listByUser('admin')
 
     expect(before).toHaveLength(3)
     expect(revoked).toBe(2)

@@ -3,16 +3,23 @@
  * the response must carry. It never touches a request or response itself; adapters do that.
  * @module
  */
-import { copyFloatMarks, createFlaskCodec } from '../codecs/flask.js'
+import { createFlaskCodec } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON, isPlainObject, type Tag } from '../codecs/tagged-json.js'
 import type { CookieCodec, DecodeSuccess, RejectReason, SessionData } from '../codecs/types.js'
 import { ConfigError, SessionError, StoreError } from '../errors.js'
+import { createDeadlines } from '../primitives/deadlines.js'
+import {
+  createMac,
+  deriveKey,
+  type Mac,
+  type Secrets,
+  secretList,
+  sha256,
+} from '../primitives/keys.js'
+import { randomToken } from '../primitives/random.js'
 import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
-import { type CookieOptions, createCookieWriter, readCookie } from './cookie.js'
-import { createDeadlines } from './deadlines.js'
-import { createMac, deriveKey, type Mac, type Secrets, secretList, sha256 } from './keys.js'
-import { randomToken } from './random.js'
+import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
 import {
   newState,
   Session,
@@ -121,11 +128,11 @@ export interface Sessions<T extends SessionShape = SessionShape> {
    */
   commitSync(session: Session<T>): CommitResult | null
   /** A user's live sessions (server-side mode). */
-  listUserSessions(userId: string): Promise<SessionSummary[]>
+  listByUser(userId: string): Promise<SessionSummary[]>
   /** Ends a user's sessions, but the one under `except` (a store key); returns how many. */
-  revokeUserSessions(userId: string, options?: { except?: string }): Promise<number>
+  destroyByUser(userId: string, options?: { except?: string }): Promise<number>
   /** Ends the session with this store key. */
-  revoke(key: string): Promise<void>
+  destroy(key: string): Promise<void>
   /** The store key of a session (a hash of its id), or null before it has one. */
   keyOf(session: Session<T>): string | null
   /** Listens to lifecycle events. Returns a function that stops listening. */
@@ -307,16 +314,10 @@ function cookieMode<T extends SessionShape>(
       return
     }
     const raw = found.data
-    const permanent = raw._permanent === true
-    const userId = typeof raw._user === 'string' ? raw._user : null
-    // When the session began, carried by native cookies for the absolute timeout; a Flask
-    // cookie carries only what Flask writes, so there each write starts the clock again.
-    const created = typeof raw._created === 'number' ? raw._created * 1000 : found.issuedAt
-    // In the reverse of the order `commitSync` writes them: deleting an object's newest
-    // property is cheap in V8, deleting any other turns the object into a slow dictionary.
-    if ('_created' in raw) delete raw._created
-    if ('_user' in raw) delete raw._user
-    if ('_permanent' in raw) delete raw._permanent
+    const { permanent, user: userId } = found.meta
+    // When the session began, for the absolute timeout; a Flask cookie does not say, so there
+    // each write starts the clock again.
+    const created = found.meta.createdAt ?? found.issuedAt
     if (now() - created >= absolute * 1000) {
       reject(state, 'expired')
       return
@@ -353,15 +354,13 @@ function cookieMode<T extends SessionShape>(
       return { setCookie: null, vary: state.accessed }
     }
     const t = now()
-    const payload: SessionData = { ...state.data }
-    // Flask floats with integral values (1.0) keep their spelling when written back unchanged.
-    copyFloatMarks(state.data, payload)
-    if (state.permanent) payload._permanent = true
-    if (state.userId !== null) payload._user = state.userId
     // A new or regenerated session starts its absolute timeout now; a re-issued one keeps it.
     const created = state.isNew || state.regenerate ? t : state.createdAt
-    if (codec.format !== 'flask') payload._created = Math.floor(created / 1000)
-    const value = codec.encode(payload, t)
+    const value = codec.encode(
+      state.data,
+      { user: state.userId, createdAt: created, permanent: state.permanent },
+      t,
+    )
     const expiresAt = Math.min(t + maxAge * 1000, created + absolute * 1000)
     return {
       setCookie: writer.set(value, state.permanent ? capExpiry(expiresAt, t) : undefined),
@@ -386,13 +385,13 @@ function cookieMode<T extends SessionShape>(
       return commitSync(session[stateOf])
     },
     keyOf: () => null,
-    async listUserSessions() {
+    async listByUser() {
       throw notInCookieMode("list a user's sessions")
     },
-    async revokeUserSessions() {
+    async destroyByUser() {
       throw notInCookieMode("revoke a user's sessions")
     },
-    async revoke() {
+    async destroy() {
       throw notInCookieMode('revoke a session')
     },
     async close() {},
@@ -677,18 +676,18 @@ function storeMode<T extends SessionShape>(
       settle(session[stateOf])
       return session[stateOf].storeKey
     },
-    async listUserSessions(userId) {
+    async listByUser(userId) {
       if (!store.listByUser)
         throw new ConfigError(`the ${store.name} store cannot list a user's sessions`)
       return call('list sessions', () => store.listByUser!(userId))
     },
-    async revokeUserSessions(userId, options) {
+    async destroyByUser(userId, options) {
       if (!store.destroyByUser) {
         throw new ConfigError(`the ${store.name} store cannot revoke a user's sessions`)
       }
       return call('revoke sessions', () => store.destroyByUser!(userId, options))
     },
-    async revoke(key) {
+    async destroy(key) {
       await call('destroy a session', () => store.destroy(key))
     },
     async close() {
