@@ -21,7 +21,9 @@ export default defineConfig({
     cli: 'src/cli/bin.ts',
   },
   format: ['esm', 'cjs'],
-  dts: true,
+  // Declarations marked @internal (the Session constructor, which takes the engine's draft) stay
+  // out of what users see.
+  dts: { compilerOptions: { stripInternal: true } },
   clean: true,
   target: 'node20',
   // Shared chunks, so every entry uses one copy of the core (one Session class, one set of errors).

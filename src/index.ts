@@ -1,13 +1,23 @@
 /**
- * tessera: HTTP sessions for TypeScript servers. The core: the session manager, the session
- * object, errors and the cookie codecs. Stores and adapters live under their own subpaths
- * (`tessera/stores/sqlite`, `tessera/adapters/express`…), so an app loads only what it uses.
+ * tessera: HTTP sessions for TypeScript servers. The core: `createSessions`, the `Session`
+ * object, errors, the cookie codecs and the session features (CSRF, flash messages). Stores and
+ * adapters live under their own subpaths (`tessera/stores/sqlite`, `tessera/adapters/express`…),
+ * so an app loads only what it uses.
  * @module
  */
 
 export { createNativeCodec, type NativeCodecOptions } from './codecs/native.js'
 export { createNativeJSON, type Tag, TaggedJSON } from './codecs/tagged-json.js'
-export type { CookieCodec, DecodeResult, RejectReason, SessionData } from './codecs/types.js'
+export type {
+  CookieCodec,
+  DecodeResult,
+  RejectReason,
+  SessionData,
+  SessionMeta,
+} from './codecs/types.js'
+export type { StandardSchema } from './engines/schema.js'
+export type { PruneOptions } from './engines/store.js'
+export type { CommitResult, RequestMeta, SessionEvent } from './engines/types.js'
 export {
   ConfigError,
   CookieTooLargeError,
@@ -31,13 +41,14 @@ export { type FlashOptions, flash, getFlashedMessages } from './features/flash.j
 export type { Secret, Secrets } from './primitives/keys.js'
 export { Session, type SessionShape } from './session/session.js'
 export {
-  type CommitResult,
+  type CookieSessions,
+  type CookieSessionsOptions,
   createSessions,
-  type RequestMeta,
-  type SessionEvent,
   type Sessions,
   type SessionsOptions,
-  type StandardSchema,
+  type StoreSessions,
+  type StoreSessionsBase,
+  type StoreSessionsOptions,
 } from './session/sessions.js'
 export type { SessionPatch, SessionSummary, Store, StoredSession } from './stores/types.js'
 export { type CookieOptions, maxCookieBytes } from './transports/cookie.js'

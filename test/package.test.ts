@@ -3,7 +3,8 @@
  * the build `npm ci` makes (`prepare` runs tsup).
  */
 import { execFileSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { describeService } from './support/services.js'
 
@@ -52,6 +53,28 @@ describeService(
         }
       })
     }
+
+    it('declares none of the internals (drafts, engines, the session handle) to users', () => {
+      const internal =
+        /\b(Draft|Engine|EngineContext|StoreEngine|internals|rotatedKeys|needsLoad|deferLoadError|onSave|SessionState|stateOf|settle)\b/
+      const declarations = readdirSync('dist', { recursive: true, encoding: 'utf8' }).filter((f) =>
+        /\.d\.c?ts$/.test(f),
+      )
+      const leaks: string[] = []
+      for (const file of declarations) {
+        // Comments may mention the design; only declarations count.
+        const code = readFileSync(join('dist', file), 'utf8')
+          .replace(/\/\*[\s\S]*?\*\//g, '')
+          .replace(/\/\/.*$/gm, '')
+        for (const [i, line] of code.split('\n').entries()) {
+          const found = internal.exec(line)
+          if (found) leaks.push(`${file}:${i + 1}: ${found[1]} in ${line.trim()}`)
+        }
+      }
+
+      expect(declarations.length).toBeGreaterThan(10)
+      expect(leaks).toEqual([])
+    })
 
     it('shares one Session class between the core and the adapters (one copy of the core)', () => {
       const script = `

@@ -4,9 +4,11 @@
  * @module
  */
 
+import type { CommitResult, RequestMeta } from '../engines/types.js'
 import { isSessionError } from '../errors.js'
-import { type Session, type SessionShape, settle, stateOf } from '../session/session.js'
-import type { CommitResult, RequestMeta, Sessions } from '../session/sessions.js'
+import { deferLoadError, needsLoad, onSave } from '../session/handle.js'
+import type { Session, SessionShape } from '../session/session.js'
+import type { Sessions } from '../session/sessions.js'
 
 /** Options every adapter takes. */
 export interface AdapterOptions {
@@ -47,17 +49,6 @@ export function isStoreDown(error: unknown): boolean {
   return isSessionError(error, 'STORE_UNAVAILABLE')
 }
 
-/** Whether the session must be read from its store before the handler runs. */
-export function needsLoad<T extends SessionShape>(
-  session: Session<T>,
-  options: AdapterOptions,
-): boolean {
-  if (options.lazy) return false
-  const state = session[stateOf]
-  settle(state)
-  return !state.loaded && state.loadAsync !== null
-}
-
 /**
  * Opens a session for a request and, unless lazy, reads it from its store. When the store is
  * down, the error is kept and thrown only if the handler touches the session, so pages that
@@ -84,12 +75,12 @@ export function openSessionNow<T extends SessionShape>(
   options: AdapterOptions,
 ): Session<T> | Promise<Session<T>> {
   const session = sessions.open(cookie, meta)
-  if (!needsLoad(session, options)) return session
+  if (options.lazy || !needsLoad(session)) return session
   return session.load().then(
     () => session,
     (error: unknown) => {
       if (!isStoreDown(error)) throw error
-      session[stateOf].loadError = error
+      deferLoadError(session, error)
       return session
     },
   )
@@ -137,5 +128,5 @@ export function attachSave<T extends SessionShape>(
   session: Session<T>,
   save: () => Promise<void>,
 ): void {
-  session[stateOf].save = save
+  onSave(session, save)
 }

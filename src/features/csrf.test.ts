@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { newState, Session } from '../session/session.js'
+import { createSessions } from '../session/sessions.js'
 import { checkCsrf, csrfInput, csrfToken, verifyCsrfToken } from './csrf.js'
 
+const sessions = createSessions({ secret: 'a-test-secret-that-is-32-bytes-long!' })
+
 function session() {
-  const state = newState([], { userAgent: null, ip: null })
-  state.loaded = true
-  return new Session(state)
+  return sessions.open(undefined)
 }
 
 describe('CSRF tokens', () => {

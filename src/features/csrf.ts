@@ -6,7 +6,12 @@
  */
 import { timingSafeEqual } from 'node:crypto'
 import { randomToken } from '../primitives/random.js'
-import { csrfKey, type Session, type SessionShape } from '../session/session.js'
+import { rotatedKeys } from '../session/handle.js'
+import type { Session, SessionShape } from '../session/session.js'
+
+/** The session key of the token. A privilege change (`regenerate()`) drops it. */
+const csrfKey = '_csrf'
+rotatedKeys.add(csrfKey)
 
 /** The form field and header a token is read from, by default. */
 export const csrfField = '_csrf'

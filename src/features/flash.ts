@@ -8,7 +8,8 @@
  * @module
  */
 import { randomToken } from '../primitives/random.js'
-import { type Session, type SessionShape, stateOf } from '../session/session.js'
+import { isKeyed } from '../session/handle.js'
+import type { Session, SessionShape } from '../session/session.js'
 
 const listKey = '_flashes'
 const keyPrefix = '_flash:'
@@ -25,7 +26,7 @@ export function flash<T extends SessionShape>(
   category = 'message',
 ): void {
   const s = session as unknown as Session<Record<string, unknown>>
-  if (session[stateOf].perKey) {
+  if (isKeyed(session)) {
     // Time and a counter first, so sorting the keys gives the order of the flashes.
     sequence = (sequence + 1) % 36 ** 4
     const stamp = `${Date.now().toString(36).padStart(9, '0')}${sequence.toString(36).padStart(4, '0')}`

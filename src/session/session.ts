@@ -5,135 +5,37 @@
  * @module
  */
 import type { RejectReason, SessionData } from '../codecs/types.js'
+import type { Draft, Engine } from '../engines/types.js'
 import { SerializeError, SessionNotLoadedError } from '../errors.js'
-import type { RequestMeta } from './sessions.js'
 
 /** The shape of an app's session data, given once to type every `get` and `set`. */
 export type SessionShape = Record<string, unknown>
 
 const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype'])
 
-/** The session key of the CSRF token (see `features/csrf.ts`), rotated by `regenerate()`. */
-export const csrfKey = '_csrf'
+/**
+ * Keys a feature keeps a per-session secret under (the CSRF token), removed by `regenerate()`
+ * so that nothing seen before a privilege change works after it. Features add theirs when
+ * their module loads; the session knows none of them by name.
+ */
+export const rotatedKeys = new Set<string>()
 
-/** State the session manager reads and writes; not part of the public API. */
-export interface SessionState {
-  data: SessionData
-  loaded: boolean
-  /** Loads the data of a cookie session, synchronously, on first use. */
-  loadSync: ((session: SessionState) => void) | null
-  /** Loads the data of a server-side session: a store read, awaited by `load()`. */
-  loadAsync: ((session: SessionState) => Promise<void>) | null
-  /**
-   * Server-side mode: checks the cookie's signed ids and sets `id`, `storeKey` and `loadAsync`
-   * (or `rejected`). Left until something needs them (see `settle`): an HMAC and a SHA-256 per
-   * request are a seventh of a bare server's time here, wasted on requests that never use
-   * their session.
-   */
-  checkIds: ((session: SessionState) => void) | null
-  loading: Promise<void> | null
-  /** Why the eager load failed (the store was down); thrown when the handler touches the data. */
-  loadError: unknown
-  /** Keys set or deleted by this request: the patch a store applies. Made on the first write. */
-  changed: Set<string> | null
-  /**
-   * Keys whose object values were read, so `markModified()` knows what a handler may have
-   * mutated. Made on the first such read: most requests read none and pay for no Set.
-   */
-  read: Set<string> | null
-  cleared: boolean
-  modified: boolean
-  accessed: boolean
-  isNew: boolean
-  permanent: boolean
-  regenerate: boolean
-  destroyed: boolean
-  /** The raw session id (server-side mode), once known. */
-  id: string | null
-  userId: string | null
-  userChanged: boolean
-  createdAt: number
-  lastSeenAt: number
-  /** Whether the session is saved key by key (server-side), so per-key writes never collide. */
-  perKey: boolean
-  /** Values of the session cookie in the request. */
-  cookies: readonly string[]
-  rejected: RejectReason | null
-  /** Set once the response's cookie has been decided, so a second save is a no-op. */
-  committed: boolean
-  /** Saves now, before the response is sent (the adapter's commit). */
-  save: (() => Promise<void>) | null
-  /**
-   * Who made the request, for a session created by it: given, or a function the adapter
-   * passes so that it reads the request only when a session is created.
-   */
-  meta: MetaSource
-  /** Server-side mode: the store key of the session (the SHA-256 of its id), once known. */
-  storeKey: string | null
-  /** Server-side mode: the record's expiry when loaded, to know whether a touch is due. */
-  expiresAt: number
-  /** The cookie (or the id in it) was signed with an older secret, so it is signed again. */
-  resign: boolean
+function noteChanged(draft: Draft, key: string): void {
+  if (draft.changed === null) draft.changed = new Set([key])
+  else draft.changed.add(key)
 }
 
-/** Who made a request, as an adapter gives it. */
-export type MetaSource = RequestMeta | (() => RequestMeta) | undefined
-
-/** Runs the state's deferred cookie check, once: before anything reads what it decides. */
-export function settle(state: SessionState): void {
-  const check = state.checkIds
-  if (check === null) return
-  state.checkIds = null
-  check(state)
+function noteRead(draft: Draft, key: string): void {
+  if (draft.read === null) draft.read = new Set([key])
+  else draft.read.add(key)
 }
 
-/** The key under which `Session` keeps its state for the manager. */
-export const stateOf = Symbol('tessera.session.state')
-
-/** A fresh state; the manager fills in how to load. */
-export function newState(cookies: readonly string[], meta: SessionState['meta']): SessionState {
-  return {
-    data: {},
-    loaded: false,
-    loadSync: null,
-    checkIds: null,
-    loadAsync: null,
-    loading: null,
-    loadError: null,
-    changed: null,
-    read: null,
-    cleared: false,
-    modified: false,
-    accessed: false,
-    isNew: true,
-    permanent: false,
-    regenerate: false,
-    destroyed: false,
-    id: null,
-    userId: null,
-    userChanged: false,
-    createdAt: 0,
-    lastSeenAt: 0,
-    perKey: false,
-    cookies,
-    rejected: null,
-    committed: false,
-    save: null,
-    meta,
-    storeKey: null,
-    expiresAt: 0,
-    resign: false,
-  }
-}
-
-function noteChanged(state: SessionState, key: string): void {
-  if (state.changed === null) state.changed = new Set([key])
-  else state.changed.add(key)
-}
-
-function noteRead(state: SessionState, key: string): void {
-  if (state.read === null) state.read = new Set([key])
-  else state.read.add(key)
+/** The draft and engine behind a session: for the session layer's own modules only. */
+export let internals: <T extends SessionShape>(
+  session: Session<T>,
+) => {
+  draft: Draft
+  engine: Engine
 }
 
 /**
@@ -144,10 +46,20 @@ function noteRead(state: SessionState, key: string): void {
  * session.pop('username')
  */
 export class Session<T extends SessionShape = SessionShape> {
-  readonly [stateOf]: SessionState
+  readonly #draft: Draft
+  readonly #engine: Engine
 
-  constructor(state: SessionState) {
-    this[stateOf] = state
+  static {
+    internals = (session) => ({ draft: session.#draft, engine: session.#engine })
+  }
+
+  /**
+   * Sessions are made by `sessions.open()` (adapters call it), not by apps.
+   * @internal
+   */
+  constructor(draft: Draft, engine: Engine) {
+    this.#draft = draft
+    this.#engine = engine
   }
 
   /** The value under `key`, or `fallback` when there is none. */
@@ -157,21 +69,21 @@ export class Session<T extends SessionShape = SessionShape> {
     const data = this.#data()
     if (!Object.hasOwn(data, key)) return fallback
     const value = data[key] as T[K]
-    if (typeof value === 'object' && value !== null) noteRead(this[stateOf], key)
+    if (typeof value === 'object' && value !== null) noteRead(this.#draft, key)
     return value
   }
 
   /** Sets `key` to `value`; marks the session modified. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
-    checkKey(key)
+    checkKey(key, this.#engine.reservedKeys)
     if (value === undefined) {
       this.delete(key)
       return this
     }
-    const state = this[stateOf]
+    const draft = this.#draft
     this.#data()[key] = value
-    noteChanged(state, key)
-    state.modified = true
+    noteChanged(draft, key)
+    draft.modified = true
     return this
   }
 
@@ -193,9 +105,9 @@ export class Session<T extends SessionShape = SessionShape> {
     const data = this.#data()
     if (!Object.hasOwn(data, key)) return false
     delete data[key]
-    const state = this[stateOf]
-    noteChanged(state, key)
-    state.modified = true
+    const draft = this.#draft
+    noteChanged(draft, key)
+    draft.modified = true
     return true
   }
 
@@ -217,12 +129,12 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** Removes every key. Counts as a change even on an empty session, as in Flask. */
   clear(): void {
-    const state = this[stateOf]
+    const draft = this.#draft
     this.#data()
-    state.data = {}
-    state.changed = null
-    state.cleared = true
-    state.modified = true
+    draft.data = {}
+    draft.changed = null
+    draft.cleared = true
+    draft.modified = true
   }
 
   /** The keys, in insertion order. */
@@ -264,31 +176,31 @@ export class Session<T extends SessionShape = SessionShape> {
    * session.markModified('cart')
    */
   markModified(...keys: (keyof T & string)[]): void {
-    const state = this[stateOf]
+    const draft = this.#draft
     this.#data()
-    for (const key of keys.length > 0 ? keys : (state.read ?? [])) noteChanged(state, key)
-    state.modified = true
+    for (const key of keys.length > 0 ? keys : (draft.read ?? [])) noteChanged(draft, key)
+    draft.modified = true
   }
 
   /** Whether this session was created by this request (no valid cookie came in). */
   get isNew(): boolean {
-    return this[stateOf].isNew
+    return this.#draft.isNew
   }
 
   /** Whether anything was written to the session during this request. */
   get isModified(): boolean {
-    return this[stateOf].modified
+    return this.#draft.modified
   }
 
   /** Whether the request looked at the session at all; it drives `Vary: Cookie`. */
   get isAccessed(): boolean {
-    return this[stateOf].accessed
+    return this.#draft.accessed
   }
 
   /** Whether the session data has been read from its cookie or store. */
   get isLoaded(): boolean {
-    settle(this[stateOf])
-    return this[stateOf].loaded
+    this.#engine.check(this.#draft)
+    return this.#draft.loaded
   }
 
   /**
@@ -297,22 +209,22 @@ export class Session<T extends SessionShape = SessionShape> {
    */
   get permanent(): boolean {
     this.#data()
-    return this[stateOf].permanent
+    return this.#draft.permanent
   }
 
   set permanent(value: boolean) {
-    const state = this[stateOf]
+    const draft = this.#draft
     this.#data()
-    if (state.permanent !== value) {
-      state.permanent = value
-      state.modified = true
+    if (draft.permanent !== value) {
+      draft.permanent = value
+      draft.modified = true
     }
   }
 
   /** The user this session belongs to, if the app bound one with `setUser`. */
   get userId(): string | null {
     this.#data()
-    return this[stateOf].userId
+    return this.#draft.user
   }
 
   /**
@@ -320,25 +232,25 @@ export class Session<T extends SessionShape = SessionShape> {
    * sessions. Pass `null` to unbind.
    */
   setUser(userId: string | null): void {
-    const state = this[stateOf]
+    const draft = this.#draft
     this.#data()
-    if (state.userId !== userId) {
-      state.userId = userId
-      state.userChanged = true
-      state.modified = true
+    if (draft.user !== userId) {
+      draft.user = userId
+      draft.userChanged = true
+      draft.modified = true
     }
   }
 
   /** When the session was created (epoch ms), or 0 for a new one. */
   get createdAt(): number {
     this.#data()
-    return this[stateOf].createdAt
+    return this.#draft.createdAt
   }
 
   /** Why the request's session cookie was refused, for logging; null when none was. */
   get rejectedReason(): RejectReason | null {
-    settle(this[stateOf])
-    return this[stateOf].rejected
+    this.#engine.check(this.#draft)
+    return this.#draft.rejected
   }
 
   /**
@@ -346,51 +258,31 @@ export class Session<T extends SessionShape = SessionShape> {
    * change, so an id planted before login is worthless afterwards (session fixation).
    */
   regenerate(): void {
-    const state = this[stateOf]
+    const draft = this.#draft
     const data = this.#data()
-    state.regenerate = true
-    state.modified = true
-    // A CSRF token seen before the privilege change must not work after it.
-    if (Object.hasOwn(data, csrfKey)) this.delete(csrfKey)
+    draft.regenerate = true
+    draft.modified = true
+    // A per-session secret (a CSRF token) seen before the privilege change must not work after.
+    for (const key of rotatedKeys) if (Object.hasOwn(data, key)) this.delete(key)
   }
 
   /** Ends the session: its data is removed from the store and the cookie is deleted. */
   destroy(): void {
-    const state = this[stateOf]
+    const draft = this.#draft
     this.#data()
-    state.destroyed = true
-    state.data = {}
-    state.modified = true
+    draft.destroyed = true
+    draft.data = {}
+    draft.modified = true
   }
 
   /** Whether `destroy()` was called. */
   get isDestroyed(): boolean {
-    return this[stateOf].destroyed
+    return this.#draft.destroyed
   }
 
   /** Reads the session from its cookie or store, once. Adapters call it unless `lazy` is set. */
   load(): Promise<void> {
-    const state = this[stateOf]
-    settle(state)
-    if (state.loaded) return Promise.resolve()
-    if (state.loading) return state.loading
-    if (!state.loadAsync) {
-      state.loadSync?.(state)
-      state.loaded = true
-      return Promise.resolve()
-    }
-    state.loading = state.loadAsync(state).then(
-      () => {
-        state.loaded = true
-        state.loading = null
-        state.loadError = null
-      },
-      (error: unknown) => {
-        state.loading = null
-        throw error
-      },
-    )
-    return state.loading
+    return this.#engine.load(this.#draft)
   }
 
   /**
@@ -398,27 +290,31 @@ export class Session<T extends SessionShape = SessionShape> {
    * response, since the cookie must go out with the headers.
    */
   async save(): Promise<void> {
-    const state = this[stateOf]
-    if (!state.save) throw new SerializeError('this session is not attached to a response')
-    await state.save()
+    const draft = this.#draft
+    if (!draft.save) throw new SerializeError('this session is not attached to a response')
+    await draft.save()
   }
 
   #data(): SessionData {
-    const state = this[stateOf]
-    settle(state)
-    state.accessed = true
-    if (state.loadError) throw state.loadError
-    if (!state.loaded) {
-      if (state.loadAsync) throw new SessionNotLoadedError()
-      state.loadSync?.(state)
-      state.loaded = true
+    const draft = this.#draft
+    draft.accessed = true
+    if (!draft.loaded) {
+      if (draft.loadError) throw draft.loadError
+      if (!this.#engine.loadSync(draft)) throw new SessionNotLoadedError()
     }
-    return state.data
+    return draft.data
   }
 }
 
-function checkKey(key: string): void {
+function checkKey(key: string, reserved: ReadonlySet<string>): void {
   if (typeof key !== 'string' || forbiddenKeys.has(key)) {
     throw new SerializeError(`the key ${JSON.stringify(key)} cannot be used in a session`)
+  }
+  if (reserved.has(key)) {
+    throw new SerializeError(
+      `the key ${JSON.stringify(key)} holds the session's metadata in this cookie format ` +
+        `(reserved: ${[...reserved].join(', ')}); use \`session.permanent\` and ` +
+        '`session.setUser()`, or another key',
+    )
   }
 }

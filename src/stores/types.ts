@@ -2,8 +2,9 @@
  * The store seam: where server-side session data lives. A store is keyed by the SHA-256 of the
  * session id, never the id itself, so a leaked dump holds no usable token.
  *
- * Required: `get`, `create`, `update`, `destroy`.
- * Recommended: `listByUser`, `destroyByUser` (sessions per user), `prune` (sweeping).
+ * Required: `get`, `create`, `update`, `destroy`, and `listByUser`, `destroyByUser` (sessions
+ * per user, for "Your sessions" and "log out everywhere").
+ * Recommended: `prune` (sweeping).
  * Optional: `list` (every session, for operators), `clear`, `close`, `migrate`.
  *
  * Values are kept per key, as tagged-JSON text, so that `update` can apply one request's
@@ -75,9 +76,9 @@ export interface Store {
   /** Removes the session; removing a missing one is not an error. */
   destroy(key: string): Promise<void>
   /** The live sessions bound to `userId`, found through an index, newest first. */
-  listByUser?(userId: string): Promise<SessionSummary[]>
+  listByUser(userId: string): Promise<SessionSummary[]>
   /** Removes the user's sessions, except the one under `except`; returns how many. */
-  destroyByUser?(userId: string, options?: { except?: string }): Promise<number>
+  destroyByUser(userId: string, options?: { except?: string }): Promise<number>
   /**
    * Optional. Live sessions, bound to a user or not, at most `limit` (default 100, at most
    * 10_000: see `listLimit`), oldest `createdAt` first. For operations tools (`tessera sessions

@@ -42,8 +42,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { withSession } from '../../src/adapters/node.js'
 import { isSessionError } from '../../src/errors.js'
+import { csrfToken } from '../../src/features/csrf.js'
+import { flash } from '../../src/features/flash.js'
 import type { Session } from '../../src/session/session.js'
-import { createSessions, type Sessions, type SessionsOptions } from '../../src/session/sessions.js'
+import {
+  type CookieSessions,
+  createSessions,
+  type Sessions,
+  type SessionsOptions,
+  type StoreSessions,
+} from '../../src/session/sessions.js'
 import { createFileStore, type FileStoreOptions } from '../../src/stores/file.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { createPostgresStore, type PostgresStoreOptions } from '../../src/stores/postgres.js'
@@ -625,7 +633,7 @@ export interface Target extends Omit<Recording, 'log'>, Served {
 
 export interface TestApp extends Target {
   mode: Mode
-  sessions: Sessions<Shape>
+  sessions: CookieSessions<Shape> | StoreSessions<Shape>
   clock: FakeClock
   /** The spy over the store (counts, `fail`), null for cookie modes. */
   spy: Spy | null
@@ -648,6 +656,7 @@ const fixtureWriteRoutes: ReadonlySet<string> = new Set([
   'POST /s/incr',
   'POST /admin/terminate',
   'POST /admin/disable',
+  'POST /s/revoked-during',
 ])
 
 let requestSeq = 0
@@ -801,10 +810,30 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
         session.set(key, n)
         return sendJson(res, 200, { value: n })
       }
+      case 'POST /s/revoked-during': {
+        // Another device logs the user out everywhere while this request runs; then this
+        // request changes its session the way `op` says.
+        const user = session.userId
+        if (sessions.mode !== 'store' || user === null) return sendJson(res, 400, { error: 'no' })
+        await sessions.destroyByUser(user)
+        const op = q.get('op')
+        if (op === 'set') session.set('late', 'write')
+        else if (op === 'regenerate') session.regenerate()
+        else if (op === 'markModified') session.markModified('user')
+        else if (op === 'setUser') session.setUser(`${user}-2`)
+        else if (op === 'flash') flash(session, 'late message')
+        else if (op === 'csrf') {
+          session.delete('_csrf')
+          csrfToken(session)
+        } else if (op === 'permanent') session.permanent = !session.permanent
+        else return sendJson(res, 400, { error: 'unknown op' })
+        return sendJson(res, 200, { op })
+      }
       case 'POST /admin/terminate':
       case 'POST /admin/disable': {
         const user = q.get('user') ?? ''
         if (url.pathname === '/admin/disable') disabled.add(user)
+        if (sessions.mode !== 'store') throw new Error('revoking needs a store')
         const revoked = await sessions.destroyByUser(user)
         return sendJson(res, 200, { revoked })
       }

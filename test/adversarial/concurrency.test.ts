@@ -3,7 +3,16 @@
  */
 import { expect, it } from 'vitest'
 import type { Result, TestApp } from './app.js'
-import { expectUser, forModes, installInvariants, login, pool, useApp, whoami } from './harness.js'
+import {
+  expectAnon,
+  expectUser,
+  forModes,
+  installInvariants,
+  login,
+  pool,
+  useApp,
+  whoami,
+} from './harness.js'
 
 installInvariants()
 
@@ -82,4 +91,26 @@ forModes(['SRV'], (mode) => {
     expect(Number.isInteger(n) && n >= 1 && n <= 100, `n = ${n}`).toBe(true)
     expectUser(await whoami(app, cookie), 'alice')
   })
+})
+
+forModes(['SRV'], (mode) => {
+  const h = useApp(mode)
+
+  for (const op of ['set', 'regenerate', 'markModified', 'setUser', 'flash', 'csrf', 'permanent']) {
+    it(`C-03 a session revoked while a request ran is never written back, through ${op}: the response deletes the cookie, nothing is listed`, async () => {
+      const app = h.app
+      const cookie = await login(app, 'alice')
+
+      const res = await app.request(`/s/revoked-during?op=${op}`, { method: 'POST', cookie })
+
+      expect(res.status).toBe(200)
+      expect(res.setCookies, 'the response deletes the cookie').toEqual([
+        expect.stringMatching(/^[\w-]+=;.*Max-Age=0/),
+      ])
+      expectAnon(await whoami(app, cookie), 'the revoked cookie')
+      if (app.sessions.mode !== 'store') throw new Error('this case runs with a store')
+      expect(await app.sessions.listByUser('alice')).toEqual([])
+      expect(await app.sessions.listByUser('alice-2')).toEqual([])
+    })
+  }
 })

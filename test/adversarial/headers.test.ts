@@ -138,6 +138,8 @@ const inertStore: Store = {
   create: async () => {},
   update: async () => false,
   destroy: async () => {},
+  listByUser: async () => [],
+  destroyByUser: async () => 0,
 }
 
 forModes('ALL', (mode) => {

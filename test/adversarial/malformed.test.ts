@@ -6,7 +6,6 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { stateOf } from '../../src/session/session.js'
 import type { Result, TestApp } from './app.js'
 import {
   anonViolations,
@@ -243,7 +242,7 @@ forModes('ALL', (mode) => {
     // The container after a save/load round trip (white-box).
     const session = app.sessions.open(cookie)
     await session.load()
-    const data = session[stateOf].data
+    const data = session.toJSON()
     // Pinned difference (plan: "null-prototype containers"): tessera's session data is an
     // ordinary object. It keeps prototype keys out at every boundary instead (set() and the
     // decoders refuse them; get/has use Object.hasOwn), so inherited names never show as data.

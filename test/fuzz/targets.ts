@@ -20,7 +20,13 @@ import type { CookieCodec, DecodeResult, SessionData } from '../../src/codecs/ty
 import { noMeta } from '../../src/codecs/types.js'
 import { isSessionError } from '../../src/errors.js'
 import type { Session } from '../../src/session/session.js'
-import { createSessions, type Sessions, type SessionsOptions } from '../../src/session/sessions.js'
+import {
+  type CookieSessions,
+  createSessions,
+  type Sessions,
+  type SessionsOptions,
+  type StoreSessions,
+} from '../../src/session/sessions.js'
 import { createFileStore } from '../../src/stores/file.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
@@ -348,7 +354,7 @@ export const flaskCodecTarget = codecTarget('flask', 400)
 
 /** A session made through the API, so its cookie is genuine; the record is then replaced. */
 export async function makeStoredSession(
-  sessions: Sessions,
+  sessions: StoreSessions,
 ): Promise<{ cookie: string; key: string }> {
   const session = sessions.open(undefined)
   session.set('seed', 1)
@@ -433,8 +439,8 @@ function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error)
 }
 
-function storeSessions(store: Store): Sessions {
-  return createSessions({ secret: fuzzSecret, store, pruneInterval: 0 } satisfies SessionsOptions)
+function storeSessions(store: Store): StoreSessions {
+  return createSessions({ secret: fuzzSecret, store, pruneInterval: 0 })
 }
 
 export const memoryStoreTarget: FuzzTarget = {

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { withSession } from '../../src/adapters/node.js'
-import { createSessions, type Sessions } from '../../src/session/sessions.js'
+import { createSessions, type StoreSessions } from '../../src/session/sessions.js'
 import { cookieOf } from '../contracts/adapter.js'
 import { type Listening, listen } from '../support/http.js'
 import { describeService } from '../support/services.js'
@@ -13,7 +13,7 @@ import { storeKinds, type TestStore } from '../support/stores.js'
 
 const secret = 'stores-over-http-secret-32-bytes-ok!'
 
-function app(sessions: Sessions) {
+function app(sessions: StoreSessions) {
   return withSession(sessions, async (req, res, session) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const q = url.searchParams

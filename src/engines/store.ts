@@ -1,0 +1,382 @@
+/**
+ * Store sessions: the cookie carries a signed random id, the data lives in a `Store` under the
+ * id's SHA-256. Each request's changes are saved key by key, so concurrent requests that change
+ * different keys both keep theirs, and a session revoked while a request ran is never written
+ * back.
+ * @module
+ */
+import { isPlainObject, type TaggedJSON } from '../codecs/tagged-json.js'
+import type { RejectReason, SessionData } from '../codecs/types.js'
+import { StoreError } from '../errors.js'
+import { createDeadlines } from '../primitives/deadlines.js'
+import { type Mac, sha256 } from '../primitives/keys.js'
+import { randomToken } from '../primitives/random.js'
+import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
+import type { CookieWriter } from '../transports/cookie.js'
+import { startSweeper } from './sweeper.js'
+import {
+  type CommitResult,
+  capExpiry,
+  Draft,
+  type Engine,
+  type EngineContext,
+  isEmpty,
+  type Validated,
+} from './types.js'
+
+/** Options of the store engine. Durations in seconds. */
+export interface StoreEngineOptions {
+  store: Store
+  cookie: CookieWriter
+  /** MACs of the session id under each secret, newest first: the first signs, all verify. */
+  idKeys: readonly Mac[]
+  /** How values are written into the store. */
+  json: TaggedJSON
+  idleTimeout: number
+  absoluteTimeout: number
+  /** The idle expiry is refreshed at most once per this interval. */
+  touchInterval: number
+  /** Seconds between background prunes; 0 for none. */
+  pruneInterval: number
+  /** Milliseconds a store call may take. */
+  storeTimeout: number
+}
+
+/** The store engine, with the operations on sessions other than the request's own. */
+export interface StoreEngine extends Engine {
+  readonly kind: 'store'
+  readonly store: Store
+  listByUser(userId: string): Promise<SessionSummary[]>
+  destroyByUser(userId: string, options?: { except?: string }): Promise<number>
+  destroy(key: string): Promise<void>
+  /** Present when the store has `list`. */
+  list?(options?: { limit?: number }): Promise<SessionSummary[]>
+  /** Present when the store has `prune`. */
+  prune?(options?: PruneOptions): Promise<number>
+}
+
+/** Options of a prune. */
+export interface PruneOptions {
+  /** Called after each batch with the running total. */
+  onProgress?: (removedSoFar: number) => void
+}
+
+const idPattern = /^[A-Za-z0-9_-]{43}$/
+
+/** The store engine. */
+export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContext): StoreEngine {
+  const { store, cookie, idKeys, json } = options
+  const { now, emit, validate } = ctx
+  const name = cookie.name
+  const idle = options.idleTimeout * 1000
+  const absolute = options.absoluteTimeout * 1000
+  const touchInterval = options.touchInterval * 1000
+  const timeout = options.storeTimeout
+  const deadlines = createDeadlines(timeout)
+  const sweeper = startSweeper(store, options.pruneInterval, (cause) =>
+    emit({
+      type: 'store_error',
+      error: new StoreError(store.name, 'prune expired sessions', { cause }),
+    }),
+  )
+
+  /** Runs a store operation within the store timeout; failures become `StoreError`s. */
+  function call<R>(operation: string, run: () => Promise<R>): Promise<R> {
+    return deadlines.within(
+      run,
+      () => new Error(`no answer within ${timeout} ms`),
+      (cause) => {
+        const error =
+          cause instanceof StoreError ? cause : new StoreError(store.name, operation, { cause })
+        emit({ type: 'store_error', error })
+        return error
+      },
+    )
+  }
+
+  function reject(draft: Draft, reason: RejectReason, issues?: readonly string[]): void {
+    draft.rejected = reason
+    emit(issues ? { type: 'rejected', reason, issues } : { type: 'rejected', reason })
+  }
+
+  function signId(id: string): string {
+    return `${id}.${idKeys[0]!.sign(`${name}\0${id}`)}`
+  }
+
+  /** The id in a cookie value and the index of the secret that signed it, or null. */
+  function unsignId(value: string): { id: string; keyIndex: number } | null {
+    const dot = value.indexOf('.')
+    if (dot !== 43 || value.length !== 87) return null
+    const id = value.slice(0, 43)
+    const mac = value.slice(44)
+    if (!idPattern.test(id)) return null
+    for (let i = 0; i < idKeys.length; i++) {
+      if (idKeys[i]!.matches(`${name}\0${id}`, mac)) return { id, keyIndex: i }
+    }
+    return null
+  }
+
+  /** Which id the cookie carries, if any is validly signed: the half of `open` left for later. */
+  function check(draft: Draft): void {
+    if (draft.checked) return
+    draft.checked = true
+    let found: { id: string; keyIndex: number } | null = null
+    let refused = false
+    for (const value of draft.cookies) {
+      if (value === '') continue
+      const signed = unsignId(value)
+      if (!signed) {
+        refused = true
+        continue
+      }
+      if (found && found.id !== signed.id) {
+        // Two different valid ids: which one the browser meant cannot be known.
+        reject(draft, 'malformed')
+        found = null
+        break
+      }
+      found = signed
+    }
+    // One event per request, however many bad values it carried: logs must not amplify.
+    if (!found && refused && draft.rejected === null) reject(draft, 'bad_signature')
+    if (found) {
+      draft.rejected = null
+      draft.id = found.id
+      draft.storeKey = sha256(found.id)
+      draft.resign = found.keyIndex > 0
+    } else {
+      draft.loaded = true
+    }
+  }
+
+  function decodeData(record: StoredSession): SessionData | null {
+    if (!isPlainObject(record.data)) return null
+    const data: SessionData = {}
+    try {
+      for (const key of Object.keys(record.data)) {
+        if (key === '__proto__' || key === 'constructor' || key === 'prototype') return null
+        data[key] = json.untag(JSON.parse(record.data[key]!))
+      }
+    } catch {
+      return null
+    }
+    return data
+  }
+
+  function expiryFor(createdAt: number, t: number): number {
+    return Math.min(t + idle, createdAt + absolute)
+  }
+
+  async function read(draft: Draft): Promise<void> {
+    const key = draft.storeKey!
+    const record = await call('read a session', () => store.get(key))
+    const t = now()
+    if (!record || record.createdAt + absolute <= t || record.expiresAt <= t) {
+      forget(draft)
+      reject(draft, 'expired')
+      return
+    }
+    const decoded = decodeData(record)
+    // Awaited only when the schema is asynchronous: an await costs a turn of the microtask queue.
+    let checked: Validated = { data: null }
+    if (decoded) {
+      const validated = validate(decoded)
+      checked = validated instanceof Promise ? await validated : validated
+    }
+    if (!checked.data) {
+      forget(draft)
+      reject(draft, 'invalid_data', checked.issues)
+      return
+    }
+    draft.data = checked.data
+    draft.isNew = false
+    draft.user = record.userId
+    draft.permanent = record.permanent
+    draft.createdAt = record.createdAt
+    draft.lastSeenAt = record.lastSeenAt
+    draft.expiresAt = record.expiresAt
+  }
+
+  function load(draft: Draft): Promise<void> {
+    check(draft)
+    if (draft.loaded) return Promise.resolve()
+    if (draft.loading) return draft.loading
+    draft.loading = read(draft).then(
+      () => {
+        draft.loaded = true
+        draft.loading = null
+        draft.loadError = null
+      },
+      (error: unknown) => {
+        draft.loading = null
+        throw error
+      },
+    )
+    return draft.loading
+  }
+
+  function cookieFor(id: string, permanent: boolean, expiresAt: number): string {
+    return cookie.set(signId(id), permanent ? capExpiry(expiresAt, now()) : undefined)
+  }
+
+  /** Writes the draft as a new record under a new id; the cookie that carries it. */
+  async function create(draft: Draft, t: number): Promise<string> {
+    const id = randomToken(32)
+    const key = sha256(id)
+    const data: Record<string, string> = {}
+    for (const k of Object.keys(draft.data)) data[k] = json.stringify(draft.data[k])
+    const expiresAt = expiryFor(t, t)
+    const who = typeof draft.who === 'function' ? draft.who() : draft.who
+    await call('create a session', () =>
+      store.create(key, {
+        data,
+        userId: draft.user,
+        createdAt: t,
+        lastSeenAt: t,
+        expiresAt,
+        permanent: draft.permanent,
+        userAgent: who?.userAgent ?? null,
+        ip: who?.ip ?? null,
+      }),
+    )
+    draft.id = id
+    draft.storeKey = key
+    return cookieFor(id, draft.permanent, expiresAt)
+  }
+
+  /** The answer to a request whose session ended while it ran: the cookie goes, nothing is kept. */
+  function ended(draft: Draft): CommitResult {
+    forget(draft)
+    return { setCookie: cookie.remove(), vary: true }
+  }
+
+  async function commit(draft: Draft): Promise<CommitResult> {
+    if (draft.loading) await draft.loading
+    if (!draft.loaded || draft.committed) return { setCookie: null, vary: draft.accessed }
+    draft.committed = true
+    const key = draft.storeKey
+    const t = now()
+    const empty = isEmpty(draft.data) && draft.user === null
+    const hadCookie = draft.cookies.length > 0
+
+    if (draft.destroyed || (key !== null && empty && draft.modified)) {
+      if (key !== null) {
+        await call('destroy a session', () => store.destroy(key))
+        emit({ type: 'destroyed', userId: draft.user })
+      }
+      return { setCookie: hadCookie ? cookie.remove() : null, vary: true }
+    }
+    if (key === null) {
+      if (empty) {
+        // A stale or refused cookie is removed once the request looked at the session.
+        const stale = hadCookie && (draft.modified || draft.rejected !== null)
+        return { setCookie: stale && draft.accessed ? cookie.remove() : null, vary: draft.accessed }
+      }
+      const setCookie = await create(draft, t)
+      emit({ type: 'created', userId: draft.user })
+      return { setCookie, vary: true }
+    }
+    if (draft.regenerate) {
+      const setCookie = await create(draft, t)
+      const fresh = draft.storeKey!
+      // The old session may have been revoked while this request ran ("log out everywhere" on
+      // another device). The new record is made first, so a revocation from now on finds it
+      // in the user's index; one that came before shows as the old record being gone.
+      const old = await call('read a session', () => store.get(key))
+      if (old === null || old.expiresAt <= t) {
+        await call('destroy a session', () => store.destroy(fresh))
+        return ended(draft)
+      }
+      await call('destroy a session', () => store.destroy(key))
+      emit({ type: 'regenerated', userId: draft.user })
+      return { setCookie, vary: true }
+    }
+    if (!draft.modified && t - draft.lastSeenAt < touchInterval) {
+      return {
+        setCookie: draft.resign ? cookieFor(draft.id!, draft.permanent, draft.expiresAt) : null,
+        vary: draft.accessed,
+      }
+    }
+    const expiresAt = expiryFor(draft.createdAt, t)
+    const patch: SessionPatch = { lastSeenAt: t, expiresAt }
+    if (draft.modified) {
+      const set: Record<string, string> = {}
+      const unset: string[] = []
+      for (const k of draft.changed ?? []) {
+        if (Object.hasOwn(draft.data, k)) set[k] = json.stringify(draft.data[k])
+        else unset.push(k)
+      }
+      patch.set = set
+      patch.unset = unset
+      if (draft.cleared) patch.clear = true
+      if (draft.userChanged) patch.userId = draft.user
+      patch.permanent = draft.permanent
+    }
+    const applied = await call('update a session', () => store.update(key, patch))
+    // Revoked or expired while this request ran: never bring it back.
+    if (!applied) return ended(draft)
+    const reissue = draft.permanent || draft.resign
+    return {
+      setCookie: reissue ? cookieFor(draft.id!, draft.permanent, expiresAt) : null,
+      vary: true,
+    }
+  }
+
+  function commitSync(draft: Draft): CommitResult | null {
+    if (draft.loading) return null
+    if (!draft.loaded || draft.committed) return { setCookie: null, vary: draft.accessed }
+    if (draft.modified || draft.resign) return null
+    if (draft.storeKey !== null && now() >= draft.lastSeenAt + touchInterval) return null
+    if (draft.storeKey === null && draft.cookies.length > 0 && draft.rejected !== null) return null
+    draft.committed = true
+    return { setCookie: null, vary: draft.accessed }
+  }
+
+  return {
+    kind: 'store',
+    description: store.name,
+    cookieName: name,
+    reservedKeys: noKeys,
+    keyed: true,
+    store,
+    open(cookies, who) {
+      const draft = new Draft(cookies, who)
+      if (!cookies.some((value) => value !== '')) {
+        draft.checked = true
+        draft.loaded = true
+      }
+      return draft
+    },
+    check,
+    loadSync(draft) {
+      check(draft)
+      return draft.loaded
+    },
+    load,
+    commit,
+    commitSync,
+    listByUser: (userId) => call('list sessions', () => store.listByUser(userId)),
+    destroyByUser: (userId, opts) =>
+      call('revoke sessions', () => store.destroyByUser(userId, opts)),
+    destroy: (key) => call('destroy a session', () => store.destroy(key)),
+    // Only where the store has them; the sessions' type says so too (`StoreSessions`).
+    ...(store.list && {
+      list: (opts?: { limit?: number }) => call('list sessions', () => store.list!(opts)),
+    }),
+    ...(store.prune && {
+      prune: (opts?: PruneOptions) => call('prune expired sessions', () => store.prune!(opts)),
+    }),
+    async close() {
+      sweeper.stop()
+      await store.close?.()
+    },
+  }
+}
+
+const noKeys: ReadonlySet<string> = new Set()
+
+/** Drops the draft's id: it names no live session. */
+function forget(draft: Draft): void {
+  draft.storeKey = null
+  draft.id = null
+}

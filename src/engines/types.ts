@@ -1,0 +1,162 @@
+/**
+ * The engine seam: where a session lives between requests. An engine is Flask's
+ * `SessionInterface` in two halves: `open` reads a request's session from what its cookie
+ * carries, `commit` decides what the response must carry and writes the store. Two engines
+ * exist: cookie sessions (`./cookie.ts`) and store sessions (`./store.ts`).
+ *
+ * A request's session is a `Draft`: plain state that the engine fills and the `Session` object
+ * (one layer up) reads and changes. Nothing above the session layer sees a draft.
+ * @module
+ */
+import type { RejectReason, SessionData } from '../codecs/types.js'
+import type { StoreError } from '../errors.js'
+
+/** Who made a request, recorded when a server-side session is created. */
+export interface RequestMeta {
+  userAgent?: string | null | undefined
+  ip?: string | null | undefined
+}
+
+/**
+ * Who made the request, as an adapter gives it: the values, or a function the engine calls only
+ * when the request creates a session (reading a socket's address costs a request dearly).
+ */
+export type MetaSource = RequestMeta | (() => RequestMeta) | undefined
+
+/** What the response must carry once the request is done with its session. */
+export interface CommitResult {
+  /** A `Set-Cookie` value, or null to leave the client's cookie alone. */
+  setCookie: string | null
+  /** Whether the response depends on the cookie, so caches must key on it (`Vary: Cookie`). */
+  vary: boolean
+}
+
+/** Lifecycle events, for logging and metrics. Session ids never appear in them. */
+export type SessionEvent =
+  | { type: 'created'; userId: string | null }
+  | { type: 'regenerated'; userId: string | null }
+  | { type: 'destroyed'; userId: string | null }
+  | { type: 'rejected'; reason: RejectReason; issues?: readonly string[] }
+  | { type: 'store_error'; error: StoreError }
+
+/** The data if it passed the app's schema (as the schema returned it), else null and why. */
+export interface Validated {
+  data: SessionData | null
+  issues?: string[]
+}
+
+/** What every engine is given: the clock, the event sink and the schema check. */
+export interface EngineContext {
+  now: () => number
+  emit: (event: SessionEvent) => void
+  validate: (data: SessionData) => Validated | Promise<Validated>
+}
+
+/**
+ * One request's session, as the engine and the `Session` object share it. The first group is
+ * what every engine keeps; the last is the store engine's.
+ */
+export class Draft {
+  data: SessionData = {}
+  /** The user the session is bound to. */
+  user: string | null = null
+  /** Whether the cookie outlives the browser (Flask's `session.permanent`). */
+  permanent = false
+  /** When the session began (epoch ms), or 0 for a new one. */
+  createdAt = 0
+
+  /** Whether `data` and the metadata hold what the cookie or store has. */
+  loaded = false
+  /** The store read under way. */
+  loading: Promise<void> | null = null
+  /** Why the adapter's eager load failed (the store was down); thrown when the data is used. */
+  loadError: unknown = null
+  /**
+   * Whether the engine has checked the cookie (for a store: which signed id it carries). Left
+   * until something needs it: an HMAC and a SHA-256 are a seventh of a bare server's time per
+   * request, wasted on requests that never use their session.
+   */
+  checked = false
+
+  /** Keys set or deleted by this request: the patch a store applies. Made on the first write. */
+  changed: Set<string> | null = null
+  /**
+   * Keys whose object values were read, so `markModified()` knows what a handler may have
+   * mutated. Made on the first such read: most requests read none.
+   */
+  read: Set<string> | null = null
+  cleared = false
+  modified = false
+  accessed = false
+  isNew = true
+  userChanged = false
+  regenerate = false
+  destroyed = false
+  /** Why the request's cookie was refused, when one was. */
+  rejected: RejectReason | null = null
+  /** The response's cookie is decided: a second commit is a no-op. */
+  committed = false
+  /** Saves now, before the response is sent: set by the adapter (`session.save()`). */
+  save: (() => Promise<void>) | null = null
+  /** The cookie (or the id in it) was signed with an older secret, so it is signed again. */
+  resign = false
+
+  /** Store sessions: the raw id, once known. */
+  id: string | null = null
+  /** Store sessions: the store key (the SHA-256 of the id), once known. */
+  storeKey: string | null = null
+  /** Store sessions: when the record was last refreshed, to know whether a touch is due. */
+  lastSeenAt = 0
+  /** Store sessions: the record's expiry when loaded. */
+  expiresAt = 0
+
+  constructor(
+    /** The values of the session cookie in the request. */
+    readonly cookies: readonly string[],
+    /** Who made the request, for a session it creates. */
+    readonly who: MetaSource,
+  ) {}
+}
+
+/** How a session is kept between requests: the two halves every engine has. */
+export interface Engine {
+  readonly kind: 'cookie' | 'store'
+  /** Where sessions live, for display: `cookie/native`, `cookie/flask`, `sqlite`, `redis`… */
+  readonly description: string
+  readonly cookieName: string
+  /** Keys the format keeps for its metadata, refused by `session.set` (Flask's `_permanent`…). */
+  readonly reservedKeys: ReadonlySet<string>
+  /**
+   * Whether the session is saved key by key, so two requests that change different keys both
+   * keep their change (store sessions); cookie sessions are written whole.
+   */
+  readonly keyed: boolean
+  /** A request's session from the values of its session cookie. Never throws for a bad cookie. */
+  open(cookies: readonly string[], who: MetaSource): Draft
+  /** Runs the cookie check `open` deferred, once. */
+  check(draft: Draft): void
+  /** Reads the session if that needs no I/O, and says whether it is now loaded. */
+  loadSync(draft: Draft): boolean
+  /** Reads the session from where it lives. Rejects with `StoreError` when the store fails. */
+  load(draft: Draft): Promise<void>
+  /** Saves the session and says what the response must carry. Rejects with `StoreError`. */
+  commit(draft: Draft): Promise<CommitResult>
+  /** The same without waiting when no store call is due; null when `commit` must be used. */
+  commitSync(draft: Draft): CommitResult | null
+  /** Releases timers and the store. */
+  close(): Promise<void>
+}
+
+/** Browsers keep a cookie at most 400 days (RFC 6265bis): never promise longer. */
+const maxCookieLifetime = 400 * 86_400 * 1000
+
+/** `expiresAt`, capped at what a browser keeps from `t`. */
+export function capExpiry(expiresAt: number, t: number): number {
+  return Math.min(expiresAt, t + maxCookieLifetime)
+}
+
+/** Whether `data` holds no key. */
+export function isEmpty(data: SessionData): boolean {
+  for (const _ in data) return false
+  return true
+}

@@ -1,0 +1,41 @@
+/**
+ * The narrow handle that adapters and features have on a session, beyond its public methods.
+ * Everything they may do to a session that an app may not is here, in one place:
+ *
+ * - `needsLoad`: whether the session must be read from its store before the handler runs;
+ * - `deferLoadError`: keep a failed eager load's error, to throw when the handler uses the session;
+ * - `onSave`: what `session.save()` does (the adapter commits and sets the cookie);
+ * - `isKeyed`: whether values are saved key by key (store sessions), for features that keep
+ *   one key per item so that concurrent requests never overwrite each other;
+ * - `rotatedKeys`: keys a feature keeps a per-session secret under, dropped by `regenerate()`.
+ * @module
+ */
+import { internals, type Session, type SessionShape } from './session.js'
+
+export { rotatedKeys } from './session.js'
+
+/** Whether the session must be read from its store before the handler can use it. */
+export function needsLoad<T extends SessionShape>(session: Session<T>): boolean {
+  const { draft, engine } = internals(session)
+  if (draft.loaded || engine.kind !== 'store') return false
+  engine.check(draft)
+  return !draft.loaded
+}
+
+/** Keeps why the eager load failed: thrown when the handler touches the session's data. */
+export function deferLoadError<T extends SessionShape>(session: Session<T>, error: unknown): void {
+  internals(session).draft.loadError = error
+}
+
+/** Sets what `session.save()` does for this request. */
+export function onSave<T extends SessionShape>(
+  session: Session<T>,
+  save: () => Promise<void>,
+): void {
+  internals(session).draft.save = save
+}
+
+/** Whether the session is saved key by key, so distinct keys written concurrently all stay. */
+export function isKeyed<T extends SessionShape>(session: Session<T>): boolean {
+  return internals(session).engine.keyed
+}
