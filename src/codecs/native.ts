@@ -22,8 +22,8 @@ import {
   type Secrets,
   secretList,
 } from '../primitives/keys.js'
+import { maxCookieBytes } from '../primitives/limits.js'
 import { randomBytesPooled } from '../primitives/random.js'
-import { maxCookieBytes } from '../transports/cookie.js'
 import { createNativeJSON, isPlainObject, type TaggedJSON } from './tagged-json.js'
 import type { CookieCodec, DecodeOptions, DecodeResult, SessionData, SessionMeta } from './types.js'
 

@@ -4,6 +4,9 @@
  */
 import { stringifySetCookie } from 'cookie'
 import { ConfigError, CookieTooLargeError } from '../errors.js'
+import { maxCookieBytes } from '../primitives/limits.js'
+
+export { maxCookieBytes }
 
 /** The session cookie's attributes, as Flask's `SESSION_COOKIE_*` settings. */
 export interface CookieOptions {
@@ -22,9 +25,6 @@ export interface CookieOptions {
   /** CHIPS partitioned cookie; implies Secure, as in Flask. @default false */
   partitioned?: boolean
 }
-
-/** The limit of name plus value that browsers keep (RFC 6265bis). */
-export const maxCookieBytes = 4096
 
 /** Writes `Set-Cookie` values for one configured cookie. */
 export interface CookieWriter {
