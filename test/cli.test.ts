@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -182,6 +182,38 @@ describe('tessera sessions and migrate', () => {
   it('exits 2 for revoke without --user or --id, and for an unknown store', async () => {
     expect((await run('sessions', 'revoke', '--store', url)).code).toBe(2)
     expect((await run('sessions', 'list', '--store', 'mongodb://x')).code).toBe(2)
+  })
+})
+
+describe('store paths', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-paths-'))
+  // A unique name at the filesystem root, where `sqlite://NAME/…` used to put its database.
+  const rootName = `tessera-cli-test-${process.pid}-${Date.now()}`
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+    rmSync(join('/', rootName), { recursive: true, force: true })
+  })
+
+  it('refuses sqlite://RELATIVE, naming the right forms, and creates nothing', async () => {
+    const list = await run('sessions', 'list', '--store', `sqlite://${rootName}/x.db`)
+    const migrate = await run('migrate', '--store', `sqlite://${rootName}/x.db`)
+
+    for (const result of [list, migrate]) {
+      expect(result.code).toBe(2)
+      expect(result.err).toContain(`sqlite:${rootName}/x.db`)
+      expect(result.err).toContain('sqlite:///')
+    }
+    expect(existsSync(join('/', rootName))).toBe(false)
+    expect(existsSync(rootName)).toBe(false)
+  })
+
+  it('refuses file://RELATIVE the same way as sqlite://', async () => {
+    const list = await run('sessions', 'list', '--store', `file://${rootName}`)
+
+    expect(list.code).toBe(2)
+    expect(list.err).toContain(`file:${rootName}`)
+    expect(list.err).toContain('file:///')
+    expect(existsSync(join('/', rootName))).toBe(false)
   })
 })
 
