@@ -10,6 +10,9 @@
  * not percent-decoded.
  * @module
  */
+import { stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { ConfigError } from '../errors.js'
 import type { Store } from './types.js'
 
@@ -24,6 +27,22 @@ export type StoreTarget =
   | { kind: 'sqlite'; path: string }
   | { kind: 'redis'; url: string }
   | { kind: 'postgres'; url: string }
+
+/** Options of `openStore`. */
+export interface OpenStoreOptions {
+  /**
+   * Let the store create a missing SQLite database file or session folder (the stores do, on
+   * first use). With `false`, a missing one is an error that names the path: for tools that
+   * only read or change existing sessions, such as `tessera sessions`.
+   * @default true
+   */
+  create?: boolean
+}
+
+/** The file store's folder when `file` is given without one (as `createFileStore` picks it). */
+export function defaultFileStoreDir(): string {
+  return join(tmpdir(), 'tessera-sessions')
+}
 
 /** Reads a store URL without opening anything. Throws `ConfigError` for a form it does not know. */
 export function parseStoreUrl(url: string): StoreTarget {
@@ -64,18 +83,21 @@ function pathOf(url: string, scheme: 'file' | 'sqlite'): string {
 }
 
 /** Opens the store a URL names. Throws `ConfigError` for a form it does not know. */
-export async function openStore(url: string): Promise<Store> {
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
   const target = parseStoreUrl(url)
+  const create = options.create ?? true
   switch (target.kind) {
     case 'memory': {
       const { createMemoryStore } = await import('./memory.js')
       return createMemoryStore()
     }
     case 'file': {
+      if (!create) await mustExist(target.dir ?? defaultFileStoreDir(), 'folder', url)
       const { createFileStore } = await import('./file.js')
       return createFileStore(target.dir === undefined ? {} : { dir: target.dir })
     }
     case 'sqlite': {
+      if (!create && target.path !== ':memory:') await mustExist(target.path, 'database', url)
       const { createSqliteStore } = await import('./sqlite.js')
       return createSqliteStore({ path: target.path })
     }
@@ -87,5 +109,42 @@ export async function openStore(url: string): Promise<Store> {
       const { createPostgresStore } = await import('./postgres.js')
       return createPostgresStore({ connectionString: url })
     }
+  }
+}
+
+/**
+ * Throws, naming the path, unless `path` is an existing folder (`folder`) or non-folder
+ * (`database`). The check and the store's open are two steps: a file removed in between is
+ * still created by the store.
+ */
+async function mustExist(path: string, kind: 'folder' | 'database', url: string): Promise<void> {
+  const absolute = resolve(path)
+  const shown = absolute === path ? path : `${path} (${absolute})`
+  const what = kind === 'folder' ? 'session folder' : 'SQLite database'
+  let isFolder: boolean
+  try {
+    isFolder = (await stat(path)).isDirectory()
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new Error(
+        `no ${what} at ${shown}; check the path, or create it with \`tessera migrate --store ${url}\``,
+        { cause: error },
+      )
+    }
+    throw new Error(`cannot reach the ${what} at ${shown}: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  if (kind === 'folder' && !isFolder) {
+    throw new Error(
+      `${shown} is not a folder; file:DIR takes the folder that holds the session files`,
+    )
+  }
+  if (kind === 'database' && isFolder) {
+    throw new Error(
+      `${shown} is a folder, not a SQLite database file; give the file's path, ` +
+        `e.g. sqlite:${join(path, 'sessions.db')}`,
+    )
   }
 }
