@@ -33,6 +33,9 @@ Commands:
                                  fail (exit 1) on a missing one
 
 A store URL is one of: ${storeUrlForms}
+PATH and DIR are relative to the working folder unless they start with /; three slashes,
+as in sqlite:///var/lib/app/sessions.db or file:///var/lib/app/sessions, give an absolute
+path, and sqlite://NAME or file://NAME is refused (write sqlite:NAME for a relative path).
 Exit codes: 0 done, 1 failed, 2 bad usage.`
 
 /** A mistake in how the command was called: exit code 2. */
