@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -182,6 +182,127 @@ describe('tessera sessions and migrate', () => {
   it('exits 2 for revoke without --user or --id, and for an unknown store', async () => {
     expect((await run('sessions', 'revoke', '--store', url)).code).toBe(2)
     expect((await run('sessions', 'list', '--store', 'mongodb://x')).code).toBe(2)
+  })
+})
+
+describe('store paths: reading commands never create, only migrate does', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-paths-'))
+  // A unique name at the filesystem root, where `sqlite://NAME/…` used to put its database.
+  const rootName = `tessera-cli-test-${process.pid}-${Date.now()}`
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true })
+    rmSync(join('/', rootName), { recursive: true, force: true })
+  })
+
+  it('fails with exit 1 naming the path for list, revoke and prune on a missing sqlite file', async () => {
+    const path = join(dir, 'missing', 'sessions.db')
+
+    const list = await run('sessions', 'list', '--store', `sqlite:${path}`)
+    const revoke = await run('sessions', 'revoke', '--store', `sqlite:${path}`, '--user', 'a')
+    const prune = await run('sessions', 'prune', '--store', `sqlite:${path}`)
+
+    for (const result of [list, revoke, prune]) {
+      expect(result.code).toBe(1)
+      expect(result.out).toBe('')
+      expect(result.err).toContain(path)
+      expect(result.err).toContain(`tessera migrate --store sqlite:${path}`)
+    }
+    expect(existsSync(join(dir, 'missing'))).toBe(false)
+  })
+
+  it('does not create a missing sqlite file whose folder exists', async () => {
+    const path = join(dir, 'absent.db')
+
+    const list = await run('sessions', 'list', '--store', `sqlite:${path}`)
+
+    expect(list.code).toBe(1)
+    expect(existsSync(path)).toBe(false)
+  })
+
+  it('creates the sqlite database with migrate, after which reading commands work', async () => {
+    const path = join(dir, 'made', 'sessions.db')
+
+    const migrated = await run('migrate', '--store', `sqlite:${path}`)
+    const list = await run('sessions', 'list', '--store', `sqlite:${path}`)
+
+    expect(migrated.code).toBe(0)
+    expect(list.code).toBe(0)
+    expect(list.err).toBe('0 live sessions')
+  })
+
+  it('reads sqlite:///ABSOLUTE as an absolute path', async () => {
+    const path = join(dir, 'three-slashes.db')
+    expect(path.startsWith('/')).toBe(true)
+
+    const missing = await run('sessions', 'list', '--store', `sqlite://${path}`)
+    const migrated = await run('migrate', '--store', `sqlite://${path}`)
+    const list = await run('sessions', 'list', '--store', `sqlite://${path}`)
+
+    expect(missing.code).toBe(1)
+    expect(missing.err).toContain(path)
+    expect(migrated.code).toBe(0)
+    expect(existsSync(path)).toBe(true)
+    expect(list.code).toBe(0)
+  })
+
+  it('refuses sqlite://RELATIVE, naming the right forms, and creates nothing', async () => {
+    const list = await run('sessions', 'list', '--store', `sqlite://${rootName}/x.db`)
+    const migrate = await run('migrate', '--store', `sqlite://${rootName}/x.db`)
+
+    for (const result of [list, migrate]) {
+      expect(result.code).toBe(2)
+      expect(result.err).toContain(`sqlite:${rootName}/x.db`)
+      expect(result.err).toContain('sqlite:///')
+    }
+    expect(existsSync(join('/', rootName))).toBe(false)
+    expect(existsSync(rootName)).toBe(false)
+  })
+
+  it('fails with exit 1 naming the folder for reading commands on a missing file: folder', async () => {
+    const folder = join(dir, 'no-such-folder')
+
+    const list = await run('sessions', 'list', '--store', `file:${folder}`)
+    const revoke = await run('sessions', 'revoke', '--store', `file:${folder}`, '--id', 'k')
+    const prune = await run('sessions', 'prune', '--store', `file:${folder}`)
+
+    for (const result of [list, revoke, prune]) {
+      expect(result.code).toBe(1)
+      expect(result.err).toContain(folder)
+      expect(result.err).toContain(`tessera migrate --store file:${folder}`)
+    }
+    expect(existsSync(folder)).toBe(false)
+  })
+
+  it('creates the file: folder with migrate, after which reading commands work', async () => {
+    const folder = join(dir, 'file-store')
+
+    const migrated = await run('migrate', '--store', `file://${folder}`)
+    const list = await run('sessions', 'list', '--store', `file:${folder}`)
+
+    expect(migrated.code).toBe(0)
+    expect(existsSync(folder)).toBe(true)
+    expect(list.code).toBe(0)
+    expect(list.err).toBe('0 live sessions')
+  })
+
+  it('refuses file://RELATIVE the same way as sqlite://', async () => {
+    const list = await run('sessions', 'list', '--store', `file://${rootName}`)
+
+    expect(list.code).toBe(2)
+    expect(list.err).toContain(`file:${rootName}`)
+    expect(list.err).toContain('file:///')
+    expect(existsSync(join('/', rootName))).toBe(false)
+  })
+
+  it('says when the path is of the wrong kind', async () => {
+    const list = await run('sessions', 'list', '--store', `sqlite:${dir}`)
+    const files = await run('sessions', 'list', '--store', `file:${join(dir, 'three-slashes.db')}`)
+
+    expect(list.code).toBe(1)
+    expect(list.err).toContain(dir)
+    expect(list.err).toMatch(/folder/)
+    expect(files.code).toBe(1)
+    expect(files.err).toMatch(/not a folder/)
   })
 })
 

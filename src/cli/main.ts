@@ -4,6 +4,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { createFlaskCodec, dumpsSession, flaskJSON } from '../codecs/flask.js'
 import { createNativeCodec } from '../codecs/native.js'
@@ -12,7 +13,7 @@ import type { CookieCodec, SessionData } from '../codecs/types.js'
 import { noMeta } from '../codecs/types.js'
 import { isSessionError } from '../errors.js'
 import type { SessionSummary, Store } from '../stores/types.js'
-import { openStore, storeUrlForms } from '../stores/url.js'
+import { defaultFileStoreDir, openStore, parseStoreUrl, storeUrlForms } from '../stores/url.js'
 
 const usage = `Usage: tessera <command> [options]
 
@@ -27,9 +28,14 @@ Commands:
   sessions list --store URL [--user ID] [--limit N]
   sessions revoke --store URL (--user ID | --id KEY)
   sessions prune --store URL     remove expired sessions
-  migrate --store URL            create the store's tables and indexes
+  migrate --store URL            create the store's tables and indexes, and its database
+                                 file or folder; the sessions commands never create them and
+                                 fail (exit 1) on a missing one
 
 A store URL is one of: ${storeUrlForms}
+PATH and DIR are relative to the working folder unless they start with /; three slashes,
+as in sqlite:///var/lib/app/sessions.db or file:///var/lib/app/sessions, give an absolute
+path, and sqlite://NAME or file://NAME is refused (write sqlite:NAME for a relative path).
 Exit codes: 0 done, 1 failed, 2 bad usage.`
 
 /** A mistake in how the command was called: exit code 2. */
@@ -83,7 +89,17 @@ async function run(
     case 'migrate':
       return withStore(
         [sub, ...rest].filter((a): a is string => a !== undefined),
-        async (store) => {
+        async (store, _values, url) => {
+          const target = parseStoreUrl(url)
+          if (target.kind === 'file') {
+            // The file store makes its folder on first use; migrate makes it now, as the
+            // sessions commands will not.
+            const dir = target.dir ?? defaultFileStoreDir()
+            if (await mkdir(dir, { recursive: true, mode: 0o700 })) {
+              io.out(`created the folder ${dir} for the file store`)
+              return 0
+            }
+          }
           if (!store.migrate) {
             io.out(`the ${store.name} store needs no migration`)
             return 0
@@ -92,6 +108,7 @@ async function run(
           io.out(`migrated the ${store.name} store`)
           return 0
         },
+        { create: true },
       )
     default:
       throw new UsageError(`unknown command "${command}"`)
@@ -203,7 +220,9 @@ async function withStore(
   body: (
     store: Store,
     values: { user?: string | undefined; id?: string | undefined; limit?: string | undefined },
+    url: string,
   ) => Promise<number>,
+  { create }: { create: boolean } = { create: false },
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -218,9 +237,11 @@ async function withStore(
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
   const url = values.store ?? process.env.SESSION_STORE
   if (!url) throw new UsageError('--store URL is required (or set SESSION_STORE)')
-  const store = await openStore(url)
+  // Only migrate creates a missing database file or folder: a typo in a path given to list,
+  // revoke or prune fails with the path instead of reading an empty store made there.
+  const store = await openStore(url, { create })
   try {
-    return await body(store, values)
+    return await body(store, values, url)
   } finally {
     await store.close?.()
   }
