@@ -13,6 +13,7 @@ import { storeUnavailable } from '../src/adapters/shared.js'
 import { type CookieTooLargeError, isSessionError } from '../src/errors.js'
 import { checkCsrf, csrfField, csrfInput, csrfToken } from '../src/features/csrf.js'
 import { flash, getFlashedMessages } from '../src/features/flash.js'
+import { createFormCsrf } from '../src/features/form-csrf.js'
 import type { Secrets } from '../src/primitives/keys.js'
 import { randomToken } from '../src/primitives/random.js'
 import { csrfKey, type Session } from '../src/session/session.js'
@@ -22,7 +23,6 @@ import type { DemoSession } from './config.js'
 import { describeDevice } from './devices.js'
 import { type Account, page, type Section } from './html.js'
 import { inspectorBody } from './inspect.js'
-import { createLoginCsrf } from './login-csrf.js'
 import {
   csrfFailedPage,
   footerHtml,
@@ -96,7 +96,8 @@ export function createApp(
   const footer = footerHtml(storeLabel, options.instance ?? null)
   const storeMode = sessions.mode === 'store'
   // The login form is for visitors without a session, so its token must not make one.
-  const loginCsrf = createLoginCsrf({
+  const loginCsrf = createFormCsrf({
+    name: 'login-csrf',
     secret: options.secret ?? randomToken(32),
     secure: options.secureCookies ?? false,
   })
