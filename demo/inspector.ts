@@ -5,8 +5,7 @@
  * @module
  */
 import pako from 'pako'
-import type { Session } from '../src/session/session.js'
-import type { Sessions } from '../src/session/sessions.js'
+import type { Session, Sessions } from 'tessera'
 import type { DemoSession } from './config.js'
 import { displayIp } from './devices.js'
 import { escapeHtml, jsonBlock, prettyJson, timeHtml } from './html.js'
@@ -251,6 +250,7 @@ function decodeFlask(value: string): {
 
 async function recordSection(input: InspectInput): Promise<string> {
   const { sessions, session, now } = input
+  if (sessions.mode !== 'store') return ''
   const key = sessions.keyOf(session)
   const head = '<section aria-labelledby="record"><h2 id="record">The store record</h2>'
   if (key === null || !sessions.store) {
