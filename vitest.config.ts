@@ -1,6 +1,20 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url))
+
 export default defineConfig({
+  resolve: {
+    // The package's public names, as tsconfig.json's `paths` map them. Subpaths come first and
+    // every pattern is anchored, so `tessera/stores/redis` never falls to the bare `tessera`.
+    alias: [
+      { find: /^tessera\/adapters\/([a-z-]+)$/, replacement: src('adapters/$1.ts') },
+      { find: /^tessera\/stores\/([a-z-]+)$/, replacement: src('stores/$1.ts') },
+      { find: /^tessera\/flask$/, replacement: src('codecs/flask.ts') },
+      { find: /^tessera\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^tessera$/, replacement: src('index.ts') },
+    ],
+  },
   test: {
     include: [
       'src/**/*.test.ts',

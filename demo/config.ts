@@ -6,10 +6,8 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ConfigError } from '../src/errors.js'
-import { createSessions, type Sessions } from '../src/session/sessions.js'
-import type { Store } from '../src/stores/types.js'
-import { openStore } from '../src/stores/url.js'
+import { ConfigError, createSessions, type Sessions, type Store } from 'tessera'
+import { openStore } from 'tessera/stores/url'
 
 /** The demo's session shape. */
 export interface DemoSession extends Record<string, unknown> {
@@ -98,7 +96,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
 /** `SESSION_STORE` as a store; `REDIS_PREFIX` sets the Redis key prefix (default `tessera:`). */
 async function openDemoStore(url: string, env: NodeJS.ProcessEnv): Promise<Store> {
   if (env.REDIS_PREFIX && (url.startsWith('redis://') || url.startsWith('rediss://'))) {
-    const { createRedisStore } = await import('../src/stores/redis.js')
+    const { createRedisStore } = await import('tessera/stores/redis')
     return createRedisStore({ url, prefix: env.REDIS_PREFIX })
   }
   return openStore(url)

@@ -3,7 +3,7 @@
  * @module
  */
 import { createServer } from 'node:http'
-import { isSessionError } from '../src/errors.js'
+import { isSessionError } from 'tessera'
 import { createApp } from './app.js'
 import { loadConfig } from './config.js'
 

@@ -2,7 +2,7 @@
  * The bodies of the demo's pages: plain functions from data to escaped HTML.
  * @module
  */
-import type { SessionSummary } from '../src/stores/types.js'
+import type { SessionSummary } from 'tessera'
 import { describeDevice, displayIp } from './devices.js'
 import { escapeHtml, relative, shortTimeHtml, timeHtml } from './html.js'
 

@@ -4,9 +4,8 @@
  * @module
  */
 
-import type { SessionShape } from '../src/session/session.js'
-import { createSessions, type Sessions } from '../src/session/sessions.js'
-import { createSqliteStore } from '../src/stores/sqlite.js'
+import { createSessions, type SessionShape, type Sessions } from 'tessera'
+import { createSqliteStore } from 'tessera/stores/sqlite'
 
 /** The example's sessions, host and port; exits with the fix when SECRET_KEY is missing. */
 export function fromEnvironment<T extends SessionShape>(): {

@@ -38,6 +38,7 @@ export {
   verifyCsrfToken,
 } from './features/csrf.js'
 export { type FlashOptions, flash, getFlashedMessages } from './features/flash.js'
+export { createFormCsrf, type FormCsrf, type FormCsrfOptions } from './features/form-csrf.js'
 export type { Secret, Secrets } from './primitives/keys.js'
 export { Session, type SessionShape } from './session/session.js'
 export {

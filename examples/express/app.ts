@@ -4,14 +4,14 @@
  * @module
  */
 import express, { type Express } from 'express'
-import { session, sessionErrors } from '../../src/adapters/express.js'
-import type { Sessions } from '../../src/session/sessions.js'
+import type { Sessions } from 'tessera'
+import { session, sessionErrors } from 'tessera/adapters/express'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }
 
 // Types `req.session` across the app (in your app: `declare module 'tessera/adapters/express'`).
-declare module '../../src/adapters/express.js' {
+declare module 'tessera/adapters/express' {
   interface AppSession extends TutorialSession {}
 }
 

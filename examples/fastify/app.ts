@@ -4,14 +4,14 @@
  * @module
  */
 import Fastify, { type FastifyInstance } from 'fastify'
-import { fastifySession } from '../../src/adapters/fastify.js'
-import type { Sessions } from '../../src/session/sessions.js'
+import type { Sessions } from 'tessera'
+import { fastifySession } from 'tessera/adapters/fastify'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }
 
 // Types `request.session` across the app (in your app: `declare module 'tessera/adapters/fastify'`).
-declare module '../../src/adapters/fastify.js' {
+declare module 'tessera/adapters/fastify' {
   interface AppSession extends TutorialSession {}
 }
 

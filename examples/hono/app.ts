@@ -5,8 +5,8 @@
  */
 import { Hono } from 'hono'
 import { html } from 'hono/html'
-import { type SessionEnv, session } from '../../src/adapters/hono.js'
-import type { Sessions } from '../../src/session/sessions.js'
+import type { Sessions } from 'tessera'
+import { type SessionEnv, session } from 'tessera/adapters/hono'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }

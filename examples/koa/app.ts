@@ -5,14 +5,14 @@
  * @module
  */
 import Koa, { type Context } from 'koa'
-import { session } from '../../src/adapters/koa.js'
-import type { Sessions } from '../../src/session/sessions.js'
+import type { Sessions } from 'tessera'
+import { session } from 'tessera/adapters/koa'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }
 
 // Types `ctx.session` across the app (in your app: `declare module 'tessera/adapters/koa'`).
-declare module '../../src/adapters/koa.js' {
+declare module 'tessera/adapters/koa' {
   interface AppSession extends TutorialSession {}
 }
 

@@ -1,6 +1,6 @@
+import { createSessions } from 'tessera'
+import { createMemoryStore } from 'tessera/stores/memory'
 import { describe, expect, it } from 'vitest'
-import { createSessions } from '../../src/session/sessions.js'
-import { createMemoryStore } from '../../src/stores/memory.js'
 import { sessionMetrics } from './prom-client.js'
 
 describe('counting session events with prom-client', () => {

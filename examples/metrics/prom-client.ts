@@ -4,7 +4,7 @@
  * @module
  */
 import { Counter, Registry } from 'prom-client'
-import type { Sessions } from '../../src/session/sessions.js'
+import type { Sessions } from 'tessera'
 
 /** Registers tessera's counters on `registry` and keeps them up to date. */
 export function sessionMetrics(sessions: Sessions, registry = new Registry()) {

@@ -246,14 +246,25 @@ describe('express adapter', () => {
 
 describeCsrf(
   'express',
-  async () => {
+  async (formCsrf) => {
     const sessions = createSessions({ secret: 'csrf-suite-secret-that-is-32-bytes!' })
     const app = express()
     app.use(
       express.urlencoded({ extended: false }),
       session(sessions),
-      csrf({ exempt: ['/hooks/*'] }),
+      csrf({ exempt: ['/hooks/*', '/form'] }),
     )
+    app.get('/form', (req, res) => {
+      const { token, setCookie } = formCsrf.issue(req.headers.cookie)
+      res.append('set-cookie', setCookie)
+      res.send(token)
+    })
+    app.post('/form', (req, res) => {
+      const token =
+        (req.body as Record<string, string> | undefined)?._csrf ?? req.get('x-csrf-token')
+      if (formCsrf.verify(req.headers.cookie, token)) res.send('ok')
+      else res.status(403).send('refused')
+    })
     app.get('/token', (req, res) => {
       res.send(csrfToken(req.session))
     })

@@ -154,11 +154,23 @@ describe('fastify adapter', () => {
 
 describeCsrf(
   'fastify',
-  async () => {
+  async (formCsrf) => {
     const sessions = createSessions({ secret: 'csrf-suite-secret-that-is-32-bytes!' })
     const app = Fastify()
     await app.register(fastifySession, { sessions })
-    app.addHook('preHandler', csrf({ exempt: ['/hooks/*'] }))
+    app.addHook('preHandler', csrf({ exempt: ['/hooks/*', '/form'] }))
+    app.get('/form', async (request, reply) => {
+      const { token, setCookie } = formCsrf.issue(request.headers.cookie)
+      reply.header('set-cookie', setCookie)
+      return token
+    })
+    app.post('/form', async (request, reply) => {
+      const token = request.headers['x-csrf-token']
+      if (formCsrf.verify(request.headers.cookie, typeof token === 'string' ? token : null)) {
+        return 'ok'
+      }
+      return reply.code(403).send('refused')
+    })
     app.get('/token', async (request) => csrfToken(request.session))
     app.post('/submit', async () => 'ok')
     app.post('/hooks/in', async () => 'ok')

@@ -142,10 +142,23 @@ describe('hono adapter', () => {
 
 describeCsrf(
   'hono',
-  async () => {
+  async (formCsrf) => {
     const sessions = createSessions({ secret: 'csrf-suite-secret-that-is-32-bytes!' })
     const app = new Hono<SessionEnv>()
-    app.use(session(sessions), csrf({ exempt: ['/hooks/*'] }))
+    app.use(session(sessions), csrf({ exempt: ['/hooks/*', '/form'] }))
+    app.get('/form', (c) => {
+      const { token, setCookie } = formCsrf.issue(c.req.header('cookie'))
+      c.header('set-cookie', setCookie, { append: true })
+      return c.text(token)
+    })
+    app.post('/form', async (c) => {
+      const form = c.req.header('content-type')?.startsWith('application/x-www-form-urlencoded')
+        ? await c.req.parseBody()
+        : {}
+      const field = form._csrf
+      const token = typeof field === 'string' ? field : c.req.header('x-csrf-token')
+      return formCsrf.verify(c.req.header('cookie'), token) ? c.text('ok') : c.text('refused', 403)
+    })
     app.get('/token', (c) => c.text(csrfToken(c.get('session'))))
     app.post('/submit', (c) => c.text('ok'))
     app.post('/hooks/in', (c) => c.text('ok'))

@@ -121,14 +121,22 @@ describe('koa adapter', () => {
 
 describeCsrf(
   'koa',
-  async () => {
+  async (formCsrf) => {
     const sessions = createSessions({ secret: 'csrf-suite-secret-that-is-32-bytes!' })
     const app = new Koa()
     app.silent = true
     app.use(session(sessions))
-    app.use(csrf({ exempt: ['/hooks/*'] }))
+    app.use(csrf({ exempt: ['/hooks/*', '/form'] }))
     app.use((ctx) => {
-      if (ctx.path === '/token') ctx.body = csrfToken(ctx.session)
+      if (ctx.path === '/form' && ctx.method === 'GET') {
+        const { token, setCookie } = formCsrf.issue(ctx.get('cookie'))
+        ctx.append('set-cookie', setCookie)
+        ctx.body = token
+      } else if (ctx.path === '/form') {
+        const ok = formCsrf.verify(ctx.get('cookie'), ctx.get('x-csrf-token'))
+        ctx.status = ok ? 200 : 403
+        ctx.body = ok ? 'ok' : 'refused'
+      } else if (ctx.path === '/token') ctx.body = csrfToken(ctx.session)
       else if (ctx.path === '/login') {
         ctx.session.regenerate()
         ctx.body = 'ok'

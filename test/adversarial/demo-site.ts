@@ -19,8 +19,8 @@ import { join } from 'node:path'
 import { expect } from 'vitest'
 import { createApp } from '../../demo/app.js'
 import { type DemoSession, loadConfig } from '../../demo/config.js'
-import { loginCsrfPurpose } from '../../demo/login-csrf.js'
 import { csrfTokenIn } from '../../demo/test-client.js'
+import { formCsrfPurpose } from '../../src/features/form-csrf.js'
 import { deriveKey } from '../../src/primitives/keys.js'
 import { csrfKey } from '../../src/session/session.js'
 import { createSessions, type Sessions } from '../../src/session/sessions.js'
@@ -152,7 +152,7 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
     // The login form's MAC key, in the encodings invariant 1 looks for.
     sensitive: new Set(
       ['hex', 'base64', 'base64url'].map((e) =>
-        deriveKey(Buffer.from(secret), loginCsrfPurpose).toString(e as BufferEncoding),
+        deriveKey(Buffer.from(secret), formCsrfPurpose).toString(e as BufferEncoding),
       ),
     ),
     secure: false,

@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../src/errors.js'
-import { createLoginCsrf, type LoginCsrfOptions } from './login-csrf.js'
+import { ConfigError } from '../errors.js'
+import { createFormCsrf, type FormCsrfOptions } from './form-csrf.js'
 
-const secret = 'login-csrf-test-secret-of-32-bytes!!'
+const secret = 'form-csrf-test-secret--of-32-bytes!!'
 const older = 'an-older-secret-still-accepted-32b!!'
 
-/** A login CSRF helper on a clock the test moves. */
-function make(options: Partial<LoginCsrfOptions> = {}) {
+/** A form CSRF helper on a clock the test moves. */
+function make(options: Partial<FormCsrfOptions> = {}) {
   const clock = { now: 1_800_000_000_000 }
-  const csrf = createLoginCsrf({ secret, now: () => clock.now, ...options })
+  const csrf = createFormCsrf({ secret, now: () => clock.now, ...options })
   return { csrf, clock }
 }
 
 /** `name=value` of a Set-Cookie header: what the browser sends back. */
 const sent = (setCookie: string) => setCookie.slice(0, setCookie.indexOf(';'))
 
-describe('createLoginCsrf', () => {
+describe('createFormCsrf', () => {
   it('accepts the token with the cookie it was issued with', () => {
     const { csrf } = make()
 
@@ -30,8 +30,8 @@ describe('createLoginCsrf', () => {
 
     const { token, setCookie } = csrf.issue(undefined)
 
-    const value = sent(setCookie).slice('login-csrf='.length)
-    expect(setCookie).toMatch(/^login-csrf=[A-Za-z0-9_-]{43}; /)
+    const value = sent(setCookie).slice('form-csrf='.length)
+    expect(setCookie).toMatch(/^form-csrf=[A-Za-z0-9_-]{43}; /)
     expect(setCookie).toContain(`Expires=${new Date(clock.now + 3600_000).toUTCString()}`)
     expect(setCookie).toContain('; HttpOnly; Path=/; SameSite=Lax')
     expect(setCookie).not.toContain('Secure')
@@ -39,15 +39,30 @@ describe('createLoginCsrf', () => {
     expect(token).not.toContain(value)
   })
 
-  it('names the cookie __Host-login-csrf and marks it Secure when secure', () => {
+  it('names the cookie __Host-form-csrf and marks it Secure when secure', () => {
     const { csrf } = make({ secure: true })
 
     const { token, setCookie } = csrf.issue(undefined)
 
-    expect(csrf.cookieName).toBe('__Host-login-csrf')
-    expect(setCookie).toMatch(/^__Host-login-csrf=[^;]+; Expires=[^;]+; Secure; HttpOnly; Path=\//)
+    expect(csrf.cookieName).toBe('__Host-form-csrf')
+    expect(setCookie).toMatch(/^__Host-form-csrf=[^;]+; Expires=[^;]+; Secure; HttpOnly; Path=\//)
     expect(csrf.verify(sent(setCookie), token)).toBe(true)
     expect(csrf.verify(sent(setCookie).replace('__Host-', ''), token)).toBe(false)
+  })
+
+  it('takes a cookie name of its own, prefixed __Host- when secure, and refuses an invalid one', () => {
+    const plain = make({ name: 'login-csrf' })
+    const secure = make({ name: 'login-csrf', secure: true })
+
+    const { token, setCookie } = plain.csrf.issue(undefined)
+
+    expect(plain.csrf.cookieName).toBe('login-csrf')
+    expect(secure.csrf.cookieName).toBe('__Host-login-csrf')
+    expect(setCookie).toMatch(/^login-csrf=/)
+    expect(plain.csrf.verify(sent(setCookie), token)).toBe(true)
+    expect(plain.csrf.verify(sent(setCookie).replace('login-', 'form-'), token)).toBe(false)
+    expect(() => make({ name: 'bad name' })).toThrow(ConfigError)
+    expect(() => make({ name: '__Host-x' })).toThrow(/must be Secure/)
   })
 
   it('refuses a missing or garbled token, and a token without its cookie', () => {
@@ -61,7 +76,7 @@ describe('createLoginCsrf', () => {
       expect(csrf.verify(cookie, bad), String(bad)).toBe(false)
     }
     expect(csrf.verify(undefined, token)).toBe(false)
-    expect(csrf.verify('login-csrf=', token)).toBe(false)
+    expect(csrf.verify('form-csrf=', token)).toBe(false)
     expect(csrf.verify('session=abc', token)).toBe(false)
   })
 
@@ -90,11 +105,11 @@ describe('createLoginCsrf', () => {
   it('makes a new cookie value in place of one that is not its own shape', () => {
     const { csrf } = make()
 
-    const { token, setCookie } = csrf.issue('login-csrf=short')
+    const { token, setCookie } = csrf.issue('form-csrf=short')
 
-    expect(sent(setCookie)).not.toBe('login-csrf=short')
+    expect(sent(setCookie)).not.toBe('form-csrf=short')
     expect(csrf.verify(sent(setCookie), token)).toBe(true)
-    expect(csrf.verify('login-csrf=short', token)).toBe(false)
+    expect(csrf.verify('form-csrf=short', token)).toBe(false)
   })
 
   it('refuses a token older than its lifetime, or issued in the future beyond clock skew', () => {
@@ -126,7 +141,7 @@ describe('createLoginCsrf', () => {
   it('accepts the token when the browser also sends another cookie of the same name', () => {
     const { csrf } = make()
     const { token, setCookie } = csrf.issue(undefined)
-    const planted = `login-csrf=${'A'.repeat(43)}`
+    const planted = `form-csrf=${'A'.repeat(43)}`
 
     expect(csrf.verify(`${planted}; ${sent(setCookie)}`, token)).toBe(true)
     expect(csrf.verify(planted, token)).toBe(false)
@@ -136,12 +151,12 @@ describe('createLoginCsrf', () => {
     const { csrf } = make()
 
     expect(csrf.remove()).toBe(
-      'login-csrf=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/; SameSite=Lax',
+      'form-csrf=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/; SameSite=Lax',
     )
   })
 
   it('refuses a short secret at start-up, saying how to make one', () => {
-    expect(() => createLoginCsrf({ secret: 'short' })).toThrow(ConfigError)
-    expect(() => createLoginCsrf({ secret: 'short' })).toThrow(/npx tessera secret/)
+    expect(() => createFormCsrf({ secret: 'short' })).toThrow(ConfigError)
+    expect(() => createFormCsrf({ secret: 'short' })).toThrow(/npx tessera secret/)
   })
 })
