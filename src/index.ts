@@ -46,6 +46,7 @@ export {
   type CookieSessionsOptions,
   createSessions,
   type Sessions,
+  type SessionsBase,
   type SessionsOptions,
   type StoreSessions,
   type StoreSessionsBase,

@@ -9,10 +9,11 @@ import type { CookieWriter } from '../transports/cookie.js'
 import {
   type CommitResult,
   capExpiry,
-  Draft,
+  type Draft,
   type Engine,
   type EngineContext,
   isEmpty,
+  newDraft,
 } from './types.js'
 
 /** Options of the cookie engine. Durations in seconds. */
@@ -129,7 +130,7 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     reservedKeys: codec.reservedKeys,
     keyed: false,
     open(cookies, who) {
-      const draft = new Draft(cookies, who)
+      const draft = newDraft(cookies, who)
       draft.checked = true
       if (cookies.length === 0) draft.loaded = true
       return draft

@@ -17,10 +17,11 @@ import { startSweeper } from './sweeper.js'
 import {
   type CommitResult,
   capExpiry,
-  Draft,
+  type Draft,
   type Engine,
   type EngineContext,
   isEmpty,
+  newDraft,
   type Validated,
 } from './types.js'
 
@@ -340,7 +341,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     keyed: true,
     store,
     open(cookies, who) {
-      const draft = new Draft(cookies, who)
+      const draft = newDraft(cookies, who)
       if (!cookies.some((value) => value !== '')) {
         draft.checked = true
         draft.loaded = true

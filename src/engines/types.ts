@@ -56,66 +56,97 @@ export interface EngineContext {
  * One request's session, as the engine and the `Session` object share it. The first group is
  * what every engine keeps; the last is the store engine's.
  */
-export class Draft {
-  data: SessionData = {}
+export interface Draft {
+  data: SessionData
   /** The user the session is bound to. */
-  user: string | null = null
+  user: string | null
   /** Whether the cookie outlives the browser (Flask's `session.permanent`). */
-  permanent = false
+  permanent: boolean
   /** When the session began (epoch ms), or 0 for a new one. */
-  createdAt = 0
+  createdAt: number
 
   /** Whether `data` and the metadata hold what the cookie or store has. */
-  loaded = false
+  loaded: boolean
   /** The store read under way. */
-  loading: Promise<void> | null = null
+  loading: Promise<void> | null
   /** Why the adapter's eager load failed (the store was down); thrown when the data is used. */
-  loadError: unknown = null
+  loadError: unknown
   /**
    * Whether the engine has checked the cookie (for a store: which signed id it carries). Left
    * until something needs it: an HMAC and a SHA-256 are a seventh of a bare server's time per
    * request, wasted on requests that never use their session.
    */
-  checked = false
+  checked: boolean
 
   /** Keys set or deleted by this request: the patch a store applies. Made on the first write. */
-  changed: Set<string> | null = null
+  changed: Set<string> | null
   /**
    * Keys whose object values were read, so `markModified()` knows what a handler may have
    * mutated. Made on the first such read: most requests read none.
    */
-  read: Set<string> | null = null
-  cleared = false
-  modified = false
-  accessed = false
-  isNew = true
-  userChanged = false
-  regenerate = false
-  destroyed = false
+  read: Set<string> | null
+  cleared: boolean
+  modified: boolean
+  accessed: boolean
+  isNew: boolean
+  userChanged: boolean
+  regenerate: boolean
+  destroyed: boolean
   /** Why the request's cookie was refused, when one was. */
-  rejected: RejectReason | null = null
+  rejected: RejectReason | null
   /** The response's cookie is decided: a second commit is a no-op. */
-  committed = false
+  committed: boolean
   /** Saves now, before the response is sent: set by the adapter (`session.save()`). */
-  save: (() => Promise<void>) | null = null
+  save: (() => Promise<void>) | null
   /** The cookie (or the id in it) was signed with an older secret, so it is signed again. */
-  resign = false
+  resign: boolean
 
   /** Store sessions: the raw id, once known. */
-  id: string | null = null
+  id: string | null
   /** Store sessions: the store key (the SHA-256 of the id), once known. */
-  storeKey: string | null = null
+  storeKey: string | null
   /** Store sessions: when the record was last refreshed, to know whether a touch is due. */
-  lastSeenAt = 0
+  lastSeenAt: number
   /** Store sessions: the record's expiry when loaded. */
-  expiresAt = 0
+  expiresAt: number
 
-  constructor(
-    /** The values of the session cookie in the request. */
-    readonly cookies: readonly string[],
-    /** Who made the request, for a session it creates. */
-    readonly who: MetaSource,
-  ) {}
+  /** The values of the session cookie in the request. */
+  readonly cookies: readonly string[]
+  /** Who made the request, for a session it creates. */
+  readonly who: MetaSource
+}
+
+/** A fresh draft: nothing loaded, nothing changed. An object literal, so every draft has one shape. */
+export function newDraft(cookies: readonly string[], who: MetaSource): Draft {
+  return {
+    data: {},
+    user: null,
+    permanent: false,
+    createdAt: 0,
+    loaded: false,
+    loading: null,
+    loadError: null,
+    checked: false,
+    changed: null,
+    read: null,
+    cleared: false,
+    modified: false,
+    accessed: false,
+    isNew: true,
+    userChanged: false,
+    regenerate: false,
+    destroyed: false,
+    rejected: null,
+    committed: false,
+    save: null,
+    resign: false,
+    id: null,
+    storeKey: null,
+    lastSeenAt: 0,
+    expiresAt: 0,
+    cookies,
+    who,
+  }
 }
 
 /** How a session is kept between requests: the two halves every engine has. */

@@ -10,21 +10,23 @@
  * - `rotatedKeys`: keys a feature keeps a per-session secret under, dropped by `regenerate()`.
  * @module
  */
-import { internals, type Session, type SessionShape } from './session.js'
+import { draftOf, engineOf, type Session, type SessionShape } from './session.js'
 
 export { rotatedKeys } from './session.js'
 
 /** Whether the session must be read from its store before the handler can use it. */
 export function needsLoad<T extends SessionShape>(session: Session<T>): boolean {
-  const { draft, engine } = internals(session)
-  if (draft.loaded || engine.kind !== 'store') return false
+  const draft = draftOf(session)
+  if (draft.loaded) return false
+  const engine = engineOf(session)
+  if (engine.kind !== 'store') return false
   engine.check(draft)
   return !draft.loaded
 }
 
 /** Keeps why the eager load failed: thrown when the handler touches the session's data. */
 export function deferLoadError<T extends SessionShape>(session: Session<T>, error: unknown): void {
-  internals(session).draft.loadError = error
+  draftOf(session).loadError = error
 }
 
 /** Sets what `session.save()` does for this request. */
@@ -32,10 +34,10 @@ export function onSave<T extends SessionShape>(
   session: Session<T>,
   save: () => Promise<void>,
 ): void {
-  internals(session).draft.save = save
+  draftOf(session).save = save
 }
 
 /** Whether the session is saved key by key, so distinct keys written concurrently all stay. */
 export function isKeyed<T extends SessionShape>(session: Session<T>): boolean {
-  return internals(session).engine.keyed
+  return engineOf(session).keyed
 }

@@ -30,13 +30,11 @@ function noteRead(draft: Draft, key: string): void {
   else draft.read.add(key)
 }
 
-/** The draft and engine behind a session: for the session layer's own modules only. */
-export let internals: <T extends SessionShape>(
-  session: Session<T>,
-) => {
-  draft: Draft
-  engine: Engine
-}
+/** The draft behind a session: for the session layer's own modules only. */
+export let draftOf: <T extends SessionShape>(session: Session<T>) => Draft
+
+/** The engine behind a session: for the session layer's own modules only. */
+export let engineOf: <T extends SessionShape>(session: Session<T>) => Engine
 
 /**
  * One client's session for the current request.
@@ -50,7 +48,10 @@ export class Session<T extends SessionShape = SessionShape> {
   readonly #engine: Engine
 
   static {
-    internals = (session) => ({ draft: session.#draft, engine: session.#engine })
+    // Accessors rather than one function returning both: they run on every request, and an
+    // object per call would be garbage per request.
+    draftOf = (session) => session.#draft
+    engineOf = (session) => session.#engine
   }
 
   /**

@@ -22,7 +22,7 @@ import { ConfigError } from '../errors.js'
 import { createMac, deriveKey, type Secrets, secretList } from '../primitives/keys.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
-import { internals, Session, type SessionShape } from './session.js'
+import { draftOf, Session, type SessionShape } from './session.js'
 
 const day = 86_400
 
@@ -111,8 +111,8 @@ export interface SessionsOptions extends CommonOptions, CookieOnlyOptions, Store
   store?: Store | undefined
 }
 
-/** What adapters and features need of a session system, whichever its kind. */
-export interface Sessions<T extends SessionShape = SessionShape> {
+/** What every session system has, whichever its kind. */
+export interface SessionsBase<T extends SessionShape = SessionShape> {
   /** `cookie` or `store`. */
   readonly mode: 'cookie' | 'store'
   /** Where sessions live, for display: `cookie/native`, `cookie/flask`, `sqlite`, `redis`… */
@@ -137,7 +137,7 @@ export interface Sessions<T extends SessionShape = SessionShape> {
 }
 
 /** Cookie sessions: nothing is kept on the server, so there is nothing to list or revoke. */
-export interface CookieSessions<T extends SessionShape = SessionShape> extends Sessions<T> {
+export interface CookieSessions<T extends SessionShape = SessionShape> extends SessionsBase<T> {
   readonly mode: 'cookie'
 }
 
@@ -161,9 +161,15 @@ export type StoreSessions<
   S extends Store = Store,
 > = StoreSessionsBase<T, S> & OptionalOperations<S>
 
+/**
+ * A session system of either kind, as adapters take it and as an app that picks its store at
+ * run time holds it: narrow with `sessions.mode === 'store'` to reach the store's operations.
+ */
+export type Sessions<T extends SessionShape = SessionShape> = CookieSessions<T> | StoreSessions<T>
+
 /** What every store session system has. */
 export interface StoreSessionsBase<T extends SessionShape = SessionShape, S extends Store = Store>
-  extends Sessions<T> {
+  extends SessionsBase<T> {
   readonly mode: 'store'
   readonly store: S
   /** The store key of a session (a hash of its id), or null before it has one. */
@@ -268,7 +274,7 @@ export function createSessions<T extends SessionShape = SessionShape>(
     operations = {
       store,
       keyOf(session: Session<T>) {
-        const { draft } = internals(session)
+        const draft = draftOf(session)
         storeEngine.check(draft)
         return draft.storeKey
       },
@@ -280,7 +286,7 @@ export function createSessions<T extends SessionShape = SessionShape>(
     }
   }
 
-  const sessions: Sessions<T> = {
+  const sessions: SessionsBase<T> = {
     mode: engine.kind,
     description: engine.description,
     cookieName: cookie.name,
@@ -288,10 +294,10 @@ export function createSessions<T extends SessionShape = SessionShape>(
       return new Session<T>(engine.open(readCookie(cookieHeader, cookie.name), meta), engine)
     },
     commit(session) {
-      return engine.commit(internals(session).draft)
+      return engine.commit(draftOf(session))
     },
     commitSync(session) {
-      return engine.commitSync(internals(session).draft)
+      return engine.commitSync(draftOf(session))
     },
     on(listener) {
       listeners.add(listener)

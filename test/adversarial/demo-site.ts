@@ -22,8 +22,9 @@ import { type DemoSession, loadConfig } from '../../demo/config.js'
 import { csrfTokenIn } from '../../demo/test-client.js'
 import { formCsrfPurpose } from '../../src/features/form-csrf.js'
 import { deriveKey } from '../../src/primitives/keys.js'
-import { csrfKey } from '../../src/session/session.js'
-import { createSessions, type Sessions } from '../../src/session/sessions.js'
+import type { SessionShape } from '../../src/session/session.js'
+import { createSessions, type Sessions, type StoreSessions } from '../../src/session/sessions.js'
+import type { Store } from '../../src/stores/types.js'
 import { spyStore } from '../support/spy-store.js'
 import {
   createRecording,
@@ -77,7 +78,7 @@ const demoWriteRoutes: ReadonlySet<string> = new Set([
 
 /** Keys a page may add or take out of a session as it renders: the CSRF token, flashes. */
 const pageKey = (key: string): boolean =>
-  key === csrfKey || key === '_flashes' || key.startsWith('_flash:')
+  key === '_csrf' || key === '_flashes' || key.startsWith('_flash:')
 
 /**
  * The writes the demo's GET pages make by design. A logged-in page with a form puts a CSRF
@@ -170,10 +171,7 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
 }
 
 /** The store branch of `demo/config.ts`'s `loadConfig`, over a given store. */
-export function demoStoreSessions(
-  secret: string,
-  store: NonNullable<Sessions['store']>,
-): Sessions<DemoSession> {
+export function demoStoreSessions(secret: string, store: Store): Sessions<DemoSession> {
   return createSessions<DemoSession>({ secret: [secret], store, cookie: { name: demoCookieName } })
 }
 
@@ -314,4 +312,10 @@ export function expectLoggedIn(res: Result, user: string, what = ''): void {
 /** `GET /` with the cookie `cookie` (a whole `name=value`, or any Cookie header). */
 export function home(site: DemoSite, cookie?: string): Promise<Result> {
   return site.request('/', cookie === undefined ? {} : { cookie })
+}
+
+/** The demo's sessions, in a case that runs with a store only. */
+export function storeSessionsOf<T extends SessionShape>(sessions: Sessions<T>): StoreSessions<T> {
+  if (sessions.mode !== 'store') throw new Error('this case runs with a store')
+  return sessions
 }

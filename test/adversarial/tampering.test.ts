@@ -340,6 +340,10 @@ const reviewed: Record<string, string> = {
   'src/primitives/keys.ts: return fast.sign(probe) === probeMac && fast.matches(probe, probeMac) ? fast : slow':
     "createMac's start-up self-check of its fast HMAC against createHmac on a fixed public " +
     'probe: no attacker input reaches it, so its timing reveals nothing',
+  'src/features/form-csrf.ts: verify(cookieHeader: string | undefined, token: string | null | undefined): boolean':
+    "FormCsrf's verify method, declared: its MAC check is Mac.matches (safeEqual)",
+  'src/features/form-csrf.ts: verify(cookieHeader, token) {':
+    "FormCsrf's verify method, defined: its MAC check is Mac.matches (safeEqual)",
 }
 
 describe('T-10 constant-time comparison (code inspection)', () => {
