@@ -32,10 +32,7 @@ interface Vector {
 }
 
 const vectors: { cases: Vector[] } = JSON.parse(
-  readFileSync(
-    new URL('../../../shared/vectors/flask-session-cookies.json', import.meta.url),
-    'utf8',
-  ),
+  readFileSync(new URL('../../test/vectors/flask-session-cookies.json', import.meta.url), 'utf8'),
 )
 const valid = vectors.cases.filter((c) => c.valid)
 const invalid = vectors.cases.filter((c) => !c.valid)
