@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { inflateSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { createFlaskCodec } from '../src/codecs/flask.js'
+import { createFlaskCodec } from '../src/codecs/flask/index.js'
 import type { Session } from '../src/session/session.js'
 import { createSessions } from '../src/session/sessions.js'
 

@@ -6,12 +6,11 @@
  */
 import type { RejectReason, SessionData } from '../codecs/types.js'
 import { SerializeError, SessionNotLoadedError } from '../errors.js'
+import { isForbiddenKey } from '../primitives/guards.js'
 import type { RequestMeta } from './sessions.js'
 
 /** The shape of an app's session data, given once to type every `get` and `set`. */
 export type SessionShape = Record<string, unknown>
-
-const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype'])
 
 /** The session key of the CSRF token (see `features/csrf.ts`), rotated by `regenerate()`. */
 export const csrfKey = '_csrf'
@@ -418,7 +417,7 @@ export class Session<T extends SessionShape = SessionShape> {
 }
 
 function checkKey(key: string): void {
-  if (typeof key !== 'string' || forbiddenKeys.has(key)) {
+  if (typeof key !== 'string' || isForbiddenKey(key)) {
     throw new SerializeError(`the key ${JSON.stringify(key)} cannot be used in a session`)
   }
 }

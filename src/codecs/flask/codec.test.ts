@@ -3,19 +3,12 @@ import { readFileSync } from 'node:fs'
 import fc from 'fast-check'
 import pako from 'pako'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, SerializeError } from '../errors.js'
-import {
-  createFlaskCodec,
-  decodeFlaskUnsafe,
-  dumpsSession,
-  Markup,
-  parseHttpDate,
-  Tuple,
-  UUID,
-} from './flask.js'
-import { compareCodePoints, dumps, formatNumber, markFloat, maxDepth, parse } from './flask-json.js'
-import type { DecodeResult, SessionData } from './types.js'
-import { noMeta } from './types.js'
+import { ConfigError, SerializeError } from '../../errors.js'
+import type { DecodeResult, SessionData } from '../types.js'
+import { noMeta } from '../types.js'
+import { createFlaskCodec, decodeFlaskUnsafe } from './codec.js'
+import { Markup, markFloat, Tuple, UUID } from './python.js'
+import { dumpsSession } from './tags.js'
 
 interface Vector {
   name: string
@@ -32,7 +25,10 @@ interface Vector {
 }
 
 const vectors: { cases: Vector[] } = JSON.parse(
-  readFileSync(new URL('../../test/vectors/flask-session-cookies.json', import.meta.url), 'utf8'),
+  readFileSync(
+    new URL('../../../test/vectors/flask-session-cookies.json', import.meta.url),
+    'utf8',
+  ),
 )
 const valid = vectors.cases.filter((c) => c.valid)
 const invalid = vectors.cases.filter((c) => !c.valid)
@@ -616,164 +612,4 @@ describe('decodeFlaskUnsafe', () => {
   it('reports a value that is not a cookie as malformed', () => {
     expect(decodeFlaskUnsafe('nope')).toEqual({ ok: false, reason: 'malformed' })
   })
-})
-
-describe('dumps', () => {
-  it.each(valid.filter((c) => c.session !== null).map((c) => [c.name, c] as const))(
-    'writes the payload_json of %s from its parsed value',
-    (_, c) => {
-      expect(dumps(parse(c.payload_json!))).toBe(c.payload_json)
-    },
-  )
-
-  it('sorts keys by code point: U+FF5E before an astral character, unlike UTF-16 order', () => {
-    const data = { '😀': 1, '\uff5e': 2 }
-
-    expect(dumps(data)).toBe('{"\\uff5e":2,"\\ud83d\\ude00":1}')
-    expect(['😀', '\uff5e'].sort()).toEqual(['😀', '\uff5e']) // what JS's own sort would do
-  })
-
-  it('sorts integer-like keys as strings, not in JS enumeration order', () => {
-    const data = { a: 0, '9': 0, '10': 0, '1.5': 0, '1': 0, '01': 0, '-1': 0 }
-
-    expect(dumps(data)).toBe('{"-1":0,"01":0,"1":0,"1.5":0,"10":0,"9":0,"a":0}')
-  })
-
-  it('escapes what ensure_ascii escapes, in lowercase hex', () => {
-    expect(dumps('\x7f\u2028\ud800\u00e9\x01/<>&"\\\n')).toBe(
-      '"\\u007f\\u2028\\ud800\\u00e9\\u0001/<>&\\"\\\\\\n"',
-    )
-  })
-
-  it('escapes one-key objects whose key is a tag, at any depth', () => {
-    expect(dumpsSession({ x: { ' t': 'not a tuple' } })).toBe(
-      '{"x":{" di":{" t__":"not a tuple"}}}',
-    )
-    expect(dumpsSession({ y: { ' u': Tuple.of(1, 2) } })).toBe(
-      '{"y":{" di":{" u__":{" t":[1,2]}}}}',
-    )
-    expect(dumpsSession({ ' di': 5 })).toBe('{" di":{" di__":5}}')
-  })
-
-  it('leaves tag-like keys alone when they are not a lone registered tag', () => {
-    expect(dumpsSession({ x: { ' t__': 1 } })).toBe('{"x":{" t__":1}}')
-    expect(dumpsSession({ x: { ' t': 1, z: 2 } })).toBe('{"x":{" t":1,"z":2}}')
-    expect(dumpsSession({ x: { ' x': [1] } })).toBe('{"x":{" x":[1]}}')
-  })
-
-  it('writes bigints as exact ints', () => {
-    expect(dumps({ n: 2n ** 64n })).toBe('{"n":18446744073709551616}')
-  })
-})
-
-describe('formatNumber', () => {
-  it.each([
-    [0.1, '0.1'],
-    [-2.5, '-2.5'],
-    [1e-7, '1e-07'],
-    [1e-6, '1e-06'],
-    [1e-5, '1e-05'],
-    [0.0001, '0.0001'],
-    [2.5e-5, '2.5e-05'],
-    [123456.789, '123456.789'],
-    [1.5e300, '1.5e+300'],
-    [5e-324, '5e-324'],
-    [1.2345678901234568e17, '1.2345678901234568e+17'],
-    [1e21, '1e+21'],
-    [1e16, '1e+16'],
-    [2 ** 53, '9007199254740992.0'],
-    [-0, '-0.0'],
-    [Number.NaN, 'NaN'],
-    [-Infinity, '-Infinity'],
-    [42, '42'],
-    [-9007199254740991, '-9007199254740991'],
-  ])('writes %d as Python writes it', (n, text) => {
-    expect(formatNumber(n)).toBe(text)
-  })
-
-  it('writes an integral number marked as a float with .0 or an exponent', () => {
-    expect(formatNumber(1, true)).toBe('1.0')
-    expect(formatNumber(1234567890123456, true)).toBe('1234567890123456.0')
-    expect(formatNumber(1e16, true)).toBe('1e+16')
-  })
-})
-
-describe('parse', () => {
-  it('reads ints up to 2^53 - 1 as numbers and larger ones as bigint', () => {
-    expect(parse('[9007199254740991,9007199254740992,-0,-0.0]')).toStrictEqual([
-      9007199254740991,
-      9007199254740992n,
-      0,
-      -0,
-    ])
-  })
-
-  it('keeps the last value of a repeated key, as Python does', () => {
-    expect(parse('{"a":1.0,"a":2}')).toStrictEqual({ a: 2 })
-    expect(dumps(parse('{"a":1.0,"a":1}'))).toBe('{"a":1}')
-  })
-
-  it('reads escapes, including surrogate pairs and lone surrogates', () => {
-    expect(parse('"\\ud83d\\ude00\\ud800\\/\\b\\f\\n\\r\\t\\"\\\\\\u00E9"')).toBe(
-      '😀\ud800/\b\f\n\r\t"\\é',
-    )
-  })
-
-  it.each([
-    ['a trailing comma', '[1,]'],
-    ['a leading zero', '01'],
-    ['a bare minus', '-'],
-    ['a point without digits', '1.'],
-    ['a raw control character', '"a\nb"'],
-    ['an unterminated string', '"abc'],
-    ['a bad escape', '"\\x41"'],
-    ['a short \\u escape', '"\\u12"'],
-    ['a single-quoted string', "{'a':1}"],
-    ['nothing', ''],
-    ['an int of over 4300 digits', '9'.repeat(4301)],
-    ['lowercase nan', 'nan'],
-  ])('throws SerializeError for %s', (_, json) => {
-    expect(() => parse(json)).toThrow(SerializeError)
-  })
-
-  it(`refuses nesting over ${maxDepth} deep without overflowing the stack`, () => {
-    expect(() => parse('['.repeat(100_000))).toThrow(SerializeError)
-    expect(parse(`${'['.repeat(maxDepth)}${']'.repeat(maxDepth)}`)).toBeInstanceOf(Array)
-  })
-
-  it('reads a long document in one pass', () => {
-    const json = `[${'{"k":"v\\n","n":1.5},'.repeat(50_000)}0]`
-
-    expect((parse(json) as unknown[]).length).toBe(50_001)
-  })
-})
-
-describe('compareCodePoints', () => {
-  it('orders lone surrogates and astral characters by code point', () => {
-    const keys = ['\ue000', '\ud800', '😀', '\uffff', 'a']
-
-    expect(keys.sort(compareCodePoints)).toEqual(['a', '\ud800', '\ue000', '\uffff', '😀'])
-  })
-})
-
-describe('parseHttpDate', () => {
-  it.each([
-    ['Thu, 29 Feb 2024 13:05:09 GMT', '2024-02-29T13:05:09.000Z'],
-    ['29 Feb 2024 13:05:09', '2024-02-29T13:05:09.000Z'],
-    ['Thu, 29 Feb 2024 14:05 +0100', '2024-02-29T13:05:00.000Z'],
-    ['Thu, 29 Feb 2024 08:05:09 EST', '2024-02-29T13:05:09.000Z'],
-    ['Fri, 31 Dec 99 23:59:58 GMT', '1999-12-31T23:59:58.000Z'],
-    ['Sat, 01 Jan 1000 00:00:00 GMT', '1000-01-01T00:00:00.000Z'],
-    // Python reads any year below 100 as two-digit, even written with 4 digits.
-    ['Fri, 01 Jan 0050 00:00:00 GMT', '2050-01-01T00:00:00.000Z'],
-  ])('reads %s', (text, iso) => {
-    expect(parseHttpDate(text)?.toISOString()).toBe(iso)
-  })
-
-  it.each(['', 'not a date', 'Fri, 30 Feb 2024 00:00:00 GMT', 'Thu, 29 Feb 2024 24:00:00 GMT'])(
-    'gives null for %j',
-    (text) => {
-      expect(parseHttpDate(text)).toBeNull()
-    },
-  )
 })
