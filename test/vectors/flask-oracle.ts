@@ -2,7 +2,7 @@
  * An independent oracle for Flask's cookie: signs any JSON text the way itsdangerous signs a
  * Flask session (HMAC-SHA1 key derivation with salt `cookie-session`), written from the format's
  * description rather than from tessera's codec, so the codec's tests do not check it against
- * itself. Test-only; no test relies on it where a real-Flask vector exists.
+ * itself.
  * @module
  */
 import { createHmac } from 'node:crypto'
