@@ -3,7 +3,7 @@ import { defineConfig } from 'tsup'
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
-    flask: 'src/codecs/flask.ts',
+    flask: 'src/codecs/flask/index.ts',
     'stores/memory': 'src/stores/memory.ts',
     'stores/file': 'src/stores/file.ts',
     'stores/sqlite': 'src/stores/sqlite.ts',

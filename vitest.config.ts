@@ -10,7 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^tessera\/adapters\/([a-z-]+)$/, replacement: src('adapters/$1.ts') },
       { find: /^tessera\/stores\/([a-z-]+)$/, replacement: src('stores/$1.ts') },
-      { find: /^tessera\/flask$/, replacement: src('codecs/flask.ts') },
+      { find: /^tessera\/flask$/, replacement: src('codecs/flask/index.ts') },
       { find: /^tessera\/testing$/, replacement: src('testing/index.ts') },
       { find: /^tessera$/, replacement: src('index.ts') },
     ],

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs'
 import { inflateSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { createFlaskCodec } from '../src/codecs/flask.js'
+import { createFlaskCodec } from '../src/codecs/flask/index.js'
 import type { Session } from '../src/session/session.js'
 import { createSessions } from '../src/session/sessions.js'
 
@@ -30,7 +30,7 @@ interface HeaderCase {
 }
 
 const vectors = JSON.parse(
-  readFileSync(new URL('../../shared/vectors/flask-session-cookies.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('./vectors/flask-session-cookies.json', import.meta.url), 'utf8'),
 ) as { header_cases: HeaderCase[] }
 
 /** What each case's Flask view did with the session. */
@@ -102,10 +102,7 @@ describe('the flask format through createSessions', () => {
   it('writes an unchanged Flask float back with its spelling', async () => {
     const secret = 'test-secret-key'
     const vectors2 = JSON.parse(
-      readFileSync(
-        new URL('../../shared/vectors/flask-session-cookies.json', import.meta.url),
-        'utf8',
-      ),
+      readFileSync(new URL('./vectors/flask-session-cookies.json', import.meta.url), 'utf8'),
     ) as { cases: { name: string; cookie: string; verify_at: number; payload_json: string }[] }
     const floats = vectors2.cases.find((c) => c.name === 'floats')!
     const sessions = createSessions({

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { createFlaskCodec, dumpsSession, flaskJSON } from '../codecs/flask.js'
+import { createFlaskCodec, dumpsSession, flaskJSON } from '../codecs/flask/index.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON } from '../codecs/tagged-json.js'
 import type { CookieCodec, SessionData } from '../codecs/types.js'

@@ -14,6 +14,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto'
+import { decodeCanonicalBase64url, isBase64url } from '../primitives/encoding.js'
 import {
   createMac,
   deriveKey,
@@ -55,7 +56,6 @@ const tooLarge: DecodeResult = Object.freeze({ ok: false, reason: 'too_large' })
 const malformed: DecodeResult = Object.freeze({ ok: false, reason: 'malformed' })
 const unknownKey: DecodeResult = Object.freeze({ ok: false, reason: 'unknown_key' })
 const badSignature: DecodeResult = Object.freeze({ ok: false, reason: 'bad_signature' })
-const b64Pattern = /^[A-Za-z0-9_-]+$/
 /** Room for the payload of the longest cookie a browser keeps. */
 const scratch = Buffer.alloc(maxCookieBytes)
 
@@ -110,7 +110,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     const iat = value.slice(idEnd + 1, iatEnd)
     const body = value.slice(iatEnd + 1, bodyEnd)
     // A MAC holds no dot (the verifier checks its alphabet), so a sixth segment fails there.
-    if (!iatPattern.test(iat) || !b64Pattern.test(body)) return malformed
+    if (!iatPattern.test(iat) || !isBase64url(body)) return malformed
     const found = byId.get(id)
     if (!found) return unknownKey
     let text: string
@@ -121,7 +121,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
       // Into a buffer kept for the purpose: no Buffer made per request for the payload.
       text = scratch.toString('utf8', 0, scratch.write(body, 'base64url'))
     } else {
-      const sealed = strictBase64(body)
+      const sealed = decodeCanonicalBase64url(body)
       if (sealed === null || sealed.length < 12 + 16) return malformed
       try {
         const decipher = createDecipheriv('aes-256-gcm', found.key.enc, sealed.subarray(0, 12))
@@ -206,31 +206,4 @@ function legacyMeta(data: Record<string, unknown>): SessionMeta {
     user: typeof user === 'string' ? user : null,
     permanent: permanent === true,
   }
-}
-
-/**
- * The bytes of a base64url segment, or null unless it is in canonical form: Node's decoder
- * ignores stray characters and the unused low bits of the last one, and two spellings of one
- * MAC must not both verify.
- */
-function strictBase64(text: string): Buffer | null {
-  if (!b64Pattern.test(text)) return null
-  // Canonical unpadded base64url, checked without encoding the bytes again: a last group of
-  // one character is no byte at all, and the bits of the last character past the final byte
-  // (4 of them after 2 characters, 2 after 3) must be zero.
-  const tail = text.length % 4
-  if (tail === 1) return null
-  if (tail !== 0) {
-    const last = sextet(text.charCodeAt(text.length - 1))
-    if ((last & (tail === 2 ? 0x0f : 0x03)) !== 0) return null
-  }
-  return Buffer.from(text, 'base64url')
-}
-
-/** The value of a base64url character (already checked to be one). */
-function sextet(c: number): number {
-  if (c >= 0x61) return c - 0x61 + 26 // a-z
-  if (c >= 0x41) return c - 0x41 // A-Z
-  if (c >= 0x30 && c <= 0x39) return c - 0x30 + 52 // 0-9
-  return c === 0x2d ? 62 : 63 // - or _
 }

@@ -5,6 +5,8 @@
  * @module
  */
 import { SerializeError } from '../errors.js'
+import { isCanonicalBase64url } from '../primitives/encoding.js'
+import { isForbiddenKey, maxDepth } from '../primitives/guards.js'
 
 /** A JSON value: what `JSON.parse` returns. */
 export type JsonValue =
@@ -27,13 +29,7 @@ export interface Tag<T = unknown> {
   fromJSON(json: unknown): unknown
 }
 
-/** Keys that could reach an object's prototype: refused in both directions. */
-const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype'])
-
 const escapeKey = ' di'
-
-/** How deep session data may nest, as Flask's JSON allows; deeper would overflow the stack. */
-export const maxDepth = 512
 
 /** A set of tags, applied in order: `tag` turns values into JSON, `untag` turns JSON back. */
 export class TaggedJSON {
@@ -102,7 +98,7 @@ export class TaggedJSON {
     let count = 0
     let only = ''
     for (const key in value) {
-      if (forbiddenKeys.has(key)) return false
+      if (isForbiddenKey(key)) return false
       const v = value[key]
       if (v === undefined) continue
       // `toJSON` would change what JSON.stringify writes; `tag` refuses functions anyway.
@@ -149,7 +145,7 @@ export class TaggedJSON {
     let count = 0
     let only = ''
     for (const key in value) {
-      if (forbiddenKeys.has(key)) {
+      if (isForbiddenKey(key)) {
         throw new SerializeError(`the key "${key}" cannot be kept in a session`)
       }
       const v = value[key]
@@ -178,7 +174,7 @@ export class TaggedJSON {
     let count = 0
     let only = ''
     for (const key in obj) {
-      if (forbiddenKeys.has(key)) throw new SerializeError(`the key "${key}" is not allowed`)
+      if (isForbiddenKey(key)) throw new SerializeError(`the key "${key}" is not allowed`)
       obj[key] = this.#untag(obj[key], depth + 1)
       count++
       only = key
@@ -195,7 +191,7 @@ function unescapeObject(inner: unknown): Record<string, unknown> {
   const keys = Object.keys(inner)
   if (keys.length !== 1) throw new SerializeError('an escaped object must hold one key')
   const key = keys[0]!.slice(0, -2)
-  if (forbiddenKeys.has(key)) throw new SerializeError(`the escaped key "${key}" is not allowed`)
+  if (isForbiddenKey(key)) throw new SerializeError(`the escaped key "${key}" is not allowed`)
   return { [key]: inner[keys[0]!] }
 }
 
@@ -238,7 +234,7 @@ export const nativeTags: readonly Tag[] = [
       Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url'),
     fromJSON: (s) => {
       const text = expectString(s, 'bytes')
-      if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new SerializeError('not base64url')
+      if (!isCanonicalBase64url(text)) throw new SerializeError('not canonical base64url')
       return new Uint8Array(Buffer.from(text, 'base64url'))
     },
   },

@@ -9,6 +9,7 @@ import { isPlainObject, type TaggedJSON } from '../codecs/tagged-json.js'
 import type { RejectReason, SessionData } from '../codecs/types.js'
 import { StoreError } from '../errors.js'
 import { createDeadlines } from '../primitives/deadlines.js'
+import { isForbiddenKey } from '../primitives/guards.js'
 import { type Mac, sha256 } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
 import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
@@ -155,7 +156,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     const data: SessionData = {}
     try {
       for (const key of Object.keys(record.data)) {
-        if (key === '__proto__' || key === 'constructor' || key === 'prototype') return null
+        if (isForbiddenKey(key)) return null
         data[key] = json.untag(JSON.parse(record.data[key]!))
       }
     } catch {

@@ -4,7 +4,7 @@
  * `session.regenerate()` rotates it, so a token seen before login is worthless after.
  * @module
  */
-import { timingSafeEqual } from 'node:crypto'
+import { safeEqual } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
 import { rotatedKeys } from '../session/handle.js'
 import type { Session, SessionShape } from '../session/session.js'
@@ -43,9 +43,7 @@ export function verifyCsrfToken<T extends SessionShape>(
 ): boolean {
   const expected = (session as unknown as Session<Record<string, unknown>>).get(csrfKey)
   if (typeof expected !== 'string' || typeof token !== 'string') return false
-  const a = Buffer.from(expected)
-  const b = Buffer.from(token)
-  return a.length === b.length && timingSafeEqual(a, b)
+  return safeEqual(Buffer.from(expected), Buffer.from(token))
 }
 
 /** Options of the CSRF check. */

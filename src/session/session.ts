@@ -7,11 +7,10 @@
 import type { RejectReason, SessionData } from '../codecs/types.js'
 import type { Draft, Engine } from '../engines/types.js'
 import { SerializeError, SessionNotLoadedError } from '../errors.js'
+import { isForbiddenKey } from '../primitives/guards.js'
 
 /** The shape of an app's session data, given once to type every `get` and `set`. */
 export type SessionShape = Record<string, unknown>
-
-const forbiddenKeys = new Set(['__proto__', 'constructor', 'prototype'])
 
 /**
  * Keys a feature keeps a per-session secret under (the CSRF token), removed by `regenerate()`
@@ -308,7 +307,7 @@ export class Session<T extends SessionShape = SessionShape> {
 }
 
 function checkKey(key: string, reserved: ReadonlySet<string>): void {
-  if (typeof key !== 'string' || forbiddenKeys.has(key)) {
+  if (typeof key !== 'string' || isForbiddenKey(key)) {
     throw new SerializeError(`the key ${JSON.stringify(key)} cannot be used in a session`)
   }
   if (reserved.has(key)) {

@@ -4,7 +4,7 @@
  * on other sessions (list, revoke), so a call that cannot work does not compile.
  * @module
  */
-import { createFlaskCodec } from '../codecs/flask.js'
+import { createFlaskCodec } from '../codecs/flask/index.js'
 import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON, type Tag, type TaggedJSON } from '../codecs/tagged-json.js'
 import type { CookieCodec } from '../codecs/types.js'

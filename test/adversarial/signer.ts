@@ -2,7 +2,7 @@
  * The plan's white-box `testSigner`: seals arbitrary payloads with the configured keys, in each
  * of tessera's formats, so cases can present cookies that verify but carry hostile content
  * (future or malformed timestamps, prototype keys, non-object payloads). It re-implements the
- * formats from their documentation (`src/codecs/native.ts`, `src/codecs/flask.ts`,
+ * formats from their documentation (`src/codecs/native.ts`, `src/codecs/flask/`,
  * `src/session/sessions.ts`) on top of the library's key derivation.
  * @module
  */

@@ -55,7 +55,7 @@ forModes(['CK'], (mode) => {
   if (mode.name === 'flask') {
     // Pinned difference (T-01 "every variant → ANON"): Flask reads the 27-character signature
     // as Python's base64 does, ignoring the 2 spare bits of its last character, so another
-    // spelling of the same 160-bit MAC is the same cookie (src/codecs/flask.ts, `split`). The
+    // spelling of the same 160-bit MAC is the same cookie (src/codecs/flask/codec.ts, `split`). The
     // MAC still covers every bit; only a second spelling of a valid cookie verifies.
     it('T-01 (pinned, Flask) a re-spelled signature (spare bits) is the same cookie, as in Flask', async () => {
       const cookie = await login(h.app, 'alice')
@@ -374,12 +374,20 @@ describe('T-10 constant-time comparison (code inspection)', () => {
     ).toEqual([])
   })
 
-  it('T-10 every verification path computes the expected MAC and compares it with timingSafeEqual', () => {
+  it('T-10 every verification path computes the expected MAC and compares it with the one safeEqual', () => {
     const text = (p: string) => readFileSync(join(srcDir, p), 'utf8')
-    // The helper: equal length first (a mismatch is false, never a throw), then timingSafeEqual.
+    // The one helper: equal length first (a mismatch is false, never a throw), then timingSafeEqual.
     expect(text('primitives/keys.ts')).toMatch(
       /export function safeEqual\(a: Buffer, b: Buffer\): boolean \{\s*return a\.length === b\.length && timingSafeEqual\(a, b\)\s*\}/,
     )
+    // ...and the only place in src/ that calls timingSafeEqual: every other comparison of a
+    // secret goes through safeEqual, so there is one copy to get right.
+    const callers = files.filter((file) =>
+      codeLines(readFileSync(file, 'utf8')).some((line) => /\btimingSafeEqual\b/.test(line)),
+    )
+    expect(callers.map(rel), 'files that call timingSafeEqual themselves').toEqual([
+      'src/primitives/keys.ts',
+    ])
     // Native signed cookies and server-side ids: `Mac.matches`, which decodes the MAC given
     // and compares it with the expected one by safeEqual (checked above), in both versions.
     expect(text('codecs/native.ts')).toMatch(/\.mac\.matches\(/)
@@ -389,12 +397,14 @@ describe('T-10 constant-time comparison (code inspection)', () => {
     expect(
       macs.match(/matches: \(message, text\) => \{[\s\S]*?return safeEqual\(given, /g),
     ).toHaveLength(2)
-    // Flask cookies: timingSafeEqual on two 20-byte HMAC-SHA1 values.
-    expect(text('codecs/flask.ts')).toMatch(/timingSafeEqual\(mac\(keys\[i\]!, message\), given\)/)
+    // Flask cookies: safeEqual on two 20-byte HMAC-SHA1 values.
+    expect(text('codecs/flask/codec.ts')).toMatch(/safeEqual\(mac\(keys\[i\]!, message\), given\)/)
     // Encrypted cookies: the GCM tag is checked by decipher.final() (an AEAD open).
     expect(text('codecs/native.ts')).toMatch(/setAuthTag[\s\S]*decipher\.final\(\)/)
     // CSRF tokens.
-    expect(text('features/csrf.ts')).toMatch(/timingSafeEqual\(a, b\)/)
+    expect(text('features/csrf.ts')).toMatch(
+      /return safeEqual\(Buffer\.from\(expected\), Buffer\.from\(token\)\)/,
+    )
     // Every file that computes MACs either only signs, or verifies with one of the above
     // (`Mac.matches` is checked above).
     for (const file of files) {

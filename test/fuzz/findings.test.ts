@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
-import { createFlaskCodec } from '../../src/codecs/flask.js'
+import { createFlaskCodec } from '../../src/codecs/flask/index.js'
 import { createNativeCodec } from '../../src/codecs/native.js'
 import { noMeta } from '../../src/codecs/types.js'
 import { createSessions } from '../../src/session/sessions.js'

@@ -5,7 +5,7 @@
  * @module
  */
 import fc from 'fast-check'
-import { Markup, Tuple, UUID } from '../../../src/codecs/flask.js'
+import { Markup, Tuple, UUID } from '../../../src/codecs/flask/index.js'
 
 // ---------------------------------------------------------------------------------------------
 // Keys and strings

@@ -7,20 +7,13 @@
  * A tessera app and a Flask app with the same SECRET_KEY read and write each other's sessions.
  * @module
  */
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import { inflateSync } from 'node:zlib'
-import { ConfigError, SerializeError } from '../errors.js'
-import { deflate } from './deflate.js'
-import {
-  copyFloatMarks,
-  type DumpsOptions,
-  dumps,
-  Markup,
-  parse,
-  Tuple,
-  UUID,
-} from './flask-json.js'
-import { isPlainObject, type JsonValue, type Tag, TaggedJSON } from './tagged-json.js'
+import { ConfigError, SerializeError } from '../../errors.js'
+import { base64urlValues } from '../../primitives/encoding.js'
+import { safeEqual } from '../../primitives/keys.js'
+import { deflate } from '../deflate.js'
+import { isPlainObject } from '../tagged-json.js'
 import type {
   CookieCodec,
   DecodeOptions,
@@ -28,9 +21,10 @@ import type {
   RejectReason,
   SessionData,
   SessionMeta,
-} from './types.js'
-
-export { copyFloatMarks, Markup, markFloat, Tuple, UUID } from './flask-json.js'
+} from '../types.js'
+import { parse } from './parse.js'
+import { copyFloatMarks } from './python.js'
+import { dumpsSession, flaskJSON } from './tags.js'
 
 /** Options of `createFlaskCodec`. */
 export interface FlaskCodecOptions {
@@ -50,91 +44,6 @@ const maxValueLength = 4096
 
 /** Most bytes a compressed payload may inflate to: a cookie is 4 KB, this is a zip-bomb guard. */
 const maxInflatedBytes = 64 << 10
-
-/** Flask's tags, in the order Flask tries them (after ` di` escaping, dicts and lists). */
-export const flaskTags: readonly Tag[] = [
-  {
-    key: ' t',
-    check: (v): v is Tuple => v instanceof Tuple,
-    toJSON: (t: Tuple, tag) => {
-      const items = Array.from(t, (item) => tag(item))
-      copyFloatMarks(t, items)
-      return items
-    },
-    fromJSON: (json) => {
-      // Python's tuple() takes any iterable; a string gives its characters.
-      if (typeof json === 'string') return Tuple.from(json)
-      if (!Array.isArray(json)) throw new SerializeError('a tagged tuple must be a list')
-      const tuple = Tuple.from(json)
-      copyFloatMarks(json, tuple)
-      return tuple
-    },
-  },
-  {
-    key: ' b',
-    check: (v): v is Uint8Array => v instanceof Uint8Array,
-    toJSON: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'),
-    fromJSON: (json) => {
-      if (typeof json !== 'string' || !isStandardBase64(json)) {
-        throw new SerializeError('tagged bytes must be standard base64')
-      }
-      return new Uint8Array(Buffer.from(json, 'base64'))
-    },
-  },
-  {
-    key: ' m',
-    // Flask tags anything with a callable `__html__`, as Jinja and MarkupSafe do.
-    check: (v): v is { __html__(): unknown } =>
-      typeof v === 'object' &&
-      v !== null &&
-      typeof (v as { __html__?: unknown }).__html__ === 'function',
-    toJSON: (v: { __html__(): unknown }) => String(v.__html__()),
-    fromJSON: (json) => {
-      if (typeof json !== 'string') throw new SerializeError('tagged markup must be a string')
-      return new Markup(json)
-    },
-  },
-  {
-    key: ' u',
-    check: (v): v is UUID => v instanceof UUID,
-    toJSON: (u: UUID) => u.hex,
-    fromJSON: (json) => {
-      if (typeof json !== 'string') throw new SerializeError('a tagged UUID must be a string')
-      return new UUID(json)
-    },
-  },
-  {
-    key: ' d',
-    check: (v): v is Date => v instanceof Date,
-    toJSON: (d: Date) => formatHttpDate(d),
-    // As in Werkzeug's parse_date, a date that can't be read becomes None, not an error.
-    fromJSON: (json) => {
-      if (typeof json !== 'string') throw new SerializeError('a tagged datetime must be a string')
-      return parseHttpDate(json)
-    },
-  },
-]
-
-/** Flask's tagged JSON (`flask.json.tag.TaggedJSONSerializer`) on tessera's engine. */
-export const flaskJSON: TaggedJSON = new TaggedJSON(flaskTags)
-
-/** For `dumps`, which writes nested values itself: tags hand back their content untouched. */
-const passThrough = (value: unknown): JsonValue => value as JsonValue
-
-const dumpsOptions: DumpsOptions = {
-  isTagKey: (key) => flaskJSON.isTagKey(key),
-  tag: (value) => {
-    for (const tag of flaskTags) {
-      if (tag.check(value)) return [tag.key, tag.toJSON(value, passThrough)]
-    }
-    return undefined
-  },
-}
-
-/** The JSON text Flask writes for a session: tagged, sorted, compact, ASCII. */
-export function dumpsSession(data: SessionData): string {
-  return dumps(data, dumpsOptions)
-}
 
 /**
  * A codec for Flask's session cookies: `encode` gives the exact value Flask 3.x would set for
@@ -158,7 +67,7 @@ export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
       throw new SerializeError(`cannot date a Flask cookie at ${now}`)
     }
     // ensure_ascii leaves only ASCII in the text, so latin1 is its UTF-8.
-    const json = Buffer.from(dumps(dict, dumpsOptions), 'latin1')
+    const json = Buffer.from(dumpsSession(dict), 'latin1')
     const packed = deflate(json)
     const payload =
       packed.length < json.length - 1
@@ -176,7 +85,7 @@ export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
       let keyIndex = -1
       const message = value.slice(0, parts.sigDot)
       for (let i = 0; i < keys.length; i++) {
-        if (timingSafeEqual(mac(keys[i]!, message), given)) {
+        if (safeEqual(mac(keys[i]!, message), given)) {
           keyIndex = i
           break
         }
@@ -264,14 +173,6 @@ interface Parts {
   sigDot: number
 }
 
-/** The 6-bit value of each base64url character, -1 for the rest. */
-const sextets = new Int8Array(128).fill(-1)
-for (const [i, c] of [
-  ...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
-].entries()) {
-  sextets[c.charCodeAt(0)] = i
-}
-
 /** A character outside base64url and the `.` separator (a single class: nothing to backtrack). */
 const notCookieChar = /[^A-Za-z0-9_.-]/
 
@@ -312,18 +213,18 @@ function readSignature(value: string, from: number): Buffer {
   let out = 0
   for (let i = from; i < from + 24; i += 4) {
     const n =
-      (sextets[value.charCodeAt(i)]! << 18) |
-      (sextets[value.charCodeAt(i + 1)]! << 12) |
-      (sextets[value.charCodeAt(i + 2)]! << 6) |
-      sextets[value.charCodeAt(i + 3)]!
+      (base64urlValues[value.charCodeAt(i)]! << 18) |
+      (base64urlValues[value.charCodeAt(i + 1)]! << 12) |
+      (base64urlValues[value.charCodeAt(i + 2)]! << 6) |
+      base64urlValues[value.charCodeAt(i + 3)]!
     signature[out++] = n >>> 16
     signature[out++] = (n >>> 8) & 0xff
     signature[out++] = n & 0xff
   }
   const n =
-    (sextets[value.charCodeAt(from + 24)]! << 12) |
-    (sextets[value.charCodeAt(from + 25)]! << 6) |
-    sextets[value.charCodeAt(from + 26)]!
+    (base64urlValues[value.charCodeAt(from + 24)]! << 12) |
+    (base64urlValues[value.charCodeAt(from + 25)]! << 6) |
+    base64urlValues[value.charCodeAt(from + 26)]!
   signature[18] = n >>> 10
   signature[19] = (n >>> 2) & 0xff
   return signature
@@ -336,7 +237,7 @@ function readTimestamp(value: string, parts: Parts): number | null {
   if (length > 11 || length % 4 === 1) return null
   let bits = 0
   for (let i = parts.tsDot + 1; i < parts.sigDot; i++) {
-    bits = bits * 64 + sextets[value.charCodeAt(i)]!
+    bits = bits * 64 + base64urlValues[value.charCodeAt(i)]!
   }
   // Drop the bits past the last whole byte, as a base64 decoder does.
   return Math.floor(bits / 2 ** ((length * 6) % 8))
@@ -388,149 +289,4 @@ function secretBytes(secret: unknown, index: number): Buffer {
     throw new ConfigError(`${which} is empty; set it to the Flask app's SECRET_KEY`)
   }
   return bytes
-}
-
-function isStandardBase64(text: string): boolean {
-  if (text.length % 4 !== 0) return false
-  let end = text.length
-  if (text.charCodeAt(end - 1) === 0x3d) end--
-  if (text.charCodeAt(end - 1) === 0x3d) end--
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i)
-    const ok =
-      (c >= 0x41 && c <= 0x5a) ||
-      (c >= 0x61 && c <= 0x7a) ||
-      (c >= 0x30 && c <= 0x39) ||
-      c === 0x2b ||
-      c === 0x2f
-    if (!ok) return false
-  }
-  return true
-}
-
-const dayNames = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat']
-const monthNames = [
-  'Jan',
-  'Feb',
-  'Mar',
-  'Apr',
-  'May',
-  'Jun',
-  'Jul',
-  'Aug',
-  'Sep',
-  'Oct',
-  'Nov',
-  'Dec',
-]
-
-/** An HTTP date (`Thu, 29 Feb 2024 13:05:09 GMT`), as Werkzeug's `http_date` writes it. */
-function formatHttpDate(date: Date): string {
-  const year = date.getUTCFullYear()
-  if (!(year >= 1 && year <= 9999)) {
-    throw new SerializeError('a Date outside the years 1 to 9999 cannot be kept in a Flask session')
-  }
-  const two = (n: number): string => (n < 10 ? `0${n}` : String(n))
-  return (
-    `${dayNames[date.getUTCDay()]}, ${two(date.getUTCDate())} ${monthNames[date.getUTCMonth()]} ` +
-    `${String(year).padStart(4, '0')} ${two(date.getUTCHours())}:${two(date.getUTCMinutes())}:` +
-    `${two(date.getUTCSeconds())} GMT`
-  )
-}
-
-const zoneOffsets: Record<string, number> = {
-  GMT: 0,
-  UT: 0,
-  UTC: 0,
-  Z: 0,
-  AST: -400,
-  ADT: -300,
-  EST: -500,
-  EDT: -400,
-  CST: -600,
-  CDT: -500,
-  MST: -700,
-  MDT: -600,
-  PST: -800,
-  PDT: -700,
-}
-
-/**
- * The instant in an RFC 2822 date, or null when it can't be read (Werkzeug's `parse_date`
- * gives None then). Reads `[Day,] DD Mon YYYY HH:MM[:SS] [zone]`, two-digit years as Python
- * does, and a zone as a name or `±HHMM`; no zone, or one it doesn't know, means UTC. Rarer
- * layouts Python also reads (month before day, dotted times) give null here.
- */
-export function parseHttpDate(text: string): Date | null {
-  if (text.length > 128) return null
-  const words = text.split(/[ \t\r\n]+/).filter((word) => word !== '')
-  const first = words[0]
-  if (first === undefined) return null
-  if (first.endsWith(',') || dayNames.some((d) => d.toLowerCase() === first.toLowerCase())) {
-    words.shift()
-  }
-  if (words.length < 4) return null
-  const [dayText, monthText, yearText, timeText, zoneText = ''] = words as [
-    string,
-    string,
-    string,
-    string,
-    string?,
-  ]
-  const month = monthIndex(monthText)
-  const day = digits(dayText.endsWith(',') ? dayText.slice(0, -1) : dayText)
-  let year = digits(yearText.endsWith(',') ? yearText.slice(0, -1) : yearText)
-  const time = timeText.split(':')
-  if (month < 0 || day === null || year === null || time.length < 2 || time.length > 3) return null
-  const hour = digits(time[0])
-  const minute = digits(time[1])
-  const second = time.length === 3 ? digits(time[2]) : 0
-  if (hour === null || minute === null || second === null) return null
-  if (year < 100) year += year > 68 ? 1900 : 2000
-  if (year < 1 || year > 9999 || hour > 23 || minute > 59 || second > 59) return null
-  let offset = 0
-  const zone = zoneText.toUpperCase()
-  if (Object.hasOwn(zoneOffsets, zone)) offset = zoneOffsets[zone]!
-  else if (/^[+-]?[0-9]{1,4}$/.test(zone)) offset = Number(zone)
-  const date = new Date(0)
-  date.setUTCFullYear(year, month, day)
-  if (date.getUTCMonth() !== month || date.getUTCDate() !== day) return null
-  const minutes = Math.trunc(offset / 100) * 60 + (offset % 100)
-  date.setUTCHours(hour, minute - minutes, second)
-  // A zone can move the date out of the years a Flask cookie can be written back with.
-  const shifted = date.getUTCFullYear()
-  return shifted < 1 || shifted > 9999 ? null : date
-}
-
-function monthIndex(text: string): number {
-  const lower = text.toLowerCase()
-  for (let i = 0; i < 12; i++) {
-    const name = monthNames[i]!.toLowerCase()
-    if (lower === name || (lower.length > 3 && fullMonthNames[i] === lower)) return i
-  }
-  return -1
-}
-
-const fullMonthNames = [
-  'january',
-  'february',
-  'march',
-  'april',
-  'may',
-  'june',
-  'july',
-  'august',
-  'september',
-  'october',
-  'november',
-  'december',
-]
-
-function digits(text: string | undefined): number | null {
-  if (text === undefined || text.length === 0 || text.length > 4) return null
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c < 0x30 || c > 0x39) return null
-  }
-  return Number(text)
 }
