@@ -10,30 +10,26 @@
  */
 
 import {
-  clientMethods,
+  checkConnection,
   glob,
   makeClient,
   noClientTimeout,
   type RedisClientLike,
 } from './redis/client.js'
+import { pruneIndex, pruneSessions } from './redis/prune.js'
 import {
   CREATE,
   DESTROY,
   DESTROY_IF_USER,
+  hashFields,
   META,
-  PRUNE_MEMBER,
-  PRUNE_SESSION,
+  metaSummary,
   parse,
   type Script,
   UPDATE,
+  updateArgs,
 } from './redis/scripts.js'
-import {
-  clockOption,
-  configError,
-  positiveMs,
-  requireMethods,
-  stringOption,
-} from './shared/config.js'
+import { clockOption, positiveMs, stringOption } from './shared/config.js'
 import { createCommandTimeout } from './shared/timeout.js'
 import { listLimit, type SessionPatch, type SessionSummary, type Store } from './types.js'
 
@@ -72,20 +68,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   const prefix = stringOption('redis', 'prefix', options.prefix, 'tessera:')
   const timeout = positiveMs('redis', 'timeout', options.timeout, 1000)
   const now = clockOption('redis', options.now)
-  if (options.client !== undefined && options.url !== undefined) {
-    throw configError('redis', 'give either `client` or `url`, not both')
-  }
-  if (options.client !== undefined) {
-    requireMethods(
-      'redis',
-      '`client`',
-      options.client,
-      clientMethods,
-      "pass a node-redis v5+ client: createClient({ url }) from 'redis'",
-    )
-  }
-  const url = options.url ?? 'redis://127.0.0.1:6379'
-  if (options.client === undefined) checkUrl(url)
+  const url = checkConnection(options)
   const commands = createCommandTimeout('redis', timeout)
 
   /** Rejects when `promise` takes longer than the store's timeout. */
@@ -204,58 +187,14 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
     const live: SessionSummary[] = []
     const stale: string[] = []
     members.forEach((key, i) => {
-      const [user, createdAt, lastSeenAt, expiresAt, , userAgent, ip] = metas[i] ?? []
-      if (user !== userId || expiresAt == null || Number(expiresAt) <= t) {
-        stale.push(key)
-        return
-      }
-      live.push({
-        key,
-        userId,
-        createdAt: Number(createdAt),
-        lastSeenAt: Number(lastSeenAt),
-        expiresAt: Number(expiresAt),
-        userAgent: userAgent ?? null,
-        ip: ip ?? null,
-      })
+      const summary = metaSummary(key, metas[i] ?? [], t)
+      if (summary && summary.userId === userId) live.push(summary)
+      else stale.push(key)
     })
     return { live, stale }
   }
 
-  /** Deletes the sessions among `keys` expired at `t`; returns how many. */
-  async function pruneSessions(c: RedisClientLike, keys: string[], t: string): Promise<number> {
-    // A cheap read first: most sessions of a batch are live, and need no script.
-    const expiries = (await Promise.all(
-      keys.map((key) => send(c, ['HGET', sessionKey(key), 'm:e'])),
-    )) as (string | null)[]
-    const expired = keys.filter((_, i) => expiries[i] != null && Number(expiries[i]) <= Number(t))
-    const replies = (await Promise.all(
-      expired.map((key) => script(c, PRUNE_SESSION, [sessionKey(key)], [t])),
-    )) as [number, string | null | undefined][]
-    const leaving: Promise<unknown>[] = []
-    let removed = 0
-    replies.forEach(([deleted, userId], i) => {
-      if (deleted !== 1) return
-      removed++
-      if (userId) leaving.push(send(c, ['ZREM', userKey(userId), expired[i]!]))
-    })
-    await Promise.all(leaving)
-    return removed
-  }
-
-  /**
-   * Sweeps one user index: entries of sessions expired at `t` (deleted now), gone (expired by
-   * Redis) or bound elsewhere leave it. Returns the sessions removed: the first two kinds.
-   */
-  async function pruneIndex(c: RedisClientLike, userId: string, t: string): Promise<number> {
-    const members = (await send(c, ['ZRANGE', userKey(userId), '0', '-1'])) as string[]
-    const codes = (await Promise.all(
-      members.map((key) => script(c, PRUNE_MEMBER, [sessionKey(key)], [userId, t])),
-    )) as number[]
-    const stale = members.filter((_, i) => codes[i] !== 0)
-    if (stale.length > 0) await send(c, ['ZREM', userKey(userId), ...stale])
-    return codes.filter((code) => code === 1 || code === 2).length
-  }
+  const pruning = { send, script, sessionKey, userKey }
 
   return {
     name: 'redis',
@@ -275,13 +214,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
 
     create(key, session) {
       return run('create', async (c) => {
-        const fields: string[] = []
-        for (const name of Object.keys(session.data)) fields.push(`d:${name}`, session.data[name]!)
-        fields.push('m:c', String(session.createdAt), 'm:l', String(session.lastSeenAt))
-        fields.push('m:e', String(session.expiresAt), 'm:p', session.permanent ? '1' : '0')
-        if (session.userId !== null) fields.push('m:u', session.userId)
-        if (session.userAgent !== null) fields.push('m:a', session.userAgent)
-        if (session.ip !== null) fields.push('m:i', session.ip)
+        const fields = hashFields(session)
         const t = now()
         const pending: Promise<unknown>[] = []
         // The index entry goes first (same connection, so Redis applies it first): a session
@@ -305,20 +238,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
     update(key: string, patch: SessionPatch) {
       return run('update', async (c) => {
         const t = now()
-        const args = [
-          String(t),
-          patch.clear ? '1' : '0',
-          patch.userId === undefined ? '' : patch.userId === null ? 'n' : 's',
-          patch.userId ?? '',
-          patch.permanent === undefined ? '' : patch.permanent ? '1' : '0',
-          patch.lastSeenAt === undefined ? '' : String(patch.lastSeenAt),
-          patch.expiresAt === undefined ? '' : String(patch.expiresAt),
-          patch.expiresAt === undefined ? '' : String(Math.ceil(patch.expiresAt)),
-          String(patch.unset?.length ?? 0),
-        ]
-        if (patch.unset) for (const name of patch.unset) args.push(`d:${name}`)
-        if (patch.set)
-          for (const name of Object.keys(patch.set)) args.push(`d:${name}`, patch.set[name]!)
+        const args = updateArgs(patch, t)
         const bind = typeof patch.userId === 'string' ? patch.userId : null
         // Indexed before it is bound (same connection, so in this order), as in `create`.
         const indexing = bind === null ? null : send(c, ['ZADD', userKey(bind), String(t), key])
@@ -394,18 +314,9 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
         )) as (string | null)[][]
         keys.forEach((hashKey, i) => {
           const key = hashKey.slice(prefix.length + 3, -1)
-          const [user, createdAt, lastSeenAt, expiresAt, , userAgent, ip] = metas[i] ?? []
-          if (found.length >= limit || sessionKey(key) !== hashKey || createdAt == null) return
-          if (expiresAt == null || Number(expiresAt) <= t) return
-          found.push({
-            key,
-            userId: user ?? null,
-            createdAt: Number(createdAt),
-            lastSeenAt: Number(lastSeenAt),
-            expiresAt: Number(expiresAt),
-            userAgent: userAgent ?? null,
-            ip: ip ?? null,
-          })
+          if (found.length >= limit || sessionKey(key) !== hashKey) return
+          const summary = metaSummary(key, metas[i] ?? [], t)
+          if (summary) found.push(summary)
         })
       } while (cursor !== '0' && found.length < limit)
       return found.sort((a, b) => a.createdAt - b.createdAt)
@@ -434,8 +345,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
         }
         // Sessions first, each leaving its index: an index swept after finds it gone from
         // there, so no session is counted twice.
-        count += await bounded(pruneSessions(c, sessions, t), 'prune')
-        for (const userId of indexes) count += await bounded(pruneIndex(c, userId, t), 'prune')
+        count += await bounded(pruneSessions(pruning, c, sessions, t), 'prune')
+        for (const userId of indexes) {
+          count += await bounded(pruneIndex(pruning, c, userId, t), 'prune')
+        }
         onProgress?.(count)
       } while (cursor !== '0')
       return count
@@ -463,26 +376,5 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       if (c.isReady) await c.close()
       else c.destroy()
     },
-  }
-}
-
-/** Refuses, when the store is made, a URL node-redis would only fail on when it connects. */
-function checkUrl(url: unknown): void {
-  if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-    throw configError(
-      'redis',
-      `\`url\` must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}; ` +
-        'e.g. redis://127.0.0.1:6379 or rediss://USER:PASSWORD@HOST:6380/0',
-    )
-  }
-  try {
-    new URL(url)
-  } catch (cause) {
-    throw configError(
-      'redis',
-      `\`url\` ${JSON.stringify(url)} is not a URL; percent-encode special characters in ` +
-        'the password: rediss://USER:PASSWORD@HOST:6380/0',
-      cause,
-    )
   }
 }

@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto'
 import { readSession } from '../shared/record.js'
-import type { StoredSession } from '../types.js'
+import type { SessionPatch, SessionSummary, StoredSession } from '../types.js'
 
-/** The meta fields, in the order `indexed` reads them. */
+/** The meta fields, in the order `metaSummary` reads them. */
 export const META = ['m:u', 'm:c', 'm:l', 'm:e', 'm:p', 'm:a', 'm:i']
 
 export interface Script {
@@ -123,6 +123,36 @@ redis.call('DEL', KEYS[1])
 return 1
 `)
 
+/** The hash fields of a session, as `CREATE` takes them: field, value, ... */
+export function hashFields(session: StoredSession): string[] {
+  const fields: string[] = []
+  for (const name of Object.keys(session.data)) fields.push(`d:${name}`, session.data[name]!)
+  fields.push('m:c', String(session.createdAt), 'm:l', String(session.lastSeenAt))
+  fields.push('m:e', String(session.expiresAt), 'm:p', session.permanent ? '1' : '0')
+  if (session.userId !== null) fields.push('m:u', session.userId)
+  if (session.userAgent !== null) fields.push('m:a', session.userAgent)
+  if (session.ip !== null) fields.push('m:i', session.ip)
+  return fields
+}
+
+/** The ARGV of `UPDATE` for one patch, read at `now`. */
+export function updateArgs(patch: SessionPatch, now: number): string[] {
+  const args = [
+    String(now),
+    patch.clear ? '1' : '0',
+    patch.userId === undefined ? '' : patch.userId === null ? 'n' : 's',
+    patch.userId ?? '',
+    patch.permanent === undefined ? '' : patch.permanent ? '1' : '0',
+    patch.lastSeenAt === undefined ? '' : String(patch.lastSeenAt),
+    patch.expiresAt === undefined ? '' : String(patch.expiresAt),
+    patch.expiresAt === undefined ? '' : String(Math.ceil(patch.expiresAt)),
+    String(patch.unset?.length ?? 0),
+  ]
+  if (patch.unset) for (const name of patch.unset) args.push(`d:${name}`)
+  if (patch.set) for (const name of Object.keys(patch.set)) args.push(`d:${name}`, patch.set[name]!)
+  return args
+}
+
 /** A session from an HGETALL reply (a flat array in RESP2, a map in RESP3), or null. */
 export function parse(reply: unknown, now: number): StoredSession | null {
   // Without a prototype, a field named `d:__proto__` is kept as a key (and refused as one).
@@ -157,4 +187,23 @@ export function parse(reply: unknown, now: number): StoredSession | null {
     ip: meta['m:i'] ?? null,
   })
   return session && session.expiresAt > now ? session : null
+}
+
+/** The summary of a live session from its `META` fields, or null when it is no live session. */
+export function metaSummary(
+  key: string,
+  meta: readonly (string | null | undefined)[],
+  now: number,
+): SessionSummary | null {
+  const [user, createdAt, lastSeenAt, expiresAt, , userAgent, ip] = meta
+  if (createdAt == null || expiresAt == null || !(Number(expiresAt) > now)) return null
+  return {
+    key,
+    userId: user ?? null,
+    createdAt: Number(createdAt),
+    lastSeenAt: Number(lastSeenAt),
+    expiresAt: Number(expiresAt),
+    userAgent: userAgent ?? null,
+    ip: ip ?? null,
+  }
 }
