@@ -42,7 +42,8 @@ export function encode(s: StoredSession): string {
 /** The session in a file's text, or null when it is not a whole session file. */
 export function decode(text: string): StoredSession | null {
   try {
-    return readSession(JSON.parse(text))
+    // A fresh parse, this read's alone: checked in place.
+    return readSession(JSON.parse(text), false)
   } catch {
     return null
   }

@@ -176,16 +176,20 @@ export function parse(reply: unknown, now: number): StoredSession | null {
   // A hash without its meta fields is no session (the numbers read back as NaN and fail the
   // check). Redis and this process may disagree on the time by a few ms: the store's clock
   // decides.
-  const session = readSession({
-    data,
-    userId: meta['m:u'] ?? null,
-    createdAt: Number(meta['m:c']),
-    lastSeenAt: Number(meta['m:l']),
-    expiresAt: Number(meta['m:e']),
-    permanent: meta['m:p'] === '1',
-    userAgent: meta['m:a'] ?? null,
-    ip: meta['m:i'] ?? null,
-  })
+  // `data` is built here, without a prototype: checked in place.
+  const session = readSession(
+    {
+      data,
+      userId: meta['m:u'] ?? null,
+      createdAt: Number(meta['m:c']),
+      lastSeenAt: Number(meta['m:l']),
+      expiresAt: Number(meta['m:e']),
+      permanent: meta['m:p'] === '1',
+      userAgent: meta['m:a'] ?? null,
+      ip: meta['m:i'] ?? null,
+    },
+    false,
+  )
   return session && session.expiresAt > now ? session : null
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import type { SessionSummary, StoredSession } from '../types.js'
-import { parseData, readData, readSession } from './record.js'
+import { readSession } from './record.js'
 
 /** The columns of a session row after `key`, in the order `rowToSession` reads them. */
 export const sessionColumns =
@@ -97,18 +97,22 @@ export function createParams(
  */
 export function rowToSession(row: readonly unknown[]): StoredSession | null {
   const [data, userId, createdAt, lastSeenAt, expiresAt, permanent, userAgent, ip] = row
-  return readSession({
-    // SQLite keeps the data as text; pg has already parsed the jsonb.
-    data: typeof data === 'string' ? parseData(data) : readData(data),
-    userId,
-    // pg returns bigint columns as strings; SQLite its integers as numbers.
-    createdAt: Number(createdAt),
-    lastSeenAt: Number(lastSeenAt),
-    expiresAt: Number(expiresAt),
-    permanent: permanent === true || permanent === 1,
-    userAgent,
-    ip,
-  })
+  return readSession(
+    {
+      // SQLite keeps the data as text; pg parses the jsonb. Either way the object is new, and
+      // this row's alone: it is checked in place.
+      data: typeof data === 'string' ? parseJson(data) : data,
+      userId,
+      // pg returns bigint columns as strings; SQLite its integers as numbers.
+      createdAt: Number(createdAt),
+      lastSeenAt: Number(lastSeenAt),
+      expiresAt: Number(expiresAt),
+      permanent: permanent === true || permanent === 1,
+      userAgent,
+      ip,
+    },
+    false,
+  )
 }
 
 /** The summary in a row of `summaryColumns`. */
@@ -130,4 +134,13 @@ export function countLive(rows: readonly (readonly unknown[])[], now: number): n
   let live = 0
   for (const [expiresAt] of rows) if (Number(expiresAt) > now) live++
   return live
+}
+
+/** The value of a JSON text, or null when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
 }
