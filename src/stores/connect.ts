@@ -40,7 +40,19 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { summary } from './memory.js'
+import {
+  type ConnectRecord,
+  cookieUntil,
+  indexTag,
+  isThenable,
+  parseIndex,
+  parseSession,
+  type ReadSession,
+  sessionRecord,
+} from './connect/records.js'
+import { clockOption, configError, requireMethods } from './shared/config.js'
+import { createKeyQueue, noop } from './shared/queue.js'
+import { toSummary } from './shared/record.js'
 import {
   applyPatch,
   listLimit,
@@ -77,28 +89,12 @@ export interface ConnectStoreOptions {
    * id). It comes after the Connect store's own prefix (connect-redis's `sess:`). @default ''
    */
   prefix?: string
+  /**
+   * The clock, in epoch ms: what decides that a session has expired. The Connect store still
+   * expires its records on its own clock, from the cookie's `expires`. @default Date.now
+   */
+  now?: () => number
 }
-
-/** The `cookie` of a session record, as express-session writes it. */
-interface ConnectCookie {
-  originalMaxAge: number
-  expires: Date
-  httpOnly: boolean
-  path: string
-}
-
-/** A tessera session as it lives in the Connect store, under `tessera`. */
-interface TesseraFields extends StoredSession {
-  /** The user index entry of this session lasts until then (null when not bound). */
-  indexUntil: number | null
-}
-
-/** What the bridge writes: a session, or a user index. */
-type ConnectRecord =
-  | { cookie: ConnectCookie; tessera: TesseraFields }
-  | { cookie: ConnectCookie; tesseraUser: { sessions: Record<string, number> } }
-
-const indexTag = 'tessera-user:'
 
 /**
  * Serves tessera sessions from an express-session (Connect) store. The store stays the app's:
@@ -113,8 +109,18 @@ export function createConnectStore(
   connect: ConnectStoreLike,
   options: ConnectStoreOptions = {},
 ): Store {
+  requireMethods(
+    'connect',
+    'the Connect store',
+    connect,
+    ['get', 'set', 'destroy'],
+    'pass an express-session store instance, e.g. new RedisStore({ client }) from connect-redis',
+  )
   const prefix = options.prefix ?? ''
-  if (typeof prefix !== 'string') throw new TypeError('connect store: prefix must be a string')
+  if (typeof prefix !== 'string') {
+    throw configError('connect', `\`prefix\` must be a string, got a ${typeof prefix}`)
+  }
+  const now = clockOption('connect', options.now)
   const constructorName = (connect as { constructor?: { name?: unknown } }).constructor?.name
   const name =
     typeof constructorName === 'string' && constructorName !== '' && constructorName !== 'Object'
@@ -150,39 +156,19 @@ export function createConnectStore(
 
   // One promise queue per id: the operations of this process on one session, or on one user
   // index, run one after another.
-  const tails = new Map<string, Promise<void>>()
-  function serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const result = (tails.get(id) ?? Promise.resolve()).then(fn)
-    const tail = result.then(noop, noop)
-    tails.set(id, tail)
-    void tail.then(() => {
-      if (tails.get(id) === tail) tails.delete(id)
-    })
-    return result
-  }
+  const queue = createKeyQueue()
+  const serial = queue.run
 
   const sessionId = (key: string) => prefix + key
   const indexId = (userId: string) =>
     `${prefix}${indexTag}${createHash('sha256').update(userId).digest('base64url')}`
 
-  async function read(key: string): Promise<TesseraFields | null> {
+  async function read(key: string): Promise<ReadSession | null> {
     return parseSession(await raw.get(sessionId(key)))
   }
 
   function write(key: string, s: StoredSession, indexUntil: number | null): Promise<void> {
-    const { data, userId, createdAt, lastSeenAt, expiresAt, permanent, userAgent, ip } = s
-    const tessera: TesseraFields = {
-      data: { ...data },
-      userId,
-      createdAt,
-      lastSeenAt,
-      expiresAt,
-      permanent,
-      userAgent,
-      ip,
-      indexUntil: userId === null ? null : indexUntil,
-    }
-    return raw.set(sessionId(key), { cookie: cookieUntil(expiresAt), tessera })
+    return raw.set(sessionId(key), sessionRecord(s, indexUntil, now))
   }
 
   async function readIndex(userId: string): Promise<Map<string, number>> {
@@ -190,44 +176,44 @@ export function createConnectStore(
   }
 
   /** Writes the index, without entries past their date; removes it when none is left. */
-  function writeIndex(userId: string, entries: Map<string, number>, now: number): Promise<void> {
+  function writeIndex(userId: string, entries: Map<string, number>, t: number): Promise<void> {
     const sessions: Record<string, number> = {}
     let last = 0
     for (const [key, until] of entries) {
-      if (until <= now) continue
+      if (until <= t) continue
       sessions[key] = until
       last = Math.max(last, until)
     }
     if (last === 0) return raw.destroy(indexId(userId))
-    return raw.set(indexId(userId), { cookie: cookieUntil(last), tesseraUser: { sessions } })
+    return raw.set(indexId(userId), { cookie: cookieUntil(last, now), tesseraUser: { sessions } })
   }
 
   /** Adds or renews the index entry of `key`; returns its new date. */
   function indexAdd(userId: string, key: string, expiresAt: number): Promise<number> {
     return serial(indexId(userId), async () => {
-      const now = Date.now()
+      const t = now()
       const entries = await readIndex(userId)
       // Room to spare, so that a session touched every minute does not rewrite its index each
       // time: the entry lasts twice the session's remaining lifetime.
-      const until = expiresAt + Math.max(0, expiresAt - now)
+      const until = expiresAt + Math.max(0, expiresAt - t)
       entries.set(key, until)
-      await writeIndex(userId, entries, now)
+      await writeIndex(userId, entries, t)
       return until
     })
   }
 
   function indexRemove(userId: string, keys: readonly string[]): Promise<void> {
     return serial(indexId(userId), async () => {
-      const now = Date.now()
+      const t = now()
       const entries = await readIndex(userId)
       let changed = false
       for (const [key, until] of entries) {
-        if (keys.includes(key) || until <= now) {
+        if (keys.includes(key) || until <= t) {
           entries.delete(key)
           changed = true
         }
       }
-      if (changed) await writeIndex(userId, entries, now)
+      if (changed) await writeIndex(userId, entries, t)
     })
   }
 
@@ -261,8 +247,8 @@ export function createConnectStore(
     name,
 
     async get(key) {
-      const s = await read(key)
-      return s && s.expiresAt > Date.now() ? stored(s) : null
+      const found = await read(key)
+      return found && found.session.expiresAt > now() ? found.session : null
     },
 
     create(key, session) {
@@ -276,12 +262,12 @@ export function createConnectStore(
 
     update(key: string, patch: SessionPatch) {
       return serial(sessionId(key), async () => {
-        const current = await read(key)
-        if (!current || current.expiresAt <= Date.now()) return false
-        const next = applyPatch(stored(current), patch)
-        const before = current.userId
+        const found = await read(key)
+        if (!found || found.session.expiresAt <= now()) return false
+        const next = applyPatch(found.session, patch)
+        const before = found.session.userId
         const after = next.userId
-        let until = after === before ? current.indexUntil : null
+        let until = after === before ? found.indexUntil : null
         if (after !== null && (until === null || next.expiresAt > until)) {
           until = await indexAdd(after, key, next.expiresAt)
         }
@@ -294,22 +280,22 @@ export function createConnectStore(
     destroy(key) {
       return serial(sessionId(key), async () => {
         // Read first, to know whose index to leave; a record that cannot be read is still removed.
-        const current = await read(key).catch(() => null)
+        const found = await read(key).catch(() => null)
         await raw.destroy(sessionId(key))
-        if (current?.userId != null) await leaveIndex(current.userId, [key])
+        if (found?.session.userId != null) await leaveIndex(found.session.userId, [key])
       })
     },
 
     async listByUser(userId) {
-      const now = Date.now()
+      const t = now()
       const list: SessionSummary[] = []
       await Promise.all(
         [...(await readIndex(userId))].map(async ([key, until]) => {
-          if (until <= now) return
-          const s = await read(key)
+          if (until <= t) return
+          const s = (await read(key))?.session
           // A missing session, or one bound elsewhere, may be a create or a rebind in flight
           // (the index is written first): it is left out, and its entry kept until its date.
-          if (s && s.userId === userId && s.expiresAt > now) list.push(summary(key, s))
+          if (s && s.userId === userId && s.expiresAt > t) list.push(toSummary(key, s))
         }),
       )
       return list.sort((a, b) => b.createdAt - a.createdAt)
@@ -320,10 +306,10 @@ export function createConnectStore(
       const results = await Promise.all(
         keys.map((key) =>
           serial(sessionId(key), async () => {
-            const s = await read(key)
+            const s = (await read(key))?.session
             if (!s || s.userId !== userId) return null
             await raw.destroy(sessionId(key))
-            return { key, live: s.expiresAt > Date.now() }
+            return { key, live: s.expiresAt > now() }
           }),
         ),
       )
@@ -341,35 +327,36 @@ export function createConnectStore(
   if (connect.all) {
     store.list = async (options) => {
       const limit = listLimit(options)
-      const now = Date.now()
+      const t = now()
       const list: SessionSummary[] = []
       for (const [id, record] of await everything()) {
-        const s = parseSession(record)
-        if (s && s.expiresAt > now) list.push(summary(id.slice(prefix.length), s))
+        const s = parseSession(record)?.session
+        if (s && s.expiresAt > t) list.push(toSummary(id.slice(prefix.length), s))
       }
       return list.sort((a, b) => a.createdAt - b.createdAt).slice(0, limit)
     }
 
     store.prune = async ({ onProgress } = {}) => {
+      const t = now()
       let count = 0
       for (const [id, record] of await everything()) {
         const isSession = parseSession(record) !== null
         if (!isSession && !parseIndex(record)) continue
         // Checked again in the queue: only a record still expired goes.
         const removed = await serial(id, async () => {
-          const now = Date.now()
           const current = await raw.get(id)
-          const session = parseSession(current)
+          const session = parseSession(current)?.session ?? null
           const index = session ? null : parseIndex(current)
           const expired =
             session !== null
-              ? session.expiresAt <= now
-              : index !== null && [...index.values()].every((until) => until <= now)
+              ? session.expiresAt <= t
+              : index !== null && [...index.values()].every((until) => until <= t)
           if (expired) await raw.destroy(id)
           return expired && session !== null
         })
-        if (removed) count++
+        if (removed && ++count % pruneBatch === 0) onProgress?.(count)
       }
+      // Always once at the end, with the count returned, even when nothing was removed.
       onProgress?.(count)
       return count
     }
@@ -384,106 +371,5 @@ export function createConnectStore(
   return store
 }
 
-function noop(): void {}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  )
-}
-
-/**
- * An express-session cookie that ends at `expiresAt`: what the Connect store reads to expire
- * the record. `maxAge` is a getter, as on express-session's own `Cookie`, not written out.
- */
-function cookieUntil(expiresAt: number): ConnectCookie {
-  const cookie: ConnectCookie = {
-    originalMaxAge: Math.max(0, expiresAt - Date.now()),
-    expires: new Date(expiresAt),
-    httpOnly: true,
-    path: '/',
-  }
-  Object.defineProperty(cookie, 'maxAge', { get: () => expiresAt - Date.now() })
-  return cookie
-}
-
-/** The session without the bridge's own field, with a data object no key can escape. */
-function stored(s: TesseraFields): StoredSession {
-  const data: Record<string, string> = Object.create(null)
-  for (const key of Object.keys(s.data)) data[key] = s.data[key]!
-  return {
-    data,
-    userId: s.userId,
-    createdAt: s.createdAt,
-    lastSeenAt: s.lastSeenAt,
-    expiresAt: s.expiresAt,
-    permanent: s.permanent,
-    userAgent: s.userAgent,
-    ip: s.ip,
-  }
-}
-
-/** The tessera session in a Connect record, or null when it holds none (or a damaged one). */
-function parseSession(record: unknown): TesseraFields | null {
-  const t = (record as { tessera?: unknown } | null | undefined)?.tessera
-  if (!isObject(t)) return null
-  const data = t.data
-  if (!isObject(data)) return null
-  const copy: Record<string, string> = Object.create(null)
-  for (const key of Object.keys(data)) {
-    const value = data[key]
-    if (typeof value !== 'string') return null
-    copy[key] = value
-  }
-  const { userId, createdAt, lastSeenAt, expiresAt, permanent, userAgent, ip } = t
-  const indexUntil = t.indexUntil ?? null
-  if (
-    !isStringOrNull(userId) ||
-    !isTime(createdAt) ||
-    !isTime(lastSeenAt) ||
-    !isTime(expiresAt) ||
-    typeof permanent !== 'boolean' ||
-    !isStringOrNull(userAgent) ||
-    !isStringOrNull(ip) ||
-    !(indexUntil === null || isTime(indexUntil))
-  ) {
-    return null
-  }
-  return {
-    data: copy,
-    userId,
-    createdAt,
-    lastSeenAt,
-    expiresAt,
-    permanent,
-    userAgent,
-    ip,
-    indexUntil,
-  }
-}
-
-/** The entries (key → until) of a user index record, or null when it is not one. */
-function parseIndex(record: unknown): Map<string, number> | null {
-  const index = (record as { tesseraUser?: unknown } | null | undefined)?.tesseraUser
-  if (!isObject(index) || !isObject(index.sessions)) return null
-  const entries = new Map<string, number>()
-  for (const key of Object.keys(index.sessions)) {
-    const until = index.sessions[key]
-    if (isTime(until)) entries.set(key, until)
-  }
-  return entries
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function isStringOrNull(value: unknown): value is string | null {
-  return value === null || typeof value === 'string'
-}
-
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value)
-}
+/** Removals between two `onProgress` calls of `prune`. */
+const pruneBatch = 1000

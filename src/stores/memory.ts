@@ -3,6 +3,8 @@
  * session is evicted. Expired sessions are dropped when read and swept on a timer.
  * @module
  */
+import { clockOption, nonNegative, wholeNumber } from './shared/config.js'
+import { toSummary } from './shared/record.js'
 import {
   applyPatch,
   listLimit,
@@ -36,8 +38,9 @@ export interface MemoryStoreOptions {
 export function createMemoryStore(
   options: MemoryStoreOptions = {},
 ): Store & { readonly size: number } {
-  const maxSessions = options.maxSessions ?? 100_000
-  const now = options.now ?? Date.now
+  const maxSessions = wholeNumber('memory', 'maxSessions', options.maxSessions, 100_000, 1)
+  const sweepSeconds = nonNegative('memory', 'sweepInterval', options.sweepInterval, 60, 'seconds')
+  const now = clockOption('memory', options.now)
   const sessions = new Map<string, string>()
   const byUser = new Map<string, Set<string>>()
   const agents = new AgentTable()
@@ -105,7 +108,7 @@ export function createMemoryStore(
   }
 
   let sweeping = false
-  const interval = (options.sweepInterval ?? 60) * 1000
+  const interval = sweepSeconds * 1000
   const timer =
     interval > 0
       ? setInterval(() => {
@@ -161,7 +164,7 @@ export function createMemoryStore(
       const list: SessionSummary[] = []
       for (const key of byUser.get(userId) ?? []) {
         const s = live(key)
-        if (s) list.push(summary(key, s))
+        if (s) list.push(toSummary(key, s))
       }
       return list.sort((a, b) => b.createdAt - a.createdAt)
     },
@@ -179,7 +182,7 @@ export function createMemoryStore(
       const list: SessionSummary[] = []
       for (const key of [...sessions.keys()]) {
         const s = live(key)
-        if (s) list.push(summary(key, s))
+        if (s) list.push(toSummary(key, s))
       }
       return list.sort((a, b) => a.createdAt - b.createdAt).slice(0, limit)
     },
@@ -353,18 +356,5 @@ class AgentTable {
     this.#counts = []
     this.#free = []
     this.#index.clear()
-  }
-}
-
-/** The summary of a stored session, for `listByUser` and `list`. */
-export function summary(key: string, s: StoredSession): SessionSummary {
-  return {
-    key,
-    userId: s.userId,
-    createdAt: s.createdAt,
-    lastSeenAt: s.lastSeenAt,
-    expiresAt: s.expiresAt,
-    userAgent: s.userAgent,
-    ip: s.ip,
   }
 }

@@ -5,16 +5,20 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import type { Pool, PoolClient, QueryConfig, QueryResult, QueryResultRow } from 'pg'
+import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult, QueryConfig } from 'pg'
+import { clockOption, configError, positiveMs, stringOption, wholeNumber } from './shared/config.js'
 import {
-  listLimit,
-  type SessionPatch,
-  type SessionSummary,
-  type Store,
-  type StoredSession,
-} from './types.js'
+  countLive,
+  createParams,
+  indexStatements,
+  rowToSession,
+  rowToSummary,
+  sharedStatements,
+} from './shared/sql.js'
+import { createCommandTimeout } from './shared/timeout.js'
+import { listLimit, type SessionPatch, type Store } from './types.js'
 
-/** Options of `createPostgresStore`. */
+/** Options of `createPostgresStore`: give `pool` or `connectionString`. */
 export interface PostgresStoreOptions {
   /**
    * A `pg.Pool` the app owns; the store never ends it. Give it a `statement_timeout` (about
@@ -22,7 +26,7 @@ export interface PostgresStoreOptions {
    * statement that is waiting on a lock, so that it does not land after the call has failed.
    */
   pool?: Pool
-  /** A connection string; the store makes (and ends) its own pool. */
+  /** A connection string, with its user: `postgres://USER@HOST/DB`. The store makes (and ends) its own pool. */
   connectionString?: string
   /** The table name. @default 'tessera_sessions' */
   table?: string
@@ -34,7 +38,12 @@ export interface PostgresStoreOptions {
   applicationName?: string
   /** The most connections of the store's own pool. @default 10 */
   max?: number
+  /** The clock, in epoch ms: what decides that a session has expired. @default Date.now */
+  now?: () => number
 }
+
+/** Rows a `prune` statement deletes at most. */
+const pruneBatch = 1000
 
 /**
  * A store that keeps sessions in a PostgreSQL table.
@@ -44,18 +53,35 @@ export interface PostgresStoreOptions {
  * ```
  */
 export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
-  const timeout = options.timeout ?? 1000
-  if (!(Number.isFinite(timeout) && timeout > 0)) {
-    throw new TypeError(`postgres store: timeout must be a positive number of ms, got ${timeout}`)
+  const timeout = positiveMs('postgres', 'timeout', options.timeout, 1000)
+  const now = clockOption('postgres', options.now)
+  const max = wholeNumber('postgres', 'max', options.max, 10, 1)
+  const applicationName = stringOption(
+    'postgres',
+    'applicationName',
+    options.applicationName,
+    'tessera',
+  )
+  const tableName = stringOption('postgres', 'table', options.table, 'tessera_sessions')
+  const schema = stringOption('postgres', 'schema', options.schema, 'public')
+  if (tableName === '' || schema === '') {
+    throw configError('postgres', '`table` and `schema` must not be empty')
   }
-  if (!options.pool && !options.connectionString) {
-    throw new TypeError('postgres store: pass `pool` (a pg.Pool) or `connectionString`')
+  if (options.pool && options.connectionString !== undefined) {
+    throw configError('postgres', 'give either `pool` or `connectionString`, not both')
   }
-  const tableName = options.table ?? 'tessera_sessions'
-  const schema = options.schema ?? 'public'
+  if (options.pool) {
+    if (typeof options.pool.connect !== 'function' || typeof options.pool.on !== 'function') {
+      throw configError('postgres', '`pool` must be a pg.Pool (`new pg.Pool({ ... })`)')
+    }
+  } else {
+    checkConnectionString(options.connectionString)
+  }
   const table = `${ident(schema)}.${ident(tableName)}`
   // Prepared-statement names are per connection; the hash keeps two stores on one pool apart.
   const tag = createHash('sha256').update(`${schema}.${tableName}`).digest('hex').slice(0, 12)
+  const sql = sharedStatements({ table, param: (n) => `$${n}` })
+  const bounded = createCommandTimeout('postgres', timeout)
   const ownsPool = options.pool === undefined
   let pool: Pool | null = options.pool ?? null
   let building: Promise<Pool> | null = null
@@ -70,14 +96,14 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
   } else {
     const config = {
       connectionString: options.connectionString!,
-      max: options.max ?? 10,
+      max,
       connectionTimeoutMillis: timeout,
       idleTimeoutMillis: 30_000,
       // The server cancels a statement past the timeout, so a late write never lands…
       statement_timeout: timeout,
       // …and the client gives up a little later, should the server not answer at all.
       query_timeout: timeout + 250,
-      application_name: options.applicationName ?? 'tessera',
+      application_name: applicationName,
     }
     building = import('pg').then(({ default: pg }) => {
       const p = new pg.Pool(config)
@@ -90,49 +116,34 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
 
   /** A pool client within `timeout`; one that arrives too late goes straight back. */
   async function acquire(): Promise<PoolClient> {
-    if (closed) throw new Error('postgres store: the store is closed')
+    if (closed) throw new Error('postgres store: the store is closed; make a new one')
     const p = pool ?? (await building!)
-    const pending = p.connect()
-    let timer: NodeJS.Timeout | undefined
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        pending.then(
-          (c) => c.release(),
-          () => {},
-        )
-        reject(new Error(`postgres did not give a connection within ${timeout} ms`))
-      }, timeout)
-    })
-    try {
-      const client = await Promise.race([pending, late])
-      if (!watched.has(client)) {
-        // A checked-out client whose backend dies emits 'error'; the query rejects anyway.
-        client.on('error', () => {})
-        watched.add(client)
-      }
-      return client
-    } finally {
-      clearTimeout(timer)
+    const client = await bounded.within(
+      'give a connection',
+      () => p.connect(),
+      (late) => late.release(),
+    )
+    if (!watched.has(client)) {
+      // A checked-out client whose backend dies emits 'error'; the query rejects anyway.
+      client.on('error', () => {})
+      watched.add(client)
     }
+    return client
   }
 
   /** Runs one statement on a pooled connection; a connection that failed is discarded. */
-  async function query<R extends QueryResultRow>(
-    name: string,
-    text: string,
-    values: unknown[],
-    ms = timeout + 250,
-  ): Promise<QueryResult<R>> {
+  async function query(name: string, text: string, values: unknown[]): Promise<QueryArrayResult> {
     if (!isMigrated) await migrate()
     const client = await acquire()
-    const config: QueryConfig & { query_timeout: number } = {
+    const config: QueryArrayConfig & { query_timeout: number } = {
       name: `tessera_${name}_${tag}`,
       text,
       values,
-      query_timeout: ms,
+      rowMode: 'array',
+      query_timeout: timeout + 250,
     }
     try {
-      const result = await client.query<R>(config)
+      const result = await client.query(config)
       client.release()
       return result
     } catch (error) {
@@ -180,12 +191,9 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
         user_agent text,
         ip text
       )`)
-      await run(
-        `CREATE INDEX IF NOT EXISTS ${ident(`${tableName}_expires_at_idx`)} ON ${table} (expires_at)`,
-      )
-      await run(
-        `CREATE INDEX IF NOT EXISTS ${ident(`${tableName}_user_id_idx`)} ON ${table} (user_id, created_at) WHERE user_id IS NOT NULL`,
-      )
+      for (const index of indexStatements(table, (s) => ident(`${tableName}_${s}_idx`))) {
+        await run(index)
+      }
       await run('COMMIT')
       client.release()
     } catch (error) {
@@ -195,44 +203,19 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
     }
   }
 
-  const columns = 'data, user_id, created_at, last_seen_at, expires_at, permanent, user_agent, ip'
-
   return {
     name: 'postgres',
 
     async get(key) {
-      const { rows } = await query<Row>(
-        'get',
-        `SELECT ${columns} FROM ${table} WHERE key = $1 AND expires_at > $2`,
-        [key, Date.now()],
-      )
-      const row = rows[0]
-      // jsonb that is not an object holds no session (and a spread would hide it as {}).
-      if (!row || typeof row.data !== 'object' || row.data === null || Array.isArray(row.data)) {
-        return null
-      }
-      return toSession(row)
+      const { rows } = await query('get', sql.get, [key, now()])
+      return rows[0] ? rowToSession(rows[0]) : null
     },
 
     async create(key, s) {
       await query(
         'create',
-        `INSERT INTO ${table} (key, ${columns}) VALUES ($1, $2::jsonb, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (key) DO UPDATE SET data = EXCLUDED.data, user_id = EXCLUDED.user_id,
-           created_at = EXCLUDED.created_at, last_seen_at = EXCLUDED.last_seen_at,
-           expires_at = EXCLUDED.expires_at, permanent = EXCLUDED.permanent,
-           user_agent = EXCLUDED.user_agent, ip = EXCLUDED.ip`,
-        [
-          key,
-          JSON.stringify(s.data),
-          s.userId,
-          Math.round(s.createdAt),
-          Math.round(s.lastSeenAt),
-          Math.round(s.expiresAt),
-          s.permanent,
-          s.userAgent,
-          s.ip,
-        ],
+        sql.create,
+        createParams(key, s, (b) => b),
       )
     },
 
@@ -258,89 +241,52 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
           patch.permanent ?? null,
           patch.lastSeenAt === undefined ? null : Math.round(patch.lastSeenAt),
           patch.expiresAt === undefined ? null : Math.round(patch.expiresAt),
-          Date.now(),
+          now(),
         ],
       )
       return rowCount === 1
     },
 
     async destroy(key) {
-      await query('destroy', `DELETE FROM ${table} WHERE key = $1`, [key])
+      await query('destroy', sql.destroy, [key])
     },
 
     async listByUser(userId) {
-      const { rows } = await query<Row & { key: string }>(
-        'list',
-        `SELECT key, ${columns} FROM ${table}
-         WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at DESC`,
-        [userId, Date.now()],
-      )
-      return rows.map((row) => {
-        const s = toSession(row)
-        return {
-          key: row.key,
-          userId,
-          createdAt: s.createdAt,
-          lastSeenAt: s.lastSeenAt,
-          expiresAt: s.expiresAt,
-          userAgent: s.userAgent,
-          ip: s.ip,
-        }
-      })
+      const { rows } = await query('list', sql.listByUser, [userId, now()])
+      return rows.map(rowToSummary)
     },
 
     async list(options) {
-      const { rows } = await query<SummaryRow>(
-        'list_all',
-        `SELECT key, user_id, created_at, last_seen_at, expires_at, user_agent, ip FROM ${table}
-         WHERE expires_at > $1 ORDER BY created_at LIMIT $2`,
-        [Date.now(), listLimit(options)],
-      )
-      return rows.map(
-        (row): SessionSummary => ({
-          key: row.key,
-          userId: row.user_id,
-          createdAt: Number(row.created_at),
-          lastSeenAt: Number(row.last_seen_at),
-          expiresAt: Number(row.expires_at),
-          userAgent: row.user_agent,
-          ip: row.ip,
-        }),
-      )
+      const { rows } = await query('list_all', sql.list, [now(), listLimit(options)])
+      return rows.map(rowToSummary)
     },
 
     async destroyByUser(userId, { except } = {}) {
-      const { rows } = await query<{ live: string }>(
-        'destroy_user',
-        `WITH gone AS (
-           DELETE FROM ${table} WHERE user_id = $1 AND ($2::text IS NULL OR key <> $2)
-           RETURNING expires_at
-         ) SELECT count(*) FILTER (WHERE expires_at > $3) AS live FROM gone`,
-        [userId, except ?? null, Date.now()],
-      )
-      return Number(rows[0]?.live ?? 0)
+      const { rows } = await query('destroy_user', sql.destroyByUser, [userId, except ?? null])
+      return countLive(rows, now())
     },
 
     async prune({ onProgress } = {}) {
       // Small batches that skip rows another instance is deleting: two pruners share the work.
-      const batch = 1000
+      const t = now()
       let total = 0
       for (;;) {
         const { rowCount } = await query(
           'prune',
           `DELETE FROM ${table} WHERE key IN (
-             SELECT key FROM ${table} WHERE expires_at <= $1 LIMIT ${batch} FOR UPDATE SKIP LOCKED
+             SELECT key FROM ${table} WHERE expires_at <= $1
+             LIMIT ${pruneBatch} FOR UPDATE SKIP LOCKED
            )`,
-          [Date.now()],
+          [t],
         )
         total += rowCount ?? 0
         onProgress?.(total)
-        if ((rowCount ?? 0) < batch) return total
+        if ((rowCount ?? 0) < pruneBatch) return total
       }
     },
 
     async clear() {
-      await query('clear', `DELETE FROM ${table}`, [])
+      await query('clear', sql.clear, [])
     },
 
     migrate,
@@ -355,34 +301,47 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
   }
 }
 
-/** A row as `pg` returns it: bigint columns arrive as strings. */
-interface Row {
-  data: Record<string, string>
-  user_id: string | null
-  created_at: string
-  last_seen_at: string
-  expires_at: string
-  permanent: boolean
-  user_agent: string | null
-  ip: string | null
-}
-
-/** A row as `list` reads it. */
-type SummaryRow = Pick<
-  Row,
-  'user_id' | 'created_at' | 'last_seen_at' | 'expires_at' | 'user_agent' | 'ip'
-> & { key: string }
-
-function toSession(row: Row): StoredSession {
-  return {
-    data: { ...row.data },
-    userId: row.user_id,
-    createdAt: Number(row.created_at),
-    lastSeenAt: Number(row.last_seen_at),
-    expiresAt: Number(row.expires_at),
-    permanent: row.permanent,
-    userAgent: row.user_agent,
-    ip: row.ip,
+/**
+ * Refuses, when the store is made, a connection string pg would only fail on at the first
+ * request, or would connect with as whoever runs the process.
+ */
+function checkConnectionString(text: unknown): void {
+  if (text === undefined) {
+    throw configError(
+      'postgres',
+      'give `pool` (a pg.Pool) or `connectionString` (postgres://USER@HOST:5432/DB)',
+    )
+  }
+  if (typeof text !== 'string' || text === '') {
+    throw configError(
+      'postgres',
+      '`connectionString` must be a non-empty string: postgres://USER@HOST:5432/DB',
+    )
+  }
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch (cause) {
+    throw configError(
+      'postgres',
+      '`connectionString` is not a URL; write it as postgres://USER:PASSWORD@HOST:5432/DB ' +
+        '(percent-encode special characters in the password)',
+      cause,
+    )
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw configError(
+      'postgres',
+      `\`connectionString\` starts with ${url.protocol}//, not postgres://; ` +
+        'write it as postgres://USER@HOST:5432/DB',
+    )
+  }
+  if (url.username === '' && !url.searchParams.get('user')) {
+    throw configError(
+      'postgres',
+      '`connectionString` names no user, so pg would log in as whoever runs the process; ' +
+        'add one: postgres://USER@HOST:5432/DB (or ?user=USER)',
+    )
   }
 }
 

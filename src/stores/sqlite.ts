@@ -10,8 +10,16 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
-import { ConfigError } from '../errors.js'
-import { listLimit, type SessionPatch, type SessionSummary, type Store } from './types.js'
+import { clockOption, configError, sqlIdentifier } from './shared/config.js'
+import {
+  countLive,
+  createParams,
+  indexStatements,
+  rowToSession,
+  rowToSummary,
+  sharedStatements,
+} from './shared/sql.js'
+import { listLimit, type SessionPatch, type Store } from './types.js'
 
 /** Options of `createSqliteStore`: give `db` or `path`. */
 export interface SqliteStoreOptions {
@@ -54,28 +62,27 @@ const pruneSliceMs = 10
  * const store = createSqliteStore({ path: 'data/sessions.db' })
  */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  const table = options.table ?? 'tessera_sessions'
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
-    throw new ConfigError(
-      `the table name ${JSON.stringify(table)} is not a plain SQL identifier; ` +
-        'use letters, digits and underscores, starting with a letter',
-    )
-  }
+  const table = sqlIdentifier('sqlite', 'table', options.table, 'tessera_sessions')
   if (options.db && options.path !== undefined) {
-    throw new ConfigError('give the sqlite store either `db` or `path`, not both')
+    throw configError('sqlite', 'give either `db` or `path`, not both')
   }
   if (options.db && options.exclusive) {
-    throw new ConfigError(
-      '`exclusive` is for a database the sqlite store opens (`path`); for your own handle, ' +
+    throw configError(
+      'sqlite',
+      '`exclusive` is for a database the store opens (`path`); for your own handle, ' +
         "run db.pragma('locking_mode = EXCLUSIVE') yourself",
     )
   }
-  if (!options.db && options.path === undefined) {
-    throw new ConfigError(
-      'the sqlite store needs `db` (a better-sqlite3 handle) or `path` (a database file)',
+  if (options.db && typeof options.db.prepare !== 'function') {
+    throw configError('sqlite', '`db` must be a better-sqlite3 Database (`new Database(file)`)')
+  }
+  if (!options.db && (typeof options.path !== 'string' || options.path === '')) {
+    throw configError(
+      'sqlite',
+      'give `db` (a better-sqlite3 handle) or `path` (a database file, e.g. data/sessions.db)',
     )
   }
-  const now = options.now ?? Date.now
+  const now = clockOption('sqlite', options.now)
   const path = options.path
   let statements: Statements | null = null
   let opening: Promise<Statements> | null = null
@@ -181,35 +188,11 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       // No await when the statements are ready: a read is on every request's path.
       const found = current()
       const s = found instanceof Promise ? await found : found
-      const row = s.get.get(key, now()) as Row | undefined
-      if (!row) return null
-      const data = parseData(row[0])
-      // A row that cannot be read is no session, as an unreadable file is for the file store:
-      // failing every request of that client with a 503 would blame a healthy store.
-      if (!data) return null
-      return {
-        data,
-        userId: row[1],
-        createdAt: row[2],
-        lastSeenAt: row[3],
-        expiresAt: row[4],
-        permanent: row[5] === 1,
-        userAgent: row[6],
-        ip: row[7],
-      }
+      const row = s.get.get(key, now()) as unknown[] | undefined
+      return row ? rowToSession(row) : null
     },
     async create(key, session) {
-      const params = [
-        key,
-        JSON.stringify(session.data),
-        session.userId,
-        session.createdAt,
-        session.lastSeenAt,
-        session.expiresAt,
-        session.permanent ? 1 : 0,
-        session.userAgent,
-        session.ip,
-      ]
+      const params = createParams(key, session, (b) => (b ? 1 : 0))
       await queued((s) => {
         s.create.run(params)
       })
@@ -225,20 +208,18 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       })
     },
     async listByUser(userId) {
-      const rows = (await current()).listByUser.all(userId, now()) as SummaryRow[]
-      return rows.map(toSummary)
+      const rows = (await current()).listByUser.all(userId, now()) as unknown[][]
+      return rows.map(rowToSummary)
     },
     async list(options) {
       const limit = listLimit(options)
-      const rows = (await current()).list.all(now(), limit) as SummaryRow[]
-      return rows.map(toSummary)
+      const rows = (await current()).list.all(now(), limit) as unknown[][]
+      return rows.map(rowToSummary)
     },
     async destroyByUser(userId, { except } = {}) {
       const s = await current()
-      // One statement: the rows are gone atomically, and RETURNING tells which were still live.
-      const removed = s.destroyByUser.all(userId, except ?? null) as { expires_at: number }[]
-      const t = now()
-      return removed.filter((row) => row.expires_at > t).length
+      const removed = s.destroyByUser.all(userId, except ?? null) as unknown[][]
+      return countLive(removed, now())
     },
     async prune({ onProgress } = {}) {
       const s = await current()
@@ -279,22 +260,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   }
 }
 
-/**
- * A session row as `get` reads it, in raw mode (an array: measurably faster than an object):
- * data, user_id, created_at, last_seen_at, expires_at, permanent, user_agent, ip.
- */
-type Row = [string, string | null, number, number, number, number, string | null, string | null]
-
-interface SummaryRow {
-  key: string
-  user_id: string | null
-  created_at: number
-  last_seen_at: number
-  expires_at: number
-  user_agent: string | null
-  ip: string | null
-}
-
 /** A write waiting for its group commit. */
 interface Write {
   run: (s: Statements) => unknown
@@ -328,18 +293,6 @@ interface Statements {
   clear: Database.Statement
 }
 
-function toSummary(row: SummaryRow): SessionSummary {
-  return {
-    key: row.key,
-    userId: row.user_id,
-    createdAt: row.created_at,
-    lastSeenAt: row.last_seen_at,
-    expiresAt: row.expires_at,
-    userAgent: row.user_agent,
-    ip: row.ip,
-  }
-}
-
 async function openFile(path: string, exclusive: boolean): Promise<Database.Database> {
   if (path !== ':memory:' && path !== '') await mkdir(dirname(path), { recursive: true })
   const { default: Sqlite } = await import('better-sqlite3')
@@ -370,10 +323,10 @@ function createSchema(db: Database.Database, table: string): void {
       user_agent TEXT,
       ip TEXT
     );
-    CREATE INDEX IF NOT EXISTS "${table}_expires_at" ON "${table}" (expires_at);
-    CREATE INDEX IF NOT EXISTS "${table}_user_id" ON "${table}" (user_id, created_at)
-      WHERE user_id IS NOT NULL;
   `)
+  for (const index of indexStatements(`"${table}"`, (suffix) => `"${table}_${suffix}"`)) {
+    db.exec(index)
+  }
 }
 
 function prepareStatements(db: Database.Database, table: string): Statements {
@@ -384,19 +337,11 @@ function prepareStatements(db: Database.Database, table: string): Statements {
   const begin = db.transaction((writes: readonly Write[]) =>
     writes.map((write) => write.run(statements)),
   ).immediate
+  const shared = sharedStatements({ table: t, param: () => '?' })
   statements = {
     begin,
-    get: db
-      .prepare(
-        `SELECT data, user_id, created_at, last_seen_at, expires_at, permanent, user_agent, ip
-         FROM ${t} WHERE key = ? AND expires_at > ?`,
-      )
-      .raw(),
-    create: db.prepare(
-      `INSERT OR REPLACE INTO ${t}
-         (key, data, user_id, created_at, last_seen_at, expires_at, permanent, user_agent, ip)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ),
+    get: db.prepare(shared.get).raw(),
+    create: db.prepare(shared.create),
     // A JSON merge patch sets keys to their new text and removes the keys patched to null, in
     // the same statement that checks the session is still live: nothing expired is revived.
     update: db.prepare(
@@ -410,23 +355,15 @@ function prepareStatements(db: Database.Database, table: string): Statements {
          expires_at = coalesce(@expiresAt, expires_at)
        WHERE key = @key AND expires_at > @now`,
     ),
-    destroy: db.prepare(`DELETE FROM ${t} WHERE key = ?`),
-    listByUser: db.prepare(
-      `SELECT key, user_id, created_at, last_seen_at, expires_at, user_agent, ip
-       FROM ${t} WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC`,
-    ),
-    list: db.prepare(
-      `SELECT key, user_id, created_at, last_seen_at, expires_at, user_agent, ip
-       FROM ${t} WHERE expires_at > ? ORDER BY created_at LIMIT ?`,
-    ),
-    destroyByUser: db.prepare(
-      `DELETE FROM ${t} WHERE user_id = ? AND key IS NOT ? RETURNING expires_at`,
-    ),
+    destroy: db.prepare(shared.destroy),
+    listByUser: db.prepare(shared.listByUser).raw(),
+    list: db.prepare(shared.list).raw(),
+    destroyByUser: db.prepare(shared.destroyByUser).raw(),
     prune: db.prepare(
       `DELETE FROM ${t} WHERE rowid IN
          (SELECT rowid FROM ${t} WHERE expires_at <= ? LIMIT ?)`,
     ),
-    clear: db.prepare(`DELETE FROM ${t}`),
+    clear: db.prepare(shared.clear),
   }
   return statements
 }
@@ -454,16 +391,5 @@ function updateParams(key: string, patch: SessionPatch, now: number): Record<str
     permanent: patch.permanent === undefined ? null : patch.permanent ? 1 : 0,
     lastSeenAt: patch.lastSeenAt ?? null,
     expiresAt: patch.expiresAt ?? null,
-  }
-}
-
-function parseData(text: string): Record<string, string> | null {
-  try {
-    const data: unknown = JSON.parse(text)
-    return typeof data === 'object' && data !== null && !Array.isArray(data)
-      ? (data as Record<string, string>)
-      : null
-  } catch {
-    return null
   }
 }

@@ -88,10 +88,11 @@ export interface Store {
    */
   list?(options?: { limit?: number }): Promise<SessionSummary[]>
   /**
-   * Removes expired sessions; returns how many. Stores that delete in batches call `onProgress`
-   * after each batch with the running total (non-decreasing; its last value is the count
-   * returned), so a long run can show progress. A store may never call it (Redis expires
-   * sessions by itself).
+   * Removes the sessions expired by the store's clock; returns exactly how many. `onProgress` is
+   * called at least once, after each batch for stores that delete in batches, with the running
+   * total (non-decreasing; its last value is the count returned), so a long run can show
+   * progress. A store whose backend expires sessions by itself (Redis) counts what it removed
+   * before the backend did, and the index entries of sessions the backend already dropped.
    */
   prune?(options?: { onProgress?: (removedSoFar: number) => void }): Promise<number>
   /** Removes every session of this store (its own keys only). */

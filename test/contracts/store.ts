@@ -6,10 +6,20 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Store, StoredSession } from '../../src/stores/types.js'
 
+/** What the suite gives a store it makes. */
+export interface StoreSetup {
+  /** The clock the store must use (its `now` option): the suite moves time, it never sleeps. */
+  now: () => number
+}
+
 /** How a store is made for the suite, and what it may skip. */
 export interface StoreFactory {
-  /** Makes a fresh store; each call may share a backend, but keys never collide. */
-  make(): Promise<Store> | Store
+  /**
+   * Makes a fresh store on `setup.now`. Each call may share a backend, but never a namespace
+   * (a folder, a table, a key prefix): `prune` and `list` of one store see none of another's
+   * sessions, so the suite can assert exact counts.
+   */
+  make(setup: StoreSetup): Promise<Store> | Store
   /** Called once at the end, e.g. to drop a schema. */
   cleanup?(): Promise<void>
 }
@@ -19,9 +29,8 @@ export function randomKey(): string {
   return randomBytes(32).toString('base64url')
 }
 
-/** A stored session for tests, expiring in an hour unless told otherwise. */
-export function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  const now = Date.now()
+/** A stored session for tests, made at `now` and expiring an hour later unless told otherwise. */
+export function record(overrides: Partial<StoredSession> = {}, now = Date.now()): StoredSession {
   return {
     data: { username: '"admin"' },
     userId: null,
@@ -37,7 +46,8 @@ export function record(overrides: Partial<StoredSession> = {}): StoredSession {
 
 /**
  * Which optional parts of the contract a store offers; each defaults to true. A store that
- * leaves one out (say, a Connect store without `all` has no `list` nor `prune`) skips its tests.
+ * leaves one out (say, a Connect store without `all` has no `list` nor `prune`) shows its tests
+ * as skipped, with the reason in their title.
  */
 export interface StoreFeatures {
   /** `listByUser` and `destroyByUser`. */
@@ -53,13 +63,26 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
   const { userIndex = true, list = true, prune = true } = features
   describe(`${name} store (conformance)`, () => {
     let store: Store
+    /** The suite's clock: it stands still unless a test moves it. */
+    let t = Date.now()
+    const now = () => t
+    /** A session made now by the suite's clock. */
+    const at = (overrides: Partial<StoredSession> = {}) => record(overrides, t)
+    const made: Store[] = []
+    /** A store of its own, on the suite's clock, for tests that count what it holds. */
+    const fresh = async (): Promise<Store> => {
+      const s = await factory.make({ now })
+      made.push(s)
+      return s
+    }
 
     beforeAll(async () => {
-      store = await factory.make()
+      store = await factory.make({ now })
     })
 
     afterAll(async () => {
       await store.close?.()
+      for (const s of made) await s.close?.()
       await factory.cleanup?.()
     })
 
@@ -69,7 +92,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
 
     it('returns what was created, field for field', async () => {
       const key = randomKey()
-      const saved = record({
+      const saved = at({
         data: { a: '1', 'key with spaces': '"välue ✓ 😀"', nested: '{"x":[1,2]}' },
         userId: 'u-1',
         permanent: true,
@@ -82,7 +105,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
 
     it('keeps a null user agent and ip', async () => {
       const key = randomKey()
-      const saved = record({ userAgent: null, ip: null })
+      const saved = at({ userAgent: null, ip: null })
 
       await store.create(key, saved)
 
@@ -91,7 +114,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
 
     it('applies a patch: sets, unsets and keeps the other keys', async () => {
       const key = randomKey()
-      await store.create(key, record({ data: { a: '1', b: '2', c: '3' } }))
+      await store.create(key, at({ data: { a: '1', b: '2', c: '3' } }))
 
       const applied = await store.update(key, { set: { b: '20', d: '4' }, unset: ['c'] })
 
@@ -101,7 +124,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
 
     it('clears every key before setting, when the patch says clear', async () => {
       const key = randomKey()
-      await store.create(key, record({ data: { a: '1', b: '2' } }))
+      await store.create(key, at({ data: { a: '1', b: '2' } }))
 
       await store.update(key, { clear: true, set: { c: '3' } })
 
@@ -110,7 +133,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
 
     it('updates the expiry, last-seen time and permanence without touching data', async () => {
       const key = randomKey()
-      const saved = record()
+      const saved = at()
       await store.create(key, saved)
       const later = saved.expiresAt + 60_000
 
@@ -139,7 +162,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
 
     it('forgets a destroyed session, and a late update does not revive it', async () => {
       const key = randomKey()
-      await store.create(key, record())
+      await store.create(key, at())
 
       await store.destroy(key)
       const applied = await store.update(key, { set: { late: '1' } })
@@ -152,9 +175,24 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
       await expect(store.destroy(randomKey())).resolves.toBeUndefined()
     })
 
+    it("expires a session when the store's clock passes its expiry", async () => {
+      const key = randomKey()
+      const user = `user-${randomKey()}`
+      await store.create(key, at({ userId: user, expiresAt: t + 60_000 }))
+      const before = await store.get(key)
+
+      t += 120_000
+
+      expect(before).not.toBeNull()
+      expect(await store.get(key)).toBeNull()
+      expect(await store.update(key, { set: { a: '1' } })).toBe(false)
+      if (userIndex) expect(await store.listByUser!(user)).toEqual([])
+      if (list) expect((await store.list!({ limit: 10_000 })).map((s) => s.key)).not.toContain(key)
+    })
+
     it('treats an expired session as missing, for get and for update', async () => {
       const key = randomKey()
-      await store.create(key, record({ expiresAt: Date.now() - 1000 }))
+      await store.create(key, at({ expiresAt: t - 1000 }))
 
       expect(await store.get(key)).toBeNull()
       expect(await store.update(key, { set: { a: '1' } })).toBe(false)
@@ -162,7 +200,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
 
     it('keeps every key of 100 concurrent updates to one session', async () => {
       const key = randomKey()
-      await store.create(key, record({ data: {} }))
+      await store.create(key, at({ data: {} }))
 
       const results = await Promise.all(
         Array.from({ length: 100 }, (_, i) => store.update(key, { set: { [`k${i}`]: String(i) } })),
@@ -174,14 +212,13 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
       for (let i = 0; i < 100; i++) expect(data[`k${i}`]).toBe(String(i))
     })
 
-    describeIf(userIndex)('sessions per user', () => {
+    describeFeature(userIndex, 'sessions per user', 'the store has no user index', () => {
       it('lists the live sessions of one user, newest first', async () => {
         const user = `user-${randomKey()}`
         const [k1, k2, other] = [randomKey(), randomKey(), randomKey()]
-        const t = Date.now()
-        await store.create(k1, record({ userId: user, createdAt: t - 2000, userAgent: 'A' }))
-        await store.create(k2, record({ userId: user, createdAt: t - 1000, ip: '10.0.0.2' }))
-        await store.create(other, record({ userId: `${user}-other` }))
+        await store.create(k1, at({ userId: user, createdAt: t - 2000, userAgent: 'A' }))
+        await store.create(k2, at({ userId: user, createdAt: t - 1000, ip: '10.0.0.2' }))
+        await store.create(other, at({ userId: `${user}-other` }))
 
         const list = await store.listByUser!(user)
 
@@ -193,9 +230,9 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
       it('leaves expired and destroyed sessions out of the list', async () => {
         const user = `user-${randomKey()}`
         const [live, expired, gone] = [randomKey(), randomKey(), randomKey()]
-        await store.create(live, record({ userId: user }))
-        await store.create(expired, record({ userId: user, expiresAt: Date.now() - 1 }))
-        await store.create(gone, record({ userId: user }))
+        await store.create(live, at({ userId: user }))
+        await store.create(expired, at({ userId: user, expiresAt: t - 1 }))
+        await store.create(gone, at({ userId: user }))
         await store.destroy(gone)
 
         const list = await store.listByUser!(user)
@@ -206,7 +243,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
       it('follows a session bound to a user by update, and unbound again', async () => {
         const user = `user-${randomKey()}`
         const key = randomKey()
-        await store.create(key, record())
+        await store.create(key, at())
 
         await store.update(key, { userId: user })
         const bound = await store.listByUser!(user)
@@ -221,7 +258,7 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
       it("revokes all of a user's sessions but the one kept", async () => {
         const user = `user-${randomKey()}`
         const [k1, k2, k3] = [randomKey(), randomKey(), randomKey()]
-        for (const k of [k1, k2, k3]) await store.create(k, record({ userId: user }))
+        for (const k of [k1, k2, k3]) await store.create(k, at({ userId: user }))
 
         const count = await store.destroyByUser!(user, { except: k2 })
 
@@ -235,23 +272,22 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
       it('revokes every session of a user ("log out everywhere")', async () => {
         const user = `user-${randomKey()}`
         const keys = [randomKey(), randomKey()]
-        for (const k of keys) await store.create(k, record({ userId: user }))
+        for (const k of keys) await store.create(k, at({ userId: user }))
 
         expect(await store.destroyByUser!(user)).toBe(2)
         expect(await store.listByUser!(user)).toEqual([])
       })
     })
 
-    describeIf(list)('listing every session', () => {
+    describeFeature(list, 'listing every session', 'the store has no `list`', () => {
       it('lists live sessions, bound or not, with their summary fields, oldest first', async () => {
         const user = `user-${randomKey()}`
         const [bound, unbound, older] = [randomKey(), randomKey(), randomKey()]
-        const t = Date.now()
-        const b = record({ userId: user, createdAt: t - 2000, lastSeenAt: t - 500 })
-        const u = record({ createdAt: t - 1000, userAgent: null, ip: null })
+        const b = at({ userId: user, createdAt: t - 2000, lastSeenAt: t - 500 })
+        const u = at({ createdAt: t - 1000, userAgent: null, ip: null })
         await store.create(bound, b)
         await store.create(unbound, u)
-        await store.create(older, record({ createdAt: t - 3000 }))
+        await store.create(older, at({ createdAt: t - 3000 }))
 
         const mine = new Set([bound, unbound, older])
         const list = (await store.list!({ limit: 10_000 })).filter((s) => mine.has(s.key))
@@ -279,9 +315,9 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
 
       it('leaves expired and destroyed sessions out', async () => {
         const [live, expired, gone] = [randomKey(), randomKey(), randomKey()]
-        await store.create(live, record())
-        await store.create(expired, record({ expiresAt: Date.now() - 1 }))
-        await store.create(gone, record())
+        await store.create(live, at())
+        await store.create(expired, at({ expiresAt: t - 1 }))
+        await store.create(gone, at())
         await store.destroy(gone)
 
         const list = await store.list!({ limit: 10_000 })
@@ -290,12 +326,11 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
         expect(keys).toContain(live)
         expect(keys).not.toContain(expired)
         expect(keys).not.toContain(gone)
-        const t = Date.now()
         expect(list.every((s) => s.expiresAt > t - 1000)).toBe(true)
       })
 
       it('returns at most `limit` sessions, oldest first', async () => {
-        for (let i = 0; i < 3; i++) await store.create(randomKey(), record())
+        for (let i = 0; i < 3; i++) await store.create(randomKey(), at())
 
         const two = await store.list!({ limit: 2 })
         const byDefault = await store.list!()
@@ -312,45 +347,71 @@ export function testStore(name: string, factory: StoreFactory, features: StoreFe
       })
     })
 
-    itIf(prune)('prunes expired sessions and keeps live ones', async () => {
-      const [live, expired] = [randomKey(), randomKey()]
-      await store.create(live, record())
-      await store.create(expired, record({ expiresAt: Date.now() - 1 }))
+    describeFeature(prune, 'pruning', 'the store has no `prune`', () => {
+      it('removes exactly the sessions that expired, says how many, and keeps live ones', async () => {
+        const mine = await fresh()
+        const user = `user-${randomKey()}`
+        const [live, bound, loose, touched] = [randomKey(), randomKey(), randomKey(), randomKey()]
+        // Expiring a minute ahead: long enough that no backend's own clock gets there first.
+        const soon = { expiresAt: t + 60_000 }
+        await mine.create(live, at({ userId: user }))
+        await mine.create(bound, at({ ...soon, userId: user }))
+        await mine.create(loose, at(soon))
+        await mine.create(touched, at(soon))
+        await mine.update(touched, { set: { a: '1' } })
 
-      const count = await store.prune!()
+        t += 120_000
+        const count = await mine.prune!()
+        const again = await mine.prune!()
 
-      expect(count).toBeGreaterThanOrEqual(0)
-      expect(await store.get(live)).not.toBeNull()
-      expect(await store.get(expired)).toBeNull()
-    })
+        expect(count).toBe(3)
+        expect(again).toBe(0)
+        expect(await mine.get(live)).not.toBeNull()
+        for (const key of [bound, loose, touched]) expect(await mine.get(key)).toBeNull()
+        if (userIndex) expect((await mine.listByUser!(user)).map((s) => s.key)).toEqual([live])
+      })
 
-    itIf(prune)('reports prune progress as a running total ending at the count', async () => {
-      for (let i = 0; i < 3; i++) {
-        await store.create(randomKey(), record({ expiresAt: Date.now() - 1 }))
-      }
-      const seen: number[] = []
+      it('reports progress as a running total ending at the count', async () => {
+        const mine = await fresh()
+        for (let i = 0; i < 3; i++) await mine.create(randomKey(), at({ expiresAt: t + 60_000 }))
+        await mine.create(randomKey(), at())
+        const seen: number[] = []
 
-      const count = await store.prune!({ onProgress: (n) => seen.push(n) })
+        t += 120_000
+        const count = await mine.prune!({ onProgress: (n) => seen.push(n) })
 
-      expectProgress(seen, count)
+        expect(count).toBe(3)
+        expectProgress(seen, count)
+      })
+
+      it('reports progress once with 0 when nothing expired', async () => {
+        const mine = await fresh()
+        await mine.create(randomKey(), at())
+        const seen: number[] = []
+
+        const count = await mine.prune!({ onProgress: (n) => seen.push(n) })
+
+        expect(count).toBe(0)
+        expectProgress(seen, count)
+      })
     })
   })
 }
 
-/** Asserts `onProgress` values of a prune: non-decreasing, the last equal to the count returned. */
+/**
+ * Asserts `onProgress` values of a prune: called at least once, non-decreasing, the last equal
+ * to the count returned.
+ */
 export function expectProgress(seen: readonly number[], count: number): void {
+  expect(seen.length, 'onProgress was never called').toBeGreaterThan(0)
   for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]!)
-  if (seen.length > 0) expect(seen.at(-1)).toBe(count)
+  expect(seen.at(-1)).toBe(count)
 }
 
 /**
- * Tests of an optional feature, registered only for stores that have it: a store without the
- * feature is not missing anything, so nothing shows as skipped.
+ * Tests of an optional feature. A store without it shows them as skipped, the reason in the
+ * title, rather than leaving them out: a missing test then reads as a choice, not an accident.
  */
-function describeIf(on: boolean): (name: string, fn: () => void) => void {
-  return on ? describe : () => {}
-}
-
-function itIf(on: boolean): (name: string, fn: () => Promise<void>) => void {
-  return on ? it : () => {}
+function describeFeature(on: boolean, name: string, reason: string, fn: () => void): void {
+  describe.skipIf(!on)(on ? name : `${name} (skipped: ${reason})`, fn)
 }

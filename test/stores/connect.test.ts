@@ -13,13 +13,13 @@ const reason = await redisAvailable()
 const run = `tessera-test-${randomBytes(6).toString('hex')}`
 
 testStore('connect (express-session MemoryStore)', {
-  make: () => createConnectStore(new session.MemoryStore()),
+  make: ({ now }) => createConnectStore(new session.MemoryStore(), { now }),
 })
 
 // The three required methods only: no `all`, so no `list` nor `prune`.
 testStore(
   'connect (get/set/destroy only)',
-  { make: () => createConnectStore(minimalStore()) },
+  { make: ({ now }) => createConnectStore(minimalStore(), { now }) },
   {
     list: false,
     prune: false,
@@ -181,8 +181,10 @@ describeService('connect-redis', reason, () => {
     client.destroy()
   })
 
+  let made = 0
   testStore('connect (connect-redis)', {
-    make: () => createConnectStore(new RedisStore({ client, prefix: `${run}:c:` })),
+    make: ({ now }) =>
+      createConnectStore(new RedisStore({ client, prefix: `${run}:c${++made}:` }), { now }),
   })
 
   describe('createConnectStore over connect-redis', () => {

@@ -13,14 +13,15 @@ import { fillingDisk } from '../support/full-disk.js'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-let contractDir = ''
+const contractDirs: string[] = []
 testStore('file', {
-  async make() {
-    contractDir = await fsp.mkdtemp(join(tmpdir(), 'tessera-file-'))
-    return createFileStore({ dir: contractDir })
+  async make({ now }) {
+    const dir = await fsp.mkdtemp(join(tmpdir(), 'tessera-file-'))
+    contractDirs.push(dir)
+    return createFileStore({ dir, now })
   },
   async cleanup() {
-    await fsp.rm(contractDir, { recursive: true, force: true })
+    for (const dir of contractDirs) await fsp.rm(dir, { recursive: true, force: true })
   },
 })
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { expectProgress, randomKey, record, testStore } from '../contracts/store.js'
 
-testStore('memory', { make: () => createMemoryStore() })
+testStore('memory', { make: ({ now }) => createMemoryStore({ now, sweepInterval: 0 }) })
 
 describe('createMemoryStore', () => {
   it('evicts the oldest session past maxSessions', async () => {

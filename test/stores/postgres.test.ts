@@ -21,8 +21,15 @@ describeService('postgres', reason, () => {
     await admin.end()
   })
 
+  let made = 0
   testStore('postgres', {
-    make: () => createPostgresStore({ connectionString: DATABASE_URL, schema: run }),
+    make: ({ now }) =>
+      createPostgresStore({
+        connectionString: DATABASE_URL,
+        schema: run,
+        table: `c${++made}`,
+        now,
+      }),
   })
 
   describe('createPostgresStore', () => {

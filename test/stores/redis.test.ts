@@ -3,7 +3,7 @@ import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisStore } from '../../src/stores/redis.js'
 import type { Store } from '../../src/stores/types.js'
-import { randomKey, record, testStore } from '../contracts/store.js'
+import { expectProgress, randomKey, record, testStore } from '../contracts/store.js'
 import { freePort } from '../support/http.js'
 import { PrivateRedis, redisServerAvailable } from '../support/redis-server.js'
 import { describeService, REDIS_URL, redisAvailable } from '../support/services.js'
@@ -27,7 +27,10 @@ describeService('redis', reason, () => {
     admin.destroy()
   })
 
-  testStore('redis', { make: () => createRedisStore({ url: REDIS_URL, prefix: `${run}:c:` }) })
+  let made = 0
+  testStore('redis', {
+    make: ({ now }) => createRedisStore({ url: REDIS_URL, prefix: `${run}:c${++made}:`, now }),
+  })
 
   describe('createRedisStore', () => {
     let store: Store
@@ -150,16 +153,52 @@ describeService('redis', reason, () => {
       await Promise.all([mine.close?.(), theirs.close?.()])
     })
 
-    it('trims index entries of sessions that are gone when pruning', async () => {
+    it("prunes what expired by its clock and sweeps the user's index, counting each session once", async () => {
+      let t = Date.now()
+      const mine = createRedisStore({ url: REDIS_URL, prefix: `${run}:p:`, now: () => t })
       const user = `user-${randomKey()}`
-      const [live, gone] = [randomKey(), randomKey()]
-      await store.create(live, record({ userId: user }))
-      await store.create(gone, record({ userId: user }))
-      await admin.del(`${prefix}s:{${gone}}`)
+      const index = `${run}:p:u:{${user}}`
+      const live = randomKey()
+      const gone = randomKey()
+      const expiring = Array.from({ length: 20 }, () => randomKey())
+      await mine.create(live, record({ userId: user }, t))
+      await mine.create(gone, record({ userId: user }, t))
+      // A login a day for twenty days, each session expiring a minute (of the store's clock) on.
+      for (const key of expiring)
+        await mine.create(key, record({ userId: user, expiresAt: t + 60_000 }, t))
+      // As if Redis had expired it on its own: its index entry is all that is left.
+      await admin.del(`${run}:p:s:{${gone}}`)
+      const before = await admin.zCard(index)
 
-      await store.prune!()
+      t += 120_000
+      const seen: number[] = []
+      const count = await mine.prune!({ onProgress: (n) => seen.push(n) })
 
-      expect(await admin.zRange(`${prefix}u:{${user}}`, 0, -1)).toEqual([live])
+      expect(before).toBe(22)
+      expect(count).toBe(21)
+      expectProgress(seen, count)
+      expect(await admin.zRange(index, 0, -1)).toEqual([live])
+      expect(await admin.exists(expiring.map((key) => `${run}:p:s:{${key}}`))).toBe(0)
+      expect(await mine.prune!()).toBe(0)
+      await mine.close?.()
+    })
+
+    it("drops from a user's index a session rebound to someone else, without counting it", async () => {
+      let t = Date.now()
+      const mine = createRedisStore({ url: REDIS_URL, prefix: `${run}:r:`, now: () => t })
+      const [a, b] = [`user-${randomKey()}`, `user-${randomKey()}`]
+      const key = randomKey()
+      await mine.create(key, record({ userId: a }, t))
+      // A stale entry, as a crash between the rebind and its ZREM would leave it.
+      await admin.hSet(`${run}:r:s:{${key}}`, 'm:u', b)
+
+      t += 1000
+      const count = await mine.prune!()
+
+      expect(count).toBe(0)
+      expect(await admin.zRange(`${run}:r:u:{${a}}`, 0, -1)).toEqual([])
+      expect(await mine.get(key)).toMatchObject({ userId: b })
+      await mine.close?.()
     })
 
     it('uses a client the app owns and leaves it open on close', async () => {

@@ -16,36 +16,43 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const handles: Database.Database[] = []
 
 testStore('sqlite (in memory)', {
-  make() {
+  make({ now }) {
     const db = new Database(':memory:')
     handles.push(db)
-    return createSqliteStore({ db })
+    return createSqliteStore({ db, now })
   },
   async cleanup() {
     for (const db of handles.splice(0)) db.close()
   },
 })
 
-let contractDir = ''
+const contractDirs: string[] = []
+/** A new folder for one contract store, removed by `removeContractDirs`. */
+async function contractDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-'))
+  contractDirs.push(dir)
+  return dir
+}
+async function removeContractDirs(): Promise<void> {
+  for (const dir of contractDirs.splice(0)) await rm(dir, { recursive: true, force: true })
+}
+
 testStore('sqlite (WAL file)', {
-  async make() {
-    contractDir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-'))
-    return createSqliteStore({ path: join(contractDir, 'nested', 'sessions.db') })
+  async make({ now }) {
+    return createSqliteStore({ path: join(await contractDir(), 'nested', 'sessions.db'), now })
   },
-  async cleanup() {
-    await rm(contractDir, { recursive: true, force: true })
-  },
+  cleanup: removeContractDirs,
 })
 
-let exclusiveDir = ''
 testStore('sqlite (WAL file, exclusive)', {
-  async make() {
-    exclusiveDir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-'))
-    return createSqliteStore({ path: join(exclusiveDir, 'sessions.db'), exclusive: true })
+  async make({ now }) {
+    return createSqliteStore({
+      path: join(await contractDir(), 'sessions.db'),
+      exclusive: true,
+      now,
+    })
   },
-  async cleanup() {
-    await rm(exclusiveDir, { recursive: true, force: true })
-  },
+  cleanup: removeContractDirs,
 })
 
 describe('createSqliteStore', () => {
