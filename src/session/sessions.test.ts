@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { spyStore } from '../../test/support/spy-store.js'
 import { ConfigError, StoreError } from '../errors.js'
 import { createMemoryStore } from '../stores/memory.js'
+import type { Store } from '../stores/types.js'
 import {
   type CookieSessionsOptions,
   createSessions,
@@ -352,6 +353,28 @@ describe('createSessions with a store', () => {
 
     expect(setCookie).toContain('Max-Age=0')
     expect(after.get('username')).toBeUndefined()
+  })
+
+  it('offers list and prune where its store has them, and not where it does not (a compile error)', async () => {
+    const memory = createMemoryStore({ sweepInterval: 0 })
+    const full = createSessions({ secret, store: memory })
+    const required: Store = {
+      name: 'required-only',
+      get: (key) => memory.get(key),
+      create: (key, session) => memory.create(key, session),
+      update: (key, patch) => memory.update(key, patch),
+      destroy: (key) => memory.destroy(key),
+      listByUser: (user) => memory.listByUser(user),
+      destroyByUser: (user, options) => memory.destroyByUser(user, options),
+    }
+    const minimal = createSessions({ secret, store: required })
+
+    expect(await full.prune()).toBe(0)
+    expect(await full.list()).toEqual([])
+    // @ts-expect-error a store without prune() gives sessions without prune()
+    const prune = () => minimal.prune()
+    expect(prune).toThrow(TypeError)
+    expect('list' in minimal).toBe(false)
   })
 
   it('never brings back, through regenerate(), a session revoked while the request ran', async () => {

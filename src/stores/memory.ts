@@ -12,6 +12,7 @@ import {
   type SessionSummary,
   type Store,
   type StoredSession,
+  type StoreWith,
 } from './types.js'
 
 /** Sessions a sweep looks at between two turns of the event loop. */
@@ -37,7 +38,7 @@ export interface MemoryStoreOptions {
  */
 export function createMemoryStore(
   options: MemoryStoreOptions = {},
-): Store & { readonly size: number } {
+): StoreWith<'list' | 'prune' | 'clear' | 'close'> & { readonly size: number } {
   const maxSessions = wholeNumber('memory', 'maxSessions', options.maxSessions, 100_000, 1)
   const sweepSeconds = nonNegative('memory', 'sweepInterval', options.sweepInterval, 60, 'seconds')
   const now = clockOption('memory', options.now)

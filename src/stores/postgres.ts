@@ -16,7 +16,7 @@ import {
   sharedStatements,
 } from './shared/sql.js'
 import { createCommandTimeout } from './shared/timeout.js'
-import { listLimit, type SessionPatch, type Store } from './types.js'
+import { listLimit, type SessionPatch, type Store, type StoreWith } from './types.js'
 
 /** Options of `createPostgresStore`: give `pool` or `connectionString`. */
 export interface PostgresStoreOptions {
@@ -52,7 +52,9 @@ const pruneBatch = 1000
  * const store = createPostgresStore({ connectionString: process.env.DATABASE_URL })
  * ```
  */
-export function createPostgresStore(options: PostgresStoreOptions = {}): Store {
+export function createPostgresStore(
+  options: PostgresStoreOptions = {},
+): StoreWith<'list' | 'prune' | 'clear' | 'migrate' | 'close'> {
   const timeout = positiveMs('postgres', 'timeout', options.timeout, 1000)
   const now = clockOption('postgres', options.now)
   const max = wholeNumber('postgres', 'max', options.max, 10, 1)

@@ -31,7 +31,13 @@ import {
 } from './redis/scripts.js'
 import { clockOption, positiveMs, stringOption } from './shared/config.js'
 import { createCommandTimeout } from './shared/timeout.js'
-import { listLimit, type SessionPatch, type SessionSummary, type Store } from './types.js'
+import {
+  listLimit,
+  type SessionPatch,
+  type SessionSummary,
+  type Store,
+  type StoreWith,
+} from './types.js'
 
 export type { RedisClientLike } from './redis/client.js'
 
@@ -64,7 +70,9 @@ export interface RedisStoreOptions {
  * const store = createRedisStore({ url: process.env.REDIS_URL, prefix: 'myapp:' })
  * ```
  */
-export function createRedisStore(options: RedisStoreOptions = {}): Store {
+export function createRedisStore(
+  options: RedisStoreOptions = {},
+): StoreWith<'list' | 'prune' | 'clear' | 'close'> {
   const prefix = stringOption('redis', 'prefix', options.prefix, 'tessera:')
   const timeout = positiveMs('redis', 'timeout', options.timeout, 1000)
   const now = clockOption('redis', options.now)

@@ -19,7 +19,7 @@ import {
   rowToSummary,
   sharedStatements,
 } from './shared/sql.js'
-import { listLimit, type SessionPatch, type Store } from './types.js'
+import { listLimit, type SessionPatch, type Store, type StoreWith } from './types.js'
 
 /** Options of `createSqliteStore`: give `db` or `path`. */
 export interface SqliteStoreOptions {
@@ -61,7 +61,9 @@ const pruneSliceMs = 10
  * @example
  * const store = createSqliteStore({ path: 'data/sessions.db' })
  */
-export function createSqliteStore(options: SqliteStoreOptions): Store {
+export function createSqliteStore(
+  options: SqliteStoreOptions,
+): StoreWith<'list' | 'prune' | 'clear' | 'migrate' | 'close'> {
   const table = sqlIdentifier('sqlite', 'table', options.table, 'tessera_sessions')
   if (options.db && options.path !== undefined) {
     throw configError('sqlite', 'give either `db` or `path`, not both')

@@ -134,3 +134,13 @@ export function applyPatch(session: StoredSession, patch: SessionPatch): StoredS
     expiresAt: patch.expiresAt ?? session.expiresAt,
   }
 }
+
+/** The optional methods of `Store`. */
+export type OptionalStoreMethod = 'list' | 'prune' | 'clear' | 'migrate' | 'close'
+
+/**
+ * A store that has the optional methods `K`: what a store factory returns, so that the
+ * session system it is given to (`StoreSessions`) offers `list` and `prune` only where they
+ * exist.
+ */
+export type StoreWith<K extends OptionalStoreMethod> = Store & Required<Pick<Store, K>>

@@ -20,6 +20,7 @@ import {
   type SessionSummary,
   type Store,
   type StoredSession,
+  type StoreWith,
 } from '../types.js'
 import {
   codeOf,
@@ -60,7 +61,9 @@ const pruneBatch = 1000
  * @example
  * const store = createFileStore({ dir: 'data/sessions' })
  */
-export function createFileStore(options: FileStoreOptions = {}): Store {
+export function createFileStore(
+  options: FileStoreOptions = {},
+): StoreWith<'list' | 'prune' | 'clear' | 'close'> {
   if (options.dir !== undefined && (typeof options.dir !== 'string' || options.dir === '')) {
     throw configError('file', '`dir` must be the path of a folder, e.g. data/sessions')
   }
