@@ -10,7 +10,7 @@ import type { RejectReason, SessionData } from '../codecs/types.js'
 import { StoreError } from '../errors.js'
 import { createDeadlines } from '../primitives/deadlines.js'
 import { isForbiddenKey } from '../primitives/guards.js'
-import { type Mac, sha256 } from '../primitives/keys.js'
+import { createMac, deriveKey, sha256 } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
 import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
 import type { CookieWriter } from '../transports/cookie.js'
@@ -30,8 +30,8 @@ import {
 export interface StoreEngineOptions {
   store: Store
   cookie: CookieWriter
-  /** MACs of the session id under each secret, newest first: the first signs, all verify. */
-  idKeys: readonly Mac[]
+  /** The app's secrets, newest first: the first signs session ids, all verify them. */
+  secrets: readonly Buffer[]
   /** How values are written into the store. */
   json: TaggedJSON
   idleTimeout: number
@@ -67,7 +67,8 @@ const idPattern = /^[A-Za-z0-9_-]{43}$/
 
 /** The store engine. */
 export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContext): StoreEngine {
-  const { store, cookie, idKeys, json } = options
+  const { store, cookie, json } = options
+  const idKeys = options.secrets.map((secret) => createMac(deriveKey(secret, 'session-id')))
   const { now, emit, validate } = ctx
   const name = cookie.name
   const idle = options.idleTimeout * 1000

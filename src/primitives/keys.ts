@@ -30,7 +30,8 @@ export const minSecretBytes = 32
 export function secretList(secrets: Secrets | undefined, minBytes = minSecretBytes): Buffer[] {
   if (secrets === undefined || secrets === null) {
     throw new ConfigError(
-      'no secret was given; pass `secret` (or set SECRET_KEY), e.g. one made by `npx tessera secret`',
+      'no secret was given; pass `secret`, e.g. `secret: process.env.SECRET_KEY` holding one ' +
+        'made by `npx tessera secret` (tessera reads no environment variable itself)',
     )
   }
   const list = typeof secrets === 'string' || secrets instanceof Uint8Array ? [secrets] : secrets

@@ -177,6 +177,14 @@ describe('createSessions with cookie sessions', () => {
     expect(make({ encrypt: true }).description).toBe('cookie/encrypted')
   })
 
+  it('says how to give a missing secret, without promising to read SECRET_KEY itself (#13)', () => {
+    const missing = () => createSessions({} as CookieSessionsOptions)
+
+    expect(missing).toThrow(ConfigError)
+    expect(missing).toThrow(/pass `secret`/)
+    expect(missing).not.toThrow(/or set SECRET_KEY/)
+  })
+
   it('refuses to start without a strong secret', () => {
     expect(() => createSessions({ secret: '' })).toThrow(ConfigError)
     expect(() => createSessions({ secret: 'changeme' })).toThrow(/at least 32/)

@@ -19,7 +19,7 @@ import type {
   SessionEvent,
 } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
-import { createMac, deriveKey, type Secrets, secretList } from '../primitives/keys.js'
+import { type Secrets, secretList } from '../primitives/keys.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
 import { draftOf, Session, type SessionShape } from './session.js'
@@ -259,7 +259,7 @@ export function createSessions<T extends SessionShape = SessionShape>(
       {
         store,
         cookie,
-        idKeys: secrets.map((s) => createMac(deriveKey(s, 'session-id'))),
+        secrets,
         json,
         idleTimeout: lifetime,
         absoluteTimeout,
