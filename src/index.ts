@@ -52,5 +52,12 @@ export {
   type StoreSessionsBase,
   type StoreSessionsOptions,
 } from './session/sessions.js'
-export type { SessionPatch, SessionSummary, Store, StoredSession } from './stores/types.js'
+export type {
+  OptionalStoreMethod,
+  SessionPatch,
+  SessionSummary,
+  Store,
+  StoredSession,
+  StoreWith,
+} from './stores/types.js'
 export { type CookieOptions, maxCookieBytes } from './transports/cookie.js'
