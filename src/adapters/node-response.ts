@@ -25,6 +25,30 @@ export interface NodeSessionOptions extends AdapterOptions {
    * outage with 503 and `Retry-After`, and anything else with 500.
    */
   onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void
+  /**
+   * Called instead of `onError` when the handler failed because its client went away (a body
+   * cut short, a socket closed mid-request): nobody is left to answer, and it is no fault of the
+   * server's, so nothing is logged. Count it here if you watch for it. `withSession` only.
+   */
+  onClientGone?: (req: IncomingMessage) => void
+}
+
+/** What a request stream fails with when its client went away. */
+const clientGoneCodes: ReadonlySet<unknown> = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+])
+
+/**
+ * Whether `error` is the request's client going away rather than a fault of the server: a
+ * stream error of the kind a closed socket gives, on a request whose socket is gone. Both are
+ * required, so a handler's own network error (a database reset) still counts as a failure.
+ */
+export function isClientGone(error: unknown, req: IncomingMessage): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return clientGoneCodes.has(code) && (req.destroyed || req.socket?.destroyed !== false)
 }
 
 function noop(): void {}

@@ -8,7 +8,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Session, SessionShape } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
-import { defaultOnError, type NodeSessionOptions, openAndHook } from './node-response.js'
+import {
+  defaultOnError,
+  isClientGone,
+  type NodeSessionOptions,
+  openAndHook,
+} from './node-response.js'
 
 export type { NodeSessionOptions }
 
@@ -32,6 +37,12 @@ export function withSession<T extends SessionShape>(
   options: NodeSessionOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const fail = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    // Anyone can open a request and leave: a stack trace for each would let them flood the log.
+    if (isClientGone(error, req)) {
+      options.onClientGone?.(req)
+      res.destroy()
+      return
+    }
     // An unhandled rejection would bring the whole server down: answer this request alone.
     if (res.headersSent) res.destroy()
     else (options.onError ?? defaultOnError)(error, req, res)
