@@ -18,7 +18,7 @@ import {
   type Sessions,
 } from 'tessera'
 import { withSession } from 'tessera/adapters/node'
-import type { DemoSession } from './config.js'
+import type { CookieCheck, DemoSession } from './config.js'
 import { homeRoutes } from './pages/home.js'
 import { inspectRoutes } from './pages/inspect.js'
 import { loginRoutes } from './pages/login.js'
@@ -54,6 +54,23 @@ export interface AppOptions {
    * the session cookie's `secure`. @default false
    */
   secureCookies?: boolean
+  /**
+   * Cookie sessions: the codec and lifetime they were made with (`loadConfig`'s `cookieCheck`),
+   * so the inspector can say which of several cookie values verified. Without it the inspector
+   * names the value it shows only when the request carried one.
+   */
+  cookieCheck?: CookieCheck | null
+}
+
+/** What the demo counts rather than logs. */
+export interface AppStats {
+  /** Requests whose client went away before the answer (a body cut short, a socket closed). */
+  clientGone: number
+}
+
+/** The demo's request handler, with its counters. */
+export type DemoHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & {
+  readonly stats: AppStats
 }
 
 /**
@@ -85,7 +102,8 @@ export function createApp(
   sessions: Sessions<DemoSession>,
   storeLabel: string,
   options: AppOptions = {},
-): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+): DemoHandler {
+  const stats: AppStats = { clientGone: 0 }
   const inspector = options.inspector ?? true
   const site = createSite({
     sessions,
@@ -98,6 +116,7 @@ export function createApp(
       secret: options.secret ?? randomBytes(32),
       secure: options.secureCookies ?? false,
     }),
+    cookieCheck: options.cookieCheck ?? null,
   })
 
   const routes: Routes = {
@@ -115,7 +134,7 @@ export function createApp(
     const ctx: Context = { req, res, session, query: target.query }
     const handlers = routes[target.path]
     const handler = handlers?.[method]
-    if (handler) return handler(ctx)
+    if (handler) return afterHeaders(handler(ctx), req, res)
     if (handlers) {
       const allowed = Object.keys(handlers).join(', ')
       res.setHeader('allow', allowed.includes('GET') ? `${allowed}, HEAD` : allowed)
@@ -141,9 +160,14 @@ export function createApp(
     site.send(res, 500, 'Server error', serverErrorPage(), null, null)
   }
 
-  const withSessions = withSession(sessions, route, { onError })
+  const withSessions = withSession(sessions, route, {
+    onError,
+    onClientGone() {
+      stats.clientGone++
+    },
+  })
 
-  return async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(res)
     const { path } = parseTarget(req.url)
     // Static files never touch the session: no store call, and they load during an outage.
@@ -154,6 +178,32 @@ export function createApp(
       return
     }
     await withSessions(req, res)
+  }
+  return Object.assign(handle, { stats })
+}
+
+/** What a stream fails with when the other end went away: no fault of the server's. */
+const clientGoneCodes = new Set(['ECONNRESET', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'])
+
+/**
+ * A page that fails after it began its answer cannot be answered with an error page, and the
+ * adapter then only drops the connection: say what failed first, so the log holds the cause.
+ */
+async function afterHeaders(
+  pending: unknown,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  try {
+    await pending
+  } catch (error) {
+    if (res.headersSent && !clientGoneCodes.has((error as { code?: unknown })?.code as string)) {
+      console.error(
+        `tessera demo: ${req.method} ${parseTarget(req.url).path} failed after its response began; the connection is closed`,
+        error,
+      )
+    }
+    throw error
   }
 }
 

@@ -6,14 +6,43 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { ConfigError, createSessions, type Sessions, type Store } from 'tessera'
+import {
+  ConfigError,
+  type CookieCodec,
+  createNativeCodec,
+  createSessions,
+  type Sessions,
+  type Store,
+} from 'tessera'
+import { createFlaskCodec } from 'tessera/flask'
 import { openStore } from 'tessera/stores/url'
+import { z } from 'zod'
 
-/** The demo's session shape. */
-export interface DemoSession extends Record<string, unknown> {
-  username?: string
+/**
+ * The demo's session shape, checked on every load: a Flask app sharing the secret may write any
+ * JSON under these keys, and a session of another shape is refused as a whole (an empty session
+ * and a `rejected` event with reason `invalid_data`) rather than reaching a page that expects
+ * text. Other keys pass as they are: the features' own (`_csrf`, `_flashes`) check theirs.
+ */
+export const demoSchema = z.looseObject({
+  username: z.string().optional(),
   /** Short notes the user typed, to watch the session grow (and, in a cookie, hit its limit). */
-  notes?: string[]
+  notes: z.array(z.string()).optional(),
+})
+
+/** The demo's session shape, as the pages read it. */
+export type DemoSession = z.infer<typeof demoSchema>
+
+/**
+ * How long a cookie session is accepted after its last write: tessera's default, stated here
+ * because the inspector checks cookie values with the same codec and lifetime as the sessions.
+ */
+export const cookieMaxAge = 31 * 86_400
+
+/** The codec behind cookie sessions, for the inspector to tell a verified value from a forged one. */
+export interface CookieCheck {
+  codec: CookieCodec
+  maxAge: number
 }
 
 export interface DemoConfig {
@@ -32,6 +61,8 @@ export interface DemoConfig {
   inspector: boolean
   /** A line to print at start-up about the secret, if any. */
   notice: string | null
+  /** Cookie sessions: their codec, for the inspector. Null with a store. */
+  cookieCheck: CookieCheck | null
 }
 
 /** Reads the demo's configuration from `env`. Throws `ConfigError` with the fix. */
@@ -60,23 +91,33 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   let sessions: Sessions<DemoSession>
   let storeLabel: string
+  let cookieCheck: CookieCheck | null = null
   if (storeUrl === 'cookie') {
     const format = env.SESSION_FORMAT ?? 'native'
+    let codec: CookieCodec
     if (format === 'flask') {
-      sessions = createSessions({ secret: secrets, format: 'flask', cookie })
+      codec = createFlaskCodec({ secret, fallbacks })
     } else if (format === 'native' || format === 'encrypted') {
-      sessions = createSessions({
-        secret: secrets,
+      codec = createNativeCodec({
+        secrets,
         encrypt: format === 'encrypted',
-        cookie,
+        name: cookie.name,
       })
     } else {
       throw new ConfigError(`SESSION_FORMAT must be native, encrypted or flask, not "${format}"`)
     }
+    sessions = createSessions<DemoSession>({
+      secret: secrets,
+      codec,
+      maxAge: cookieMaxAge,
+      cookie,
+      schema: demoSchema,
+    })
+    cookieCheck = { codec, maxAge: cookieMaxAge }
     storeLabel = sessions.description
   } else {
     const store = await openDemoStore(storeUrl, env)
-    sessions = createSessions({ secret: secrets, store, cookie })
+    sessions = demoStoreSessions(secrets, store, cookie)
     storeLabel = store.name
   }
   return {
@@ -90,7 +131,17 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     storeLabel,
     inspector: onOff('INSPECTOR', env.INSPECTOR, !production),
     notice,
+    cookieCheck,
   }
+}
+
+/** The demo's sessions over `store`: as `loadConfig` makes them for a `SESSION_STORE` URL. */
+export function demoStoreSessions(
+  secrets: string[],
+  store: Store,
+  cookie: { name?: string; secure?: boolean } = {},
+): Sessions<DemoSession> {
+  return createSessions<DemoSession>({ secret: secrets, store, cookie, schema: demoSchema })
 }
 
 /** `SESSION_STORE` as a store; `REDIS_PREFIX` sets the Redis key prefix (default `tessera:`). */

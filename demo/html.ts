@@ -123,16 +123,24 @@ const shortDateFormat = new Intl.DateTimeFormat('en-GB', {
 
 /** An instant in a table cell: "28 Nov, 04:01" over "3 minutes ago" (the column says UTC). */
 export function shortTimeHtml(ms: number, now: number = Date.now()): string {
-  if (!Number.isFinite(ms) || ms <= 0) return '<span class="muted">unknown</span>'
+  if (!isDate(ms)) return '<span class="muted">unknown</span>'
   const date = new Date(ms)
   return `<time datetime="${date.toISOString()}">${shortDateFormat.format(date)}</time><br><span class="muted">${relative(ms, now)}</span>`
 }
 
 /** An instant (epoch ms) as a `<time>` element in UTC, with how long ago (or until) it is. */
 export function timeHtml(ms: number, now: number = Date.now()): string {
+  if (!isDate(ms)) return '<span class="muted">unknown</span>'
   const date = new Date(ms)
-  if (!Number.isFinite(ms) || ms <= 0) return '<span class="muted">unknown</span>'
   return `<time datetime="${date.toISOString()}">${dateFormat.format(date)} UTC</time> <span class="muted">(${relative(ms, now)})</span>`
+}
+
+/**
+ * Whether `ms` is an instant a `Date` can hold (±8.64e15 ms): past that, `toISOString` throws,
+ * and a record or cookie from elsewhere may carry any number.
+ */
+function isDate(ms: number): boolean {
+  return Number.isFinite(ms) && ms > 0 && ms <= 8.64e15
 }
 
 /** "just now", "3 minutes ago", "in 31 days". */
@@ -152,14 +160,14 @@ export function relative(ms: number, now: number = Date.now()): string {
 
 /** `text` as JSON, pretty-printed when it parses, in a `<pre><code>` block. */
 export function jsonBlock(value: unknown, label: string): string {
-  return `<pre class="code" tabindex="0" aria-label="${escapeHtml(label)}"><code>${escapeHtml(JSON.stringify(value, null, 2) ?? 'undefined')}</code></pre>`
+  return `<pre class="code" tabindex="0" aria-label="${escapeHtml(label)}"><code>${escapeHtml(jsonText(value))}</code></pre>`
 }
 
-/** Pretty-prints JSON text, or returns it unchanged when it is not JSON. */
-export function prettyJson(text: string): string {
+/** `value` as indented JSON; a value JSON cannot spell (a BigInt, a cycle) is named, not thrown. */
+function jsonText(value: unknown): string {
   try {
-    return JSON.stringify(JSON.parse(text), null, 2)
-  } catch {
-    return text
+    return JSON.stringify(value, null, 2) ?? 'undefined'
+  } catch (error) {
+    return `(not shown: ${error instanceof Error ? error.message : String(error)})`
   }
 }

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Session, Sessions } from 'tessera'
-import type { DemoSession } from './config.js'
-import { decodeCookie } from './cookie-parts.js'
+import type { CookieCheck, DemoSession } from './config.js'
+import { cookieValuesSection } from './cookie-parts.js'
 import { displayIp } from './devices.js'
 import { escapeHtml, jsonBlock, timeHtml } from './html.js'
 
@@ -16,6 +16,8 @@ export interface InspectInput {
   session: Session<DemoSession>
   /** Values of the session cookie the request carried. */
   cookieValues: readonly string[]
+  /** Cookie sessions: their codec, to tell which value verified. */
+  cookieCheck: CookieCheck | null
   /** The session's data as the request read it, before the page changed anything. */
   snapshot: Record<string, unknown>
   /** How this request changes the session ("made the CSRF token…"); empty when it does not. */
@@ -35,7 +37,7 @@ const keyNotes: Record<string, string> = {
 export async function inspectorBody(input: InspectInput): Promise<string> {
   const { sessions, snapshot } = input
   const name = sessions.cookieName
-  const value = input.cookieValues.find((v) => v !== '') ?? null
+  const values = [...new Set(input.cookieValues.filter((v) => v !== ''))]
   const parts: string[] = []
   parts.push(`<h1>Session inspector</h1>
 <p class="lead">What your session holds and where it lives, as the server saw it on this request.
@@ -47,7 +49,7 @@ ${whereItLives(sessions)}
 </section>`)
 
   parts.push(`<section aria-labelledby="cookie"><h2 id="cookie">The cookie your browser sent</h2>
-${cookieSection(input, name, value)}
+${cookieSection(input, name, values)}
 </section>`)
 
   const keys = Object.keys(snapshot)
@@ -61,7 +63,7 @@ ${cookieSection(input, name, value)}
     .join('\n')
   // In cookie mode the cookie's own section already shows the data; here, what the keys mean.
   const decodedAbove =
-    sessions.mode === 'cookie' && value !== null && input.session.rejectedReason === null
+    sessions.mode === 'cookie' && values.length > 0 && input.session.rejectedReason === null
   const legendHtml = legend ? `<dl class="legend">\n${legend}\n</dl>` : ''
   const holds =
     keys.length === 0
@@ -107,27 +109,25 @@ function whereItLives(sessions: Sessions<DemoSession>): string {
   }
 }
 
-function cookieSection(input: InspectInput, name: string, value: string | null): string {
+function cookieSection(input: InspectInput, name: string, values: readonly string[]): string {
   const { sessions, session } = input
-  if (value === null) {
+  if (values.length === 0) {
     return `<p>None: this request carried no <code>${escapeHtml(name)}</code> cookie, so you have no session yet. A page makes one only when it writes to the session, and none does for a visitor who is not logged in: the login form keeps its CSRF token in a short-lived cookie of its own, not in a session.</p>`
   }
+  if (sessions.mode === 'cookie') return cookieValuesSection(input, values, input.cookieCheck)
   if (session.rejectedReason !== null) {
     return `<p>A <code>${escapeHtml(name)}</code> cookie came, but it was refused (<code>${escapeHtml(session.rejectedReason)}</code>), so this request got a fresh, empty session. From outside, every reason looks the same.</p>`
   }
-  if (sessions.mode === 'store') {
-    const key = sessions.keyOf(session)
-    return `<dl class="facts">
-<dt>Name</dt><dd><code>${escapeHtml(name)}</code></dd>
-<dt>Value</dt><dd><code>‹session id: 43 random characters›.‹signature: 43 characters›</code>, ${value.length} bytes. Not shown: the id is the key to your session.</dd>
-<dt>Store key</dt><dd><code class="wrap">${escapeHtml(key ?? 'none')}</code><br>The SHA-256 of the id: what the store files the session under. Safe to show, useless as a cookie.</dd>
-</dl>`
-  }
+  const key = sessions.keyOf(session)
+  const several =
+    values.length > 1
+      ? ` The request carried ${values.length} values of this cookie; the server used the one whose signature verified.`
+      : ''
   return `<dl class="facts">
 <dt>Name</dt><dd><code>${escapeHtml(name)}</code></dd>
-<dt>Value</dt><dd>${value.length} of the 4096 bytes a browser keeps for one cookie.<pre class="code" tabindex="0" aria-label="The cookie value"><code>${escapeHtml(value)}</code></pre></dd>
-</dl>
-${decodeCookie(input, value)}`
+<dt>Value</dt><dd><code>‹session id: 43 random characters›.‹signature: 43 characters›</code>. Not shown: the id is the key to your session.${several}</dd>
+<dt>Store key</dt><dd><code class="wrap">${escapeHtml(key ?? 'none')}</code><br>The SHA-256 of the id: what the store files the session under. Safe to show, useless as a cookie.</dd>
+</dl>`
 }
 
 async function recordSection(input: InspectInput): Promise<string> {

@@ -17,6 +17,7 @@ try {
       instance,
       secret: config.secrets,
       secureCookies: config.secureCookies,
+      cookieCheck: config.cookieCheck,
     }),
   )
   server.on('error', (error: NodeJS.ErrnoException) => {

@@ -14,7 +14,7 @@ import {
   type Session,
   type Sessions,
 } from 'tessera'
-import type { DemoSession } from './config.js'
+import type { CookieCheck, DemoSession } from './config.js'
 import { type Account, page, type Section } from './html.js'
 import { csrfFailedPage } from './views.js'
 
@@ -41,6 +41,8 @@ export interface Site {
   storeMode: boolean
   /** The login form's token, which lives in no session (see the login page). */
   loginCsrf: FormCsrf
+  /** Cookie sessions: their codec, so the inspector can tell a verified value from a forged one. */
+  cookieCheck: CookieCheck | null
   /** Writes a whole page. Pages show session data: never cached, nor shown again on "back". */
   send(
     res: ServerResponse,
@@ -91,8 +93,9 @@ export function createSite(settings: {
   inspector: boolean
   footer: string
   loginCsrf: FormCsrf
+  cookieCheck: CookieCheck | null
 }): Site {
-  const { sessions, inspector, footer, loginCsrf } = settings
+  const { sessions, inspector, footer, loginCsrf, cookieCheck } = settings
   const storeMode = sessions.mode === 'store'
 
   const site: Site = {
@@ -101,6 +104,7 @@ export function createSite(settings: {
     inspector,
     storeMode,
     loginCsrf,
+    cookieCheck,
 
     send(res, status, title, body, section, account, flashes = [], extra = {}) {
       res.writeHead(status, {
@@ -221,7 +225,11 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
     size += chunk.length
     // Past the limit the rest is read and dropped, so the answer can still be sent.
     if (size <= maxForm) chunks.push(chunk)
-    else if (size > 64 * maxForm) req.destroy()
+    else if (size > 64 * maxForm) {
+      // A client still sending past this wants no answer: leaving the loop closes the socket.
+      req.destroy()
+      break
+    }
   }
   if (size > maxForm) return null
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'))

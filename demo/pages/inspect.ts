@@ -31,6 +31,7 @@ export function inspectRoutes(site: Site): Routes {
           sessions,
           session,
           cookieValues: cookieValues(ctx.req.headers.cookie, sessions.cookieName),
+          cookieCheck: site.cookieCheck,
           snapshot,
           changes,
           now: Date.now(),

@@ -17,13 +17,18 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
-import { createApp } from '../../demo/app.js'
-import { type DemoSession, loadConfig } from '../../demo/config.js'
+import { type AppStats, createApp } from '../../demo/app.js'
+import {
+  type CookieCheck,
+  demoStoreSessions as configStoreSessions,
+  type DemoSession,
+  loadConfig,
+} from '../../demo/config.js'
 import { csrfTokenIn } from '../../demo/test-client.js'
 import { formCsrfPurpose } from '../../src/features/form-csrf.js'
 import { deriveKey } from '../../src/primitives/keys.js'
 import type { SessionShape } from '../../src/session/session.js'
-import { createSessions, type Sessions, type StoreSessions } from '../../src/session/sessions.js'
+import type { Sessions, StoreSessions } from '../../src/session/sessions.js'
 import type { Store } from '../../src/stores/types.js'
 import { spyStore } from '../support/spy-store.js'
 import {
@@ -58,6 +63,8 @@ export interface DemoSite extends Target {
   raw: RawStore | null
   /** What the footer shows: the mode and store. */
   label: string
+  /** What the demo counts rather than logs. */
+  stats: AppStats
 }
 
 const formats: Partial<Record<Mode['name'], string>> = {
@@ -113,6 +120,7 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
   let label: string
   let made: MadeStore | null = null
   let spy: Spy | null = null
+  let cookieCheck: CookieCheck | null = null
   if (mode.group === 'CK') {
     const config = await loadConfig({
       SESSION_STORE: 'cookie',
@@ -122,6 +130,7 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
     })
     sessions = config.sessions
     label = config.storeLabel
+    cookieCheck = config.cookieCheck
   } else {
     // The demo's sessions run on real time: so does its store.
     made = await makeStore(mode.name, Date.now, { clockInStore: false })
@@ -134,7 +143,8 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
   // The demo subscribes to no event; the harness does, to check what the library reports.
   logSessionEvents(sessions, recording.log)
   // As demo/server.ts starts it: the login form's token is signed with the sessions' secret.
-  const served = await serve(createApp(sessions, label, { secret: [secret] }), recording)
+  const app = createApp(sessions, label, { secret: [secret], cookieCheck })
+  const served = await serve(app, recording)
   return {
     ...served,
     calls: recording.calls,
@@ -146,6 +156,7 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
     label,
     spy,
     raw: made?.raw ?? null,
+    stats: app.stats,
     clock: { now: Date.now },
     secrets: [Buffer.from(secret)],
     // tessera's default lifetime: the demo sets none, and never makes a session permanent.
@@ -172,7 +183,7 @@ export async function startDemo(mode: Mode): Promise<DemoSite> {
 
 /** The store branch of `demo/config.ts`'s `loadConfig`, over a given store. */
 export function demoStoreSessions(secret: string, store: Store): Sessions<DemoSession> {
-  return createSessions<DemoSession>({ secret: [secret], store, cookie: { name: demoCookieName } })
+  return configStoreSessions([secret], store, { name: demoCookieName })
 }
 
 /** The demo site of one mode for the enclosing `describe`, started once and closed after it. */
