@@ -6,10 +6,16 @@ import { createServer } from 'node:http'
 import { isSessionError } from 'tessera'
 import { createApp } from './app.js'
 import { loadConfig } from './config.js'
+import { checkStore, logStoreErrors, startupProblem } from './store-health.js'
 
 try {
   const config = await loadConfig()
   if (config.notice) console.log(`tessera demo: ${config.notice}`)
+  logStoreErrors(config.sessions)
+  if (config.sessions.mode === 'store') {
+    const problem = await checkStore(config.sessions.store)
+    if (problem) console.error(startupProblem(config.storeLabel, problem))
+  }
   const instance = `${config.host}:${config.port}`
   const server = createServer(
     createApp(config.sessions, config.storeLabel, {
