@@ -443,7 +443,9 @@ describe('store paths: reading commands never create, only migrate does', () => 
 
 describe('the installed command', () => {
   // --offline: the package's own bin must answer, never a download of another "tessera".
-  it('runs as `npx tessera` after npm ci', { timeout: 60_000 }, async () => {
+  it('runs as `npx tessera` from the build (npm test makes it first)', {
+    timeout: 60_000,
+  }, async () => {
     const { stdout } = await promisify(execFile)('npx', ['--offline', 'tessera', 'secret'], {
       cwd: process.cwd(),
     })
