@@ -9,7 +9,6 @@ export default defineConfig({
     'stores/sqlite': 'src/stores/sqlite.ts',
     'stores/redis': 'src/stores/redis.ts',
     'stores/postgres': 'src/stores/postgres.ts',
-    'stores/url': 'src/stores/url.ts',
     'stores/connect': 'src/stores/connect.ts',
     'adapters/node': 'src/adapters/node.ts',
     'adapters/fetch': 'src/adapters/fetch.ts',
@@ -18,6 +17,9 @@ export default defineConfig({
     'adapters/hono': 'src/adapters/hono.ts',
     'adapters/koa': 'src/adapters/koa.ts',
     testing: 'src/testing/index.ts',
+    // openStore: a store from a URL, as SESSION_STORE and the CLI's --store take it. Not a store
+    // itself, so not under stores/.
+    url: 'src/stores/url.ts',
     cli: 'src/cli/bin.ts',
   },
   format: ['esm', 'cjs'],

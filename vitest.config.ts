@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^tessera\/stores\/([a-z-]+)$/, replacement: src('stores/$1.ts') },
       { find: /^tessera\/flask$/, replacement: src('codecs/flask/index.ts') },
       { find: /^tessera\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^tessera\/url$/, replacement: src('stores/url.ts') },
       { find: /^tessera$/, replacement: src('index.ts') },
     ],
   },

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -127,6 +127,141 @@ describe('tessera cookie', () => {
     expect(unknown.code).toBe(2)
     expect(unknown.err).toMatch(/Usage: tessera/)
     expect(badFlag.code).toBe(2)
+  })
+})
+
+describe('tessera --version and --help', () => {
+  it('prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
+
+    const long = await run('--version')
+    const short = await run('-v')
+
+    expect(long).toEqual({ code: 0, out: pkg.version, err: '' })
+    expect(short.out).toBe(pkg.version)
+  })
+
+  it.each([
+    [['secret'], 'tessera secret'],
+    [['cookie', 'decode'], 'tessera cookie decode COOKIE --secret KEY'],
+    [['cookie', 'encode'], 'tessera cookie encode JSON --secret KEY'],
+    [['sessions', 'list'], 'tessera sessions list --store URL'],
+    [['sessions', 'revoke'], 'tessera sessions revoke --store URL'],
+    [['sessions', 'prune'], 'tessera sessions prune --store URL'],
+    [['migrate'], 'tessera migrate --store URL'],
+  ])('prints the help of %j alone with --help, exit 0', async (command, synopsis) => {
+    const help = await run(...command, '--help')
+    const short = await run(...command, '-h')
+    const viaHelp = await run('help', ...command)
+
+    expect(help.code).toBe(0)
+    expect(help.err).toBe('')
+    expect(help.out).toContain(`Usage: ${synopsis}`)
+    // Only this command's help, not the whole list.
+    expect(help.out).not.toContain('Commands:')
+    expect(short.out).toBe(help.out)
+    expect(viaHelp.out).toBe(help.out)
+  })
+
+  it('lists the subcommands for `cookie --help` and `sessions --help`', async () => {
+    const cookie = await run('cookie', '--help')
+    const sessions = await run('sessions', '--help')
+
+    expect(cookie.code).toBe(0)
+    expect(cookie.out).toContain('tessera cookie decode')
+    expect(cookie.out).toContain('tessera cookie encode')
+    expect(cookie.out).not.toContain('sessions list')
+    expect(sessions.code).toBe(0)
+    expect(sessions.out).toContain('tessera sessions prune')
+    expect(sessions.out).not.toContain('cookie decode')
+  })
+
+  it('shows every command in the README as `tessera --help` shows it', async () => {
+    const readme = readFileSync('README.md', 'utf8')
+    const section = readme.slice(readme.indexOf('## Command line'))
+    const start = section.indexOf('```sh') + '```sh'.length
+    const block = section.slice(start, section.indexOf('```', start))
+    const readmeLines = block
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .map((line) => line.replace(/#.*$/, '').replace(/\s+/g, ' ').trim())
+      .filter((line) => line.startsWith('npx tessera '))
+      .map((line) => line.slice('npx '.length))
+    const helpLines = (await run('--help')).out
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.startsWith('tessera ') && !line.startsWith('tessera <'))
+
+    expect(helpLines.length).toBeGreaterThan(6)
+    for (const command of ['secret', 'cookie decode', 'cookie encode', 'sessions list']) {
+      const help = (await run(...command.split(' '), '--help')).out
+      const synopsis = help.slice('Usage: '.length, help.indexOf('\n\n'))
+      expect(readmeLines, command).toContain(synopsis.replace(/\s+/g, ' '))
+    }
+    expect(readmeLines.map((line) => line.split(' ').slice(0, 3).join(' '))).toEqual(
+      expect.arrayContaining(helpLines.map((line) => line.split(' ').slice(0, 3).join(' '))),
+    )
+  })
+})
+
+describe('tessera cookie decode, as pasted from a browser', () => {
+  it('accepts the value with its `session=` prefix, and a trailing `;`', async () => {
+    const encoded = await run('cookie', 'encode', '{"a":1}', '--secret', secret)
+
+    const prefixed = await run('cookie', 'decode', `session=${encoded.out}`, '--secret', secret)
+    const withSemicolon = await run(
+      'cookie',
+      'decode',
+      ` session=${encoded.out}; `,
+      '--secret',
+      secret,
+    )
+
+    expect(prefixed).toEqual({ code: 0, out: '{"a":1}', err: '' })
+    expect(withSemicolon.out).toBe('{"a":1}')
+  })
+
+  it('takes the cookie name from the prefix, which the signature covers', async () => {
+    const encoded = await run('cookie', 'encode', '{"a":1}', '--secret', secret, '--name', 'sid')
+
+    const decoded = await run('cookie', 'decode', `sid=${encoded.out}`, '--secret', secret)
+    const clash = await run(
+      'cookie',
+      'decode',
+      `sid=${encoded.out}`,
+      '--secret',
+      secret,
+      '--name',
+      'x',
+    )
+
+    expect(decoded.out).toBe('{"a":1}')
+    expect(clash.code).toBe(2)
+    expect(clash.err).toMatch(/"sid".*--name x/)
+  })
+
+  it('recognises an encrypted (e1.) cookie without --encrypted', async () => {
+    const encoded = await run('cookie', 'encode', '{"a":1}', '--secret', secret, '--encrypted')
+
+    const decoded = await run('cookie', 'decode', encoded.out, '--secret', secret)
+    const pasted = await run('cookie', 'decode', `session=${encoded.out}`, '--secret', secret)
+
+    expect(encoded.out).toMatch(/^e1\./)
+    expect(decoded).toEqual({ code: 0, out: '{"a":1}', err: '' })
+    expect(pasted.out).toBe('{"a":1}')
+  })
+
+  it('suggests --format flask for a Flask cookie decoded as native', async () => {
+    const { code, err } = await run(
+      'cookie',
+      'decode',
+      'eyJ1c2VybmFtZSI6ImFkbWluIn0.aVX23g.3W-oIHNfbrFNDEzkGKEkTwRe8Ww',
+      '--secret',
+      secret,
+    )
+
+    expect(code).toBe(1)
+    expect(err).toMatch(/--format flask/)
   })
 })
 
@@ -308,7 +443,9 @@ describe('store paths: reading commands never create, only migrate does', () => 
 
 describe('the installed command', () => {
   // --offline: the package's own bin must answer, never a download of another "tessera".
-  it('runs as `npx tessera` after npm ci', { timeout: 60_000 }, async () => {
+  it('runs as `npx tessera` from the build (npm test makes it first)', {
+    timeout: 60_000,
+  }, async () => {
     const { stdout } = await promisify(execFile)('npx', ['--offline', 'tessera', 'secret'], {
       cwd: process.cwd(),
     })

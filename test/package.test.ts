@@ -1,17 +1,32 @@
 /**
  * The published package as users load it: every subpath through `import` and `require`, from
- * the build `npm ci` makes (`prepare` runs tsup).
+ * the build in dist/ (`npm test` builds it first, in `pretest`), then from the tarball
+ * `npm pack` makes: installed into a fresh project, type-checked there from CommonJS and ESM,
+ * and checked by @arethetypeswrong/cli.
  */
-import { execFileSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import { expect, it } from 'vitest'
+import { execFileSync, spawnSync } from 'node:child_process'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeService } from './support/services.js'
 
 const subpaths: Record<string, string[]> = {
   tessera: ['createSessions', 'Session', 'StoreError', 'flash', 'csrfInput', 'createNativeCodec'],
   'tessera/flask': ['createFlaskCodec', 'Tuple', 'Markup', 'UUID'],
   'tessera/testing': ['sessionCookie', 'readSession', 'sessionTransaction'],
+  'tessera/url': ['openStore', 'parseStoreUrl', 'storeUrlForms'],
   'tessera/stores/memory': ['createMemoryStore'],
   'tessera/stores/file': ['createFileStore'],
   'tessera/stores/sqlite': ['createSqliteStore'],
@@ -26,64 +41,231 @@ const subpaths: Record<string, string[]> = {
   'tessera/adapters/koa': ['session', 'csrf'],
 }
 
-/** The export names of every subpath, loaded one way, in one child process. */
-function exportsOf(kind: 'import' | 'require'): Record<string, string[]> {
+/** The export names of every subpath, loaded one way, in one child process (in `cwd`). */
+function exportsOf(kind: 'import' | 'require', cwd = process.cwd()): Record<string, string[]> {
   const specifiers = JSON.stringify(Object.keys(subpaths))
   const script =
     kind === 'import'
       ? `Promise.all(${specifiers}.map((s) => import(s).then((m) => [s, Object.keys(m)])))
            .then((pairs) => console.log(JSON.stringify(Object.fromEntries(pairs))))`
       : `console.log(JSON.stringify(Object.fromEntries(${specifiers}.map((s) => [s, Object.keys(require(s))]))))`
-  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+  const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', cwd })
   return JSON.parse(out) as Record<string, string[]>
 }
 
 const built = existsSync('dist/index.js') && existsSync('dist/index.cjs')
+const notBuilt = 'no build in dist/; `npm test` makes it first (or run `npm run build`)'
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
+  exports: Record<string, unknown>
+  dependencies: Record<string, string>
+  peerDependencies: Record<string, string>
+}
 
-describeService(
-  'the built package',
-  built ? null : 'no build in dist/; `npm ci` (or `npm run build`) makes it',
-  () => {
-    for (const kind of ['import', 'require'] as const) {
-      it(`exports what each subpath promises, to ${kind}`, () => {
-        const found = exportsOf(kind)
+describeService('the built package', built ? null : notBuilt, () => {
+  it('exports exactly the subpaths above, each with declarations for import and require', () => {
+    const subpathOf = (specifier: string) => specifier.replace(/^tessera/, '.')
 
-        for (const [specifier, names] of Object.entries(subpaths)) {
-          expect(found[specifier], specifier).toEqual(expect.arrayContaining(names))
-        }
+    expect(Object.keys(pkg.exports).sort()).toEqual(
+      [...Object.keys(subpaths).map(subpathOf), './package.json'].sort(),
+    )
+    for (const specifier of Object.keys(subpaths)) {
+      const file = specifier === 'tessera' ? 'index' : specifier.slice('tessera/'.length)
+      expect(pkg.exports[subpathOf(specifier)], specifier).toEqual({
+        import: { types: `./dist/${file}.d.ts`, default: `./dist/${file}.js` },
+        require: { types: `./dist/${file}.d.cts`, default: `./dist/${file}.cjs` },
       })
     }
+  })
 
-    it('declares none of the internals (drafts, engines, the session handle) to users', () => {
-      const internal =
-        /\b(Draft|Engine|EngineContext|StoreEngine|internals|rotatedKeys|needsLoad|deferLoadError|onSave|SessionState|stateOf|settle)\b/
-      const declarations = readdirSync('dist', { recursive: true, encoding: 'utf8' }).filter((f) =>
-        /\.d\.c?ts$/.test(f),
-      )
-      const leaks: string[] = []
-      for (const file of declarations) {
-        // Comments may mention the design; only declarations count.
-        const code = readFileSync(join('dist', file), 'utf8')
-          .replace(/\/\*[\s\S]*?\*\//g, '')
-          .replace(/\/\/.*$/gm, '')
-        for (const [i, line] of code.split('\n').entries()) {
-          const found = internal.exec(line)
-          if (found) leaks.push(`${file}:${i + 1}: ${found[1]} in ${line.trim()}`)
-        }
+  it('publishes the URL opener as tessera/url, not as a store', () => {
+    const script = `import('tessera/stores/url').then(() => console.log('found'), (e) => console.log(e.code))`
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+
+    expect(out.trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED')
+  })
+
+  for (const kind of ['import', 'require'] as const) {
+    it(`exports what each subpath promises, to ${kind}`, () => {
+      const found = exportsOf(kind)
+
+      for (const [specifier, names] of Object.entries(subpaths)) {
+        expect(found[specifier], specifier).toEqual(expect.arrayContaining(names))
       }
-
-      expect(declarations.length).toBeGreaterThan(10)
-      expect(leaks).toEqual([])
     })
+  }
 
-    it('shares one Session class between the core and the adapters (one copy of the core)', () => {
-      const script = `
+  it('declares none of the internals (drafts, engines, the session handle) to users', () => {
+    const internal =
+      /\b(Draft|Engine|EngineContext|StoreEngine|internals|rotatedKeys|needsLoad|deferLoadError|onSave|SessionState|stateOf|settle)\b/
+    const declarations = readdirSync('dist', { recursive: true, encoding: 'utf8' }).filter((f) =>
+      /\.d\.c?ts$/.test(f),
+    )
+    const leaks: string[] = []
+    for (const file of declarations) {
+      // Comments may mention the design; only declarations count.
+      const code = readFileSync(join('dist', file), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '')
+      for (const [i, line] of code.split('\n').entries()) {
+        const found = internal.exec(line)
+        if (found) leaks.push(`${file}:${i + 1}: ${found[1]} in ${line.trim()}`)
+      }
+    }
+
+    expect(declarations.length).toBeGreaterThan(10)
+    expect(leaks).toEqual([])
+  })
+
+  it('shares one Session class between the core and the adapters (one copy of the core)', () => {
+    const script = `
       const { createSessions, Session } = require('tessera')
       const { withSession } = require('tessera/adapters/fetch')
       const sessions = createSessions({ secret: 'x'.repeat(32) })
       withSession(sessions, (req, s) => { console.log(s instanceof Session); return new Response('') })(new Request('http://x/'))`
-      const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
-      expect(out.trim()).toBe('true')
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+    expect(out.trim()).toBe('true')
+  })
+})
+
+/** @arethetypeswrong/cli's command, from the package's own devDependency; undefined if absent. */
+function findAttw(): string | undefined {
+  try {
+    const manifest = createRequire(resolve('package.json')).resolve(
+      '@arethetypeswrong/cli/package.json',
+    )
+    const { bin } = JSON.parse(readFileSync(manifest, 'utf8')) as { bin: { attw: string } }
+    return join(dirname(manifest), bin.attw)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A fresh project with the tarball in its node_modules, as `npm install <tarball>` leaves it.
+ * The tarball is unpacked rather than installed, so the test needs neither the network nor the
+ * npm cache; its dependencies, the optional peers and their @types are linked from the
+ * repository's node_modules (a user installs the peers they use).
+ */
+function installTarball(tarball: string, app: string): void {
+  const target = join(app, 'node_modules', 'tessera')
+  mkdirSync(target, { recursive: true })
+  execFileSync('tar', ['-xzf', tarball, '-C', target, '--strip-components=1'])
+  const peers = Object.keys(pkg.peerDependencies)
+  const linked = [
+    ...Object.keys(pkg.dependencies),
+    ...peers,
+    '@types/node',
+    ...peers.map((name) => `@types/${name}`),
+  ]
+  for (const name of linked) {
+    const from = resolve('node_modules', name)
+    if (!existsSync(from)) continue // the peer ships its own types
+    mkdirSync(dirname(join(app, 'node_modules', name)), { recursive: true })
+    symlinkSync(from, join(app, 'node_modules', name), 'dir')
+  }
+  writeFileSync(join(app, 'package.json'), '{ "name": "an-app", "private": true }\n')
+}
+
+describeService('the packed package', built ? null : notBuilt, () => {
+  let dir = ''
+  let tarball = ''
+  let app = ''
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-pack-'))
+    // dist/ is already built (pretest); --ignore-scripts skips prepack's second build.
+    const [packed] = JSON.parse(
+      execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {
+        encoding: 'utf8',
+      }),
+    ) as [{ filename: string }]
+    tarball = join(dir, packed.filename)
+    app = join(dir, 'app')
+    installTarball(tarball, app)
+  }, 60_000)
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+  for (const kind of ['import', 'require'] as const) {
+    it(`installs into a fresh project, where every subpath loads through ${kind}`, () => {
+      const found = exportsOf(kind, app)
+
+      for (const [specifier, names] of Object.entries(subpaths)) {
+        expect(found[specifier], specifier).toEqual(expect.arrayContaining(names))
+      }
     })
-  },
-)
+  }
+
+  it('runs its command from the fresh project', () => {
+    const bin = join(app, 'node_modules', 'tessera', 'bin', 'tessera.js')
+    const out = execFileSync(process.execPath, [bin, '--version'], { encoding: 'utf8', cwd: app })
+
+    expect(out.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version)
+  })
+
+  for (const type of ['commonjs', 'module'] as const) {
+    it(`type-checks in a strict "type": "${type}" project (module node16, no skipLibCheck)`, {
+      timeout: 120_000,
+    }, () => {
+      // A project of its own for each: one program that loads the package both ways would
+      // see each adapter's augmentation of its framework's request twice.
+      const project = join(app, type)
+      mkdirSync(project, { recursive: true })
+      writeFileSync(join(project, 'package.json'), `{ "type": "${type}" }\n`)
+      copyFileSync('test/types/consumer.ts', join(project, 'consumer.ts'))
+      writeFileSync(
+        join(project, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            target: 'ES2022',
+            module: 'node16',
+            moduleResolution: 'node16',
+            types: ['node'],
+            skipLibCheck: false,
+            noEmit: true,
+          },
+          files: ['consumer.ts'],
+        }),
+      )
+      const tsc = spawnSync(
+        process.execPath,
+        [resolve('node_modules/typescript/bin/tsc'), '-p', project, '--pretty', 'false'],
+        { encoding: 'utf8', cwd: project },
+      )
+      const output = tsc.stdout + tsc.stderr
+      // Only errors in the app's file or in tessera's declarations count; other packages'
+      // declarations (a framework's @types) are not this package's to fix.
+      const ours = output
+        .split('\n')
+        .filter((line) => /^(consumer\.ts|\.\.\/node_modules\/tessera\/)/.test(line))
+
+      expect(ours).toEqual([])
+      // tsc ran: it passed, or failed only on diagnostics elsewhere.
+      expect(tsc.status === 0 || /error TS\d+/.test(output), output).toBe(true)
+    })
+  }
+
+  const attw = findAttw()
+  describeService(
+    '@arethetypeswrong/cli on the tarball',
+    attw ? null : '@arethetypeswrong/cli is not installed; run `npm ci`',
+    () => {
+      it('finds no problem for node16, from CommonJS or ESM, in any entry point', {
+        timeout: 60_000,
+      }, () => {
+        const result = spawnSync(
+          process.execPath,
+          [attw!, tarball, '--profile', 'node16', '--format', 'table-flipped', '--no-color'],
+          { encoding: 'utf8' },
+        )
+
+        expect(result.status, result.stdout + result.stderr).toBe(0)
+        // Every subpath was checked, none as an unchecked wildcard.
+        for (const specifier of Object.keys(subpaths)) {
+          expect(result.stdout).toContain(`"${specifier}"`)
+        }
+        expect(result.stdout).not.toContain('wildcard')
+      })
+    },
+  )
+})

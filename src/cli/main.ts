@@ -4,7 +4,10 @@
  * @module
  */
 import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { createFlaskCodec, dumpsSession, flaskJSON } from '../codecs/flask/index.js'
 import { createNativeCodec } from '../codecs/native.js'
@@ -15,28 +18,144 @@ import { isSessionError } from '../errors.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { defaultFileStoreDir, openStore, parseStoreUrl, storeUrlForms } from '../stores/url.js'
 
-const usage = `Usage: tessera <command> [options]
+/** One command's help: its synopsis (as the README shows it), what it does, and more detail. */
+interface CommandHelp {
+  synopsis: string
+  summary: string
+  details?: string
+}
 
-Commands:
-  secret                         print a new random secret (32 bytes, base64url)
-  cookie decode COOKIE --secret KEY [--fallback KEY]... [--format native|flask]
-                [--encrypted] [--name NAME] [--max-age SECONDS] [--now UNIX_SECONDS]
-                                 print the session in a cookie as tagged JSON
-  cookie encode JSON --secret KEY [--format native|flask] [--encrypted] [--name NAME]
-                [--now UNIX_SECONDS]
-                                 print a cookie value holding the session JSON
-  sessions list --store URL [--user ID] [--limit N]
-  sessions revoke --store URL (--user ID | --id KEY)
-  sessions prune --store URL     remove expired sessions
-  migrate --store URL            create the store's tables and indexes, and its database
-                                 file or folder; the sessions commands never create them and
-                                 fail (exit 1) on a missing one
-
-A store URL is one of: ${storeUrlForms}
+const storeDetails = `A store URL (--store, or the SESSION_STORE variable) is one of:
+  ${storeUrlForms}
 PATH and DIR are relative to the working folder unless they start with /; three slashes,
 as in sqlite:///var/lib/app/sessions.db or file:///var/lib/app/sessions, give an absolute
-path, and sqlite://NAME or file://NAME is refused (write sqlite:NAME for a relative path).
-Exit codes: 0 done, 1 failed, 2 bad usage.`
+path, and sqlite://NAME or file://NAME is refused (write sqlite:NAME for a relative path).`
+
+const codecDetails = `--format is native (tessera's own cookies, the default) or flask (Flask's).
+--secret is the current secret, --fallback an older one still accepted (repeatable).
+--name is the cookie's name, which a native cookie's signature covers (default: session).
+--now sets the clock, in unix seconds.`
+
+/** Every command, by the words that name it. Their synopses are the README's usage lines. */
+const commands: Record<string, CommandHelp> = {
+  secret: {
+    synopsis: 'tessera secret',
+    summary: 'print a new random secret (32 bytes, base64url)',
+  },
+  'cookie decode': {
+    synopsis:
+      'tessera cookie decode COOKIE --secret KEY [--fallback KEY]... [--format native|flask] [--name NAME] [--max-age SECONDS] [--now UNIX_SECONDS]',
+    summary: 'print the session in a cookie as tagged JSON, or why it is invalid',
+    details: `COOKIE is the value, or NAME=VALUE as a browser's tools copy it (the name then is
+the cookie's name). An encrypted cookie (e1.…) is recognised as such; --encrypted is not needed.
+--max-age is the oldest a cookie may be, in seconds (default: 2678400, 31 days).
+${codecDetails}`,
+  },
+  'cookie encode': {
+    synopsis:
+      'tessera cookie encode JSON --secret KEY [--format native|flask] [--encrypted] [--name NAME] [--now UNIX_SECONDS]',
+    summary: 'print a cookie value holding the session JSON (tagged JSON, as decode prints it)',
+    details: `--encrypted makes an encrypted native cookie (e1.…) instead of a signed one (s1.…).
+${codecDetails}`,
+  },
+  'sessions list': {
+    synopsis: 'tessera sessions list --store URL [--user ID] [--limit N]',
+    summary: 'print the live sessions (of one user with --user), at most N (default: 100)',
+    details: storeDetails,
+  },
+  'sessions revoke': {
+    synopsis: 'tessera sessions revoke --store URL (--user ID | --id KEY)',
+    summary: 'end every session of a user, or one session by its KEY (as list prints it)',
+    details: storeDetails,
+  },
+  'sessions prune': {
+    synopsis: 'tessera sessions prune --store URL',
+    summary: 'remove expired sessions',
+    details: storeDetails,
+  },
+  migrate: {
+    synopsis: 'tessera migrate --store URL',
+    summary: `create the store's tables and indexes, and its database file or folder; the
+sessions commands never create them and fail (exit 1) on a missing one`,
+    details: storeDetails,
+  },
+}
+
+const exitCodes = 'Exit codes: 0 done, 1 failed, 2 bad usage.'
+
+/** Wraps a synopsis at 96 columns, continuing lines under its first option. */
+function wrap(synopsis: string, indent: number): string {
+  const lines: string[] = []
+  let line = ''
+  // Options in brackets or parentheses stay on one line.
+  for (const word of synopsis.match(/\[[^\]]*\](?:\.\.\.)?|\([^)]*\)|\S+/g) ?? []) {
+    if (line && line.length + 1 + word.length > 96 - indent) {
+      lines.push(line)
+      line = `      ${word}`
+    } else {
+      line = line ? `${line} ${word}` : word
+    }
+  }
+  lines.push(line)
+  return lines.map((l) => `${' '.repeat(indent)}${l}`).join('\n')
+}
+
+/** The help of the commands whose names start with `prefix` (all of them for ''). */
+function helpFor(prefix: string): string {
+  const names = Object.keys(commands).filter(
+    (name) => name === prefix || name.startsWith(`${prefix} `) || !prefix,
+  )
+  const only = names.length === 1 ? commands[names[0]!] : undefined
+  if (only) {
+    return [
+      `Usage: ${wrap(only.synopsis, 0)}`,
+      '',
+      only.summary.replace(/\n/g, ' '),
+      ...(only.details ? ['', only.details] : []),
+      '',
+      exitCodes,
+    ].join('\n')
+  }
+  const list = names.map((name) => {
+    const { synopsis, summary } = commands[name]!
+    return `${wrap(synopsis, 2)}\n${summary.replace(/^/gm, '      ')}`
+  })
+  return [
+    prefix ? `Usage: tessera ${prefix} <command> [options]` : 'Usage: tessera <command> [options]',
+    '',
+    'Commands:',
+    ...list,
+    ...(prefix
+      ? []
+      : [
+          '  tessera --version',
+          '      print the version',
+          '  tessera <command> --help',
+          '      print the help of one command',
+        ]),
+    '',
+    `${prefix ? '' : `${storeDetails}\n`}${exitCodes}`,
+  ].join('\n')
+}
+
+const usage = helpFor('')
+
+/** The version in tessera's package.json, found from this file in dist/ or src/cli/. */
+function version(): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+        name?: string
+        version?: string
+      }
+      if (pkg.name === 'tessera' && pkg.version) return pkg.version
+    } catch {}
+    const parent = dirname(dir)
+    if (parent === dir) throw new Error("tessera's package.json was not found above the CLI")
+    dir = parent
+  }
+}
 
 /** A mistake in how the command was called: exit code 2. */
 class UsageError extends Error {}
@@ -70,13 +189,21 @@ async function run(
   io: { out: (text: string) => void; err: (text: string) => void },
 ): Promise<number> {
   const [command, sub, ...rest] = argv
+  // `tessera help cookie decode` and `tessera cookie decode --help` (before any `--`) alike.
+  const words = command === 'help' ? argv.slice(1) : argv
+  const end = words.indexOf('--')
+  if (command === 'help' || (end === -1 ? words : words.slice(0, end)).some(isHelpFlag)) {
+    io.out(helpFor(commandName(words)))
+    return 0
+  }
   switch (command) {
     case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
       io.out(usage)
-      return command === undefined ? 2 : 0
+      return 2
+    case '--version':
+    case '-v':
+      io.out(version())
+      return 0
     case 'secret':
       io.out(randomBytes(32).toString('base64url'))
       return 0
@@ -115,12 +242,25 @@ async function run(
   }
 }
 
+function isHelpFlag(word: string): boolean {
+  return word === '--help' || word === '-h'
+}
+
+/** The known command the words start with ('cookie decode', 'cookie', …), or '' for none. */
+function commandName(words: readonly string[]): string {
+  const two = words.slice(0, 2).join(' ')
+  if (commands[two]) return two
+  const one = words[0] ?? ''
+  if (Object.keys(commands).some((name) => name === one || name.startsWith(`${one} `))) return one
+  return ''
+}
+
 const codecOptions = {
   secret: { type: 'string' },
   fallback: { type: 'string', multiple: true },
   format: { type: 'string', default: 'native' },
   encrypted: { type: 'boolean', default: false },
-  name: { type: 'string', default: 'session' },
+  name: { type: 'string' },
   now: { type: 'string' },
 } as const
 
@@ -171,14 +311,47 @@ function decodeCommand(args: string[], io: { out: (t: string) => void; err: (t: 
   if (positionals.length !== 1) throw new UsageError('cookie decode takes one COOKIE value')
   const maxAge = Number(values['max-age'])
   if (!Number.isInteger(maxAge) || maxAge < 0) throw new UsageError('--max-age takes whole seconds')
-  const { codec, tag } = makeCodec(values)
-  const result = codec.decode(positionals[0]!, { now: parseNow(values.now), maxAge })
+  const pasted = parsePastedCookie(positionals[0]!)
+  if (pasted.name !== undefined && values.name !== undefined && pasted.name !== values.name) {
+    throw new UsageError(
+      `the cookie is named "${pasted.name}" but --name ${values.name} was given; drop --name, or give the value without its name`,
+    )
+  }
+  const { value } = pasted
+  const { codec, tag } = makeCodec({
+    ...values,
+    name: pasted.name ?? values.name,
+    // The value says how it was made: e1. is encrypted, s1. signed.
+    encrypted: value.startsWith('e1.') || (values.encrypted && !value.startsWith('s1.')),
+  })
+  const result = codec.decode(value, { now: parseNow(values.now), maxAge })
   if (!result.ok) {
-    io.err(`invalid cookie: ${describeReason(result.reason)}`)
+    io.err(`invalid cookie: ${describeReason(result.reason)}${formatHint(value, values.format)}`)
     return 1
   }
   io.out(tag(result.data))
   return 0
+}
+
+/**
+ * A cookie as pasted: the value alone, or `NAME=VALUE` as a browser's tools copy it, with
+ * spaces or a `;` around it. Neither format's values contain `=`, so one means a name.
+ */
+function parsePastedCookie(text: string): { name: string | undefined; value: string } {
+  const trimmed = text.trim().replace(/;$/, '').trim()
+  const named = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)=(.*)$/s.exec(trimmed)
+  if (!named) return { name: undefined, value: trimmed }
+  return { name: named[1]!, value: named[2]!.trim().replace(/^"(.*)"$/s, '$1') }
+}
+
+/** A hint when a cookie of one format was decoded as the other. */
+function formatHint(value: string, format: string | undefined): string {
+  const native = /^[es]1\./.test(value)
+  if (format === 'flask' && native) return '; it looks like a tessera cookie: drop --format flask'
+  if (format !== 'flask' && !native && /^\.?[\w-]+\.[\w-]+\.[\w-]+$/.test(value)) {
+    return '; it looks like a Flask cookie: add --format flask'
+  }
+  return ''
 }
 
 function encodeCommand(args: string[], io: { out: (t: string) => void }) {
