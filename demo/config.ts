@@ -15,7 +15,7 @@ import {
   type Store,
 } from 'tessera'
 import { createFlaskCodec } from 'tessera/flask'
-import { openStore } from 'tessera/stores/url'
+import { openStore } from 'tessera/url'
 import { z } from 'zod'
 
 /**

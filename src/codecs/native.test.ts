@@ -182,6 +182,47 @@ describe('createNativeCodec', () => {
     expect(({} as Record<string, unknown>).isAdmin).toBeUndefined()
   })
 
+  describe('metadata', () => {
+    const codec = createNativeCodec({ secrets: secret })
+    const [v, kid, iat] = codec.encode({ a: 1 }, noMeta, t0).split('.')
+    const macKey = deriveKey(Buffer.from(secret), 'cookie-mac')
+    const sign = (json: string) => {
+      const head = `${v}.${kid}.${iat}.${Buffer.from(json).toString('base64url')}`
+      return `${head}.${hmac(macKey, `session\0${head}`).toString('base64url')}`
+    }
+    const read = (value: string) => codec.decode(value, { now: t0, maxAge: day })
+
+    it('carries the user, the creation time and permanence apart from the data', () => {
+      const meta = { user: 'u-1', createdAt: t0 - 5000, permanent: true }
+
+      const result = read(codec.encode({ _user: 'mine', _permanent: 0 }, meta, t0))
+
+      expect(result).toMatchObject({ ok: true, data: { _user: 'mine', _permanent: 0 }, meta })
+    })
+
+    it('leaves defaults out of the cookie: no user, not permanent', () => {
+      const result = read(codec.encode({ a: 1 }, { ...noMeta, createdAt: t0 }, t0))
+
+      expect(result).toMatchObject({ ok: true, meta: { ...noMeta, createdAt: t0 } })
+    })
+
+    it("still reads a 0.1 cookie, whose metadata sat among the data's keys", () => {
+      const legacy = sign(`{"a":1,"_permanent":true,"_user":"u-1","_created":${t0 / 1000 - 5}}`)
+
+      expect(read(legacy)).toMatchObject({
+        ok: true,
+        data: { a: 1 },
+        meta: { user: 'u-1', createdAt: t0 - 5000, permanent: true },
+      })
+    })
+
+    it('refuses metadata of a shape it never writes', () => {
+      for (const json of ['[{}]', '[{},"x"]', '[{},1,2]', '[{},1,null,true]', '[{},1,null,1,5]']) {
+        expect(read(sign(json)), json).toEqual({ ok: false, reason: 'bad_payload' })
+      }
+    })
+  })
+
   it('rejects a signed payload that is not an object', () => {
     const codec = createNativeCodec({ secrets: secret })
     const json = createNativeJSON()

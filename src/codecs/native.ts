@@ -4,10 +4,11 @@
  *   signed:    s1.<key id>.<issued at, base36 seconds>.<base64url JSON>.<base64url MAC>
  *   encrypted: e1.<key id>.<issued at, base36 seconds>.<base64url (IV | ciphertext | tag)>
  *
- * The JSON is `[data, meta]`: the session's tagged-JSON data, then tessera's metadata
- * (`{"c": created, base36 seconds, "u": user, "p": 1 when permanent}`), so no key of the data is
- * ever read as metadata. A plain object is a 0.1 cookie, whose metadata sat among the data
- * under `_created`, `_user` and `_permanent`: it still reads.
+ * The JSON is `[data, created, user, permanent]`: the session's tagged-JSON data, then tessera's
+ * metadata beside it (when the session began in unix seconds or null, the bound user or null,
+ * 1 when permanent; trailing defaults left out), so no key of the data is ever read as
+ * metadata. A plain object is a 0.1 cookie, whose metadata sat among the data under `_created`,
+ * `_user` and `_permanent`: it still reads.
  *
  * The MAC (or the GCM additional data) covers the cookie name and everything before it, so a
  * value minted for another cookie, format or mode never verifies here.
@@ -78,7 +79,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   const current = keys[0]!
 
   function encode(data: SessionData, meta: SessionMeta, now: number): string {
-    const text = `[${json.stringify(data)},${metaText(meta)}]`
+    const text = `[${json.stringify(data)}${metaText(meta)}]`
     const head = `${mode}.${current.id}.${Math.floor(now / 1000).toString(36)}`
     if (!encrypt) {
       const body = Buffer.from(text, 'utf8').toString('base64url')
@@ -150,8 +151,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     let meta: SessionMeta
     try {
       if (Array.isArray(parsed)) {
-        if (parsed.length !== 2) return { ok: false, reason: 'not_object' }
-        meta = readMeta(parsed[1])
+        meta = readMeta(parsed)
         data = json.untag(parsed[0])
       } else {
         data = json.untag(parsed)
@@ -170,28 +170,34 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
 
 const noKeys: ReadonlySet<string> = new Set()
 
-/** The metadata as the cookie writes it: only what is set, creation in base36 seconds. */
+/** The metadata as the cookie writes it, after the data: `,created[,user[,1]]`. */
 function metaText(meta: SessionMeta): string {
-  let text = ''
-  if (meta.createdAt !== null) text += `,"c":"${Math.floor(meta.createdAt / 1000).toString(36)}"`
-  if (meta.user !== null) text += `,"u":${JSON.stringify(meta.user)}`
-  if (meta.permanent) text += ',"p":1'
-  return text === '' ? '{}' : `{${text.slice(1)}}`
+  const created = meta.createdAt === null ? 'null' : String(Math.floor(meta.createdAt / 1000))
+  if (meta.permanent)
+    return `,${created},${meta.user === null ? 'null' : JSON.stringify(meta.user)},1`
+  if (meta.user !== null) return `,${created},${JSON.stringify(meta.user)}`
+  return `,${created}`
 }
 
-/** The metadata of a cookie's `[data, meta]` pair. Throws on a shape this codec never writes. */
-function readMeta(value: unknown): SessionMeta {
-  if (!isPlainObject(value)) throw new TypeError('metadata must be an object')
-  const { c, u, p } = value
-  if (c !== undefined && !(typeof c === 'string' && iatPattern.test(c))) {
+/**
+ * The metadata of a cookie's `[data, created, user, permanent]` array. Throws on a shape this
+ * codec never writes.
+ */
+function readMeta(parsed: unknown[]): SessionMeta {
+  const length = parsed.length
+  if (length < 2 || length > 4) throw new TypeError('a session is 2 to 4 entries')
+  const created = parsed[1]
+  const user = length > 2 ? parsed[2] : null
+  const permanent = length > 3 ? parsed[3] : 0
+  if (created !== null && !(Number.isSafeInteger(created) && (created as number) >= 0)) {
     throw new TypeError('bad creation time')
   }
-  if (u !== undefined && typeof u !== 'string') throw new TypeError('bad user')
-  if (p !== undefined && p !== 1) throw new TypeError('bad permanence')
+  if (user !== null && typeof user !== 'string') throw new TypeError('bad user')
+  if (permanent !== 0 && permanent !== 1) throw new TypeError('bad permanence')
   return {
-    createdAt: c === undefined ? null : Number.parseInt(c, 36) * 1000,
-    user: u ?? null,
-    permanent: p === 1,
+    createdAt: created === null ? null : (created as number) * 1000,
+    user,
+    permanent: permanent === 1,
   }
 }
 
