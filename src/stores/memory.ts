@@ -10,7 +10,6 @@ import {
   listLimit,
   type SessionPatch,
   type SessionSummary,
-  type Store,
   type StoredSession,
   type StoreWith,
 } from './types.js'

@@ -16,7 +16,7 @@ import {
   sharedStatements,
 } from './shared/sql.js'
 import { createCommandTimeout } from './shared/timeout.js'
-import { listLimit, type SessionPatch, type Store, type StoreWith } from './types.js'
+import { listLimit, type SessionPatch, type StoreWith } from './types.js'
 
 /** Options of `createPostgresStore`: give `pool` or `connectionString`. */
 export interface PostgresStoreOptions {

@@ -31,13 +31,7 @@ import {
 } from './redis/scripts.js'
 import { clockOption, positiveMs, stringOption } from './shared/config.js'
 import { createCommandTimeout } from './shared/timeout.js'
-import {
-  listLimit,
-  type SessionPatch,
-  type SessionSummary,
-  type Store,
-  type StoreWith,
-} from './types.js'
+import { listLimit, type SessionPatch, type SessionSummary, type StoreWith } from './types.js'
 
 export type { RedisClientLike } from './redis/client.js'
 

@@ -19,7 +19,7 @@ import {
   rowToSummary,
   sharedStatements,
 } from './shared/sql.js'
-import { listLimit, type SessionPatch, type Store, type StoreWith } from './types.js'
+import { listLimit, type SessionPatch, type StoreWith } from './types.js'
 
 /** Options of `createSqliteStore`: give `db` or `path`. */
 export interface SqliteStoreOptions {

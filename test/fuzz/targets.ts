@@ -20,13 +20,7 @@ import type { CookieCodec, DecodeResult, SessionData } from '../../src/codecs/ty
 import { noMeta } from '../../src/codecs/types.js'
 import { isSessionError } from '../../src/errors.js'
 import type { Session } from '../../src/session/session.js'
-import {
-  type CookieSessions,
-  createSessions,
-  type Sessions,
-  type SessionsOptions,
-  type StoreSessions,
-} from '../../src/session/sessions.js'
+import { createSessions, type Sessions, type StoreSessions } from '../../src/session/sessions.js'
 import { createFileStore } from '../../src/stores/file.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'

@@ -18,7 +18,6 @@ import {
   listLimit,
   type SessionPatch,
   type SessionSummary,
-  type Store,
   type StoredSession,
   type StoreWith,
 } from '../types.js'
