@@ -12,6 +12,7 @@ import { type Listening, listen } from '../support/http.js'
 
 function suiteApp(sessions: Sessions<SuiteShape>): Express {
   const app = express()
+  app.set('trust proxy', 2)
   app.use(session(sessions))
   for (const route of suiteRoutes) {
     app[route.method === 'GET' ? 'get' : 'post'](route.path, (req, res) => {
@@ -21,7 +22,6 @@ function suiteApp(sessions: Sessions<SuiteShape>): Express {
       else res.redirect(303, reply.redirect)
     })
   }
-  app.use(sessionErrors())
   return app
 }
 

@@ -11,7 +11,7 @@ import { adapterFixture } from '../support/adapter-fixture.js'
 import { type Listening, listen } from '../support/http.js'
 
 describeAdapter('koa', async (sessions) => {
-  const app = new Koa()
+  const app = new Koa({ proxy: true, maxIpsCount: 2 })
   app.silent = true
   app.use(session(sessions))
   app.use((ctx) => {
