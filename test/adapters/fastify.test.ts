@@ -186,6 +186,30 @@ describe('fastify adapter', () => {
     expect(res.json()).toMatchObject({ message: 'short and stout' })
   })
 
+  it('reads the X-CSRF-Token header before a parsed body’s _csrf field', async () => {
+    const app = closeAfter(Fastify())
+    await app.register(fastifySession, { sessions: createSessions({ secret }) })
+    app.addHook('preHandler', csrf())
+    app.get('/token', async (request) => csrfToken(request.session))
+    app.post('/submit', async () => 'ok')
+    const issued = await app.inject({ url: '/token' })
+    const [session] = issued.cookies
+    const cookie = `${session!.name}=${session!.value}`
+    const post = (header: string, field: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/submit',
+        headers: { cookie, 'x-csrf-token': header },
+        payload: { _csrf: field },
+      })
+
+    const headerWins = await post(issued.body, 'x'.repeat(43))
+    const wrongHeader = await post('x'.repeat(43), issued.body)
+
+    expect(headerWins.statusCode).toBe(200)
+    expect(wrongHeader.statusCode).toBe(403)
+  })
+
   it('installs no error handler by default', async () => {
     const app = closeAfter(Fastify())
     await app.register(fastifySession, { sessions: createSessions({ secret, store }) })
