@@ -8,9 +8,9 @@
  * which proxies to believe. A store outage is a 503 with `Retry-After` without anything more:
  * its error goes to `next(err)` carrying `status` 503 and the header, which Express's final
  * handler answers, and an error middleware of the app's overrides it the Express way (check
- * `isStoreDown(err)`). Only a `lazy` session's `await req.session.load()` failing in a handler
- * reaches Express without the header (still as a 503); `sessionErrors()` adds it, and answers
- * tessera's JSON body. (Express 4 does not catch an async handler's rejection: pass it to
+ * `isSessionError(err, 'STORE_UNAVAILABLE')` from `tessera`). Only a `lazy` session's
+ * `await req.session.load()` failing in a handler reaches Express without the header (still as
+ * a 503); `sessionErrors()` adds it, and answers tessera's JSON body. (Express 4 does not catch an async handler's rejection: pass it to
  * `next` yourself, as with any error.)
  * @module
  */

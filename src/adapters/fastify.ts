@@ -8,7 +8,8 @@
  * The client IP recorded with a session is `request.ip`, under Fastify's `trustProxy`. A store
  * outage reaches Fastify's error handling as an error with `status` 503 and a `Retry-After`
  * header, which Fastify's default error handler answers; the plugin leaves the app's root error
- * handler alone, so an app's own `setErrorHandler` overrides it (check `isStoreDown(error)`).
+ * handler alone, so an app's own `setErrorHandler` overrides it (check
+ * `isSessionError(error, 'STORE_UNAVAILABLE')` from `tessera`).
  * @module
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
