@@ -5,7 +5,7 @@
  */
 import express, { type Express } from 'express'
 import type { Sessions } from 'tessera'
-import { session, sessionErrors } from 'tessera/adapters/express'
+import { session } from 'tessera/adapters/express'
 
 /** What the app keeps in a session. */
 export type TutorialSession = { username?: string }
@@ -50,7 +50,6 @@ export function createApp(sessions: Sessions<TutorialSession>): Express {
     res.redirect('/')
   })
 
-  app.use(sessionErrors())
   return app
 }
 

@@ -2,17 +2,32 @@
  * The Express adapter (Express 5 and 4, and any Connect-style stack): `session(sessions)` sets
  * `req.session`, and the response carries its cookie. It builds on the node:http adapter, so the
  * session is saved before the headers go out; a handler that streams with `res.write` calls
- * `await req.session.save()` first. Errors, a store outage included, go to `next(err)`;
- * `sessionErrors()` answers store outages with the 503 every tessera adapter gives. (Express 4
- * does not catch an async handler's rejection: pass it to `next` yourself, as with any error.)
+ * `await req.session.save()` first.
+ *
+ * The client IP recorded with a session is `req.ip`, so Express's `trust proxy` setting decides
+ * which proxies to believe. A store outage is a 503 with `Retry-After` without anything more:
+ * its error goes to `next(err)` carrying `status` 503 and the header, which Express's final
+ * handler answers, and an error middleware of the app's overrides it the Express way (check
+ * `isSessionError(err, 'STORE_UNAVAILABLE')` from `tessera`). Only a `lazy` session's
+ * `await req.session.load()` failing in a handler reaches Express without the header (still as
+ * a 503); `sessionErrors()` adds it, and answers tessera's JSON body. (Express 4 does not catch an async handler's rejection: pass it to
+ * `next` yourself, as with any error.)
  * @module
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express'
-import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
+import type { IncomingMessage } from 'node:http'
+import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
+import { type CsrfOptions, checkCsrf, csrfHeader } from '../features/csrf.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
 import { openAndHook } from './node-response.js'
-import { type AdapterOptions, isStoreDown, storeUnavailable } from './shared.js'
+import {
+  type AdapterOptions,
+  formField,
+  isStoreDown,
+  refuseOwnTrust,
+  storeUnavailable,
+  withRetryAfter,
+} from './shared.js'
 
 /**
  * The shape of `req.session`'s data, app-wide. Augment it once and every `get`/`set` is typed.
@@ -34,21 +49,22 @@ declare global {
 
 /**
  * Middleware that opens the request's session as `req.session`. Mount it before the routes
- * that use it, and `sessionErrors()` after them.
+ * that use it.
  * @example
+ * app.set('trust proxy', 1) // behind one reverse proxy
  * app.use(session(sessions))
  * app.get('/', (req, res) => res.send(req.session.get('username') ?? 'anonymous'))
- * app.use(sessionErrors())
  */
 export function session<T extends SessionShape>(
   sessions: Sessions<T>,
   options: AdapterOptions = {},
 ): RequestHandler {
+  refuseOwnTrust(options, "set Express's `app.set('trust proxy', …)` instead")
   return (req, res, next) => {
     // Errors after this point (a failed save as the response ends) happen outside any handler,
     // so they are handed to Express's error handlers from here.
-    const onError = (error: unknown) => next(error)
-    const opened = openAndHook(sessions, req, res, { ...options, onError }, 'shared')
+    const onError = (error: unknown) => next(withRetryAfter(error))
+    const opened = openAndHook(sessions, req, res, { ...options, onError }, 'shared', clientAddress)
     if (opened === null) return
     if (!(opened instanceof Promise)) {
       req.session = opened as unknown as Session<AppSession>
@@ -62,9 +78,16 @@ export function session<T extends SessionShape>(
   }
 }
 
+/** `req.ip`: Express's answer under its `trust proxy` setting. */
+function clientAddress(req: IncomingMessage): string | null {
+  return (req as Request).ip ?? null
+}
+
 /**
- * Error middleware that answers a session store outage with 503, `Retry-After` and a JSON body,
- * and passes every other error on. Mount it after the routes.
+ * Error middleware that answers a session store outage with 503, `Retry-After` and tessera's
+ * JSON body, and passes every other error on. Not needed any more: without it a store outage
+ * is still a 503 with `Retry-After` (see the module's notes). Mount it after the routes for the
+ * JSON body, or for `Retry-After` on a `lazy` session's load in a handler.
  * @example
  * app.use(sessionErrors())
  */
@@ -78,17 +101,16 @@ export function sessionErrors(): ErrorRequestHandler {
 }
 
 /**
- * CSRF protection: POST, PUT, PATCH and DELETE must carry the session's token, in the `_csrf`
- * form field (parse the body first, e.g. `express.urlencoded()`) or the `X-CSRF-Token` header;
- * otherwise the answer is 403 with the reason. Put `csrfInput(req.session)` in every form.
+ * CSRF protection: POST, PUT, PATCH and DELETE must carry the session's token, in the
+ * `X-CSRF-Token` header or, without that header, the `_csrf` form field (parse the body first,
+ * e.g. `express.urlencoded()`); otherwise the answer is 403 with the reason. Put
+ * `csrfInput(req.session)` in every form.
  * @example
  * app.use(express.urlencoded({ extended: false }), session(sessions), csrf({ exempt: ['/webhooks/*'] }))
  */
 export function csrf(options: CsrfOptions = {}): RequestHandler {
   return (req, res, next) => {
-    const body = req.body as Record<string, unknown> | undefined
-    const field = body?.[csrfField]
-    const token = typeof field === 'string' ? field : req.get(csrfHeader)
+    const token = req.get(csrfHeader) ?? formField(req.body as Record<string, unknown> | undefined)
     const failure = checkCsrf(req.session, { method: req.method, path: req.path, token }, options)
     if (!failure) return next()
     res.status(failure.status).type('text/plain').send(failure.message)

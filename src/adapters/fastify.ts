@@ -4,20 +4,28 @@
  * `preHandler`) can read it, and saved in `onSend`, where Fastify still lets a hook set headers
  * and wait for a store. Like `fastify-plugin`, it is not encapsulated: one registration serves
  * every route of the app.
+ *
+ * The client IP recorded with a session is `request.ip`, under Fastify's `trustProxy`. A store
+ * outage reaches Fastify's error handling as an error with `status` 503 and a `Retry-After`
+ * header, which Fastify's default error handler answers; the plugin leaves the app's root error
+ * handler alone, so an app's own `setErrorHandler` overrides it (check
+ * `isSessionError(error, 'STORE_UNAVAILABLE')` from `tessera`).
  * @module
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
-import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
+import { type CsrfOptions, checkCsrf, csrfHeader } from '../features/csrf.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,
   attachSave,
-  clientIp,
+  formField,
   isStoreDown,
   openSessionNow,
+  refuseOwnTrust,
   storeUnavailable,
+  withRetryAfter,
 } from './shared.js'
 
 /**
@@ -41,16 +49,28 @@ export interface FastifySessionOptions extends AdapterOptions {
   /** The app's session system, from `createSessions`. */
   sessions: Sessions<AppSession>
   /**
-   * Set the app's root error handler to answer a session store outage with 503, `Retry-After`
-   * and a JSON body, passing every other error on to Fastify's. Turn it off when the app sets
-   * its own root error handler (Fastify warns when a scope's handler is replaced), and answer
-   * `isStoreDown(error)` there. @default true
+   * Set the app's root error handler to answer a session store outage with tessera's JSON body
+   * rather than Fastify's error body, passing every other error on to Fastify's. Not needed for
+   * the 503 and its `Retry-After`, and it replaces a root error handler the app set before
+   * registering the plugin. @default false
    */
   errorHandler?: boolean
 }
 
 const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, done) => {
-  const { sessions, errorHandler = true, ...adapterOptions } = options
+  const { sessions, errorHandler = false, ...adapterOptions } = options
+  try {
+    refuseOwnTrust(
+      adapterOptions,
+      "give Fastify's own `trustProxy` option: `Fastify({ trustProxy: 1 })`",
+    )
+  } catch (error) {
+    done(error as Error)
+    return
+  }
+  // Requests whose save failed in `onSend`: Fastify sends the error's answer through `onSend`
+  // again, where the session must not be saved a second time.
+  const failed = new WeakSet<FastifyRequest>()
 
   function apply(reply: FastifyReply, result: CommitResult): void {
     applyCommit(result, {
@@ -77,11 +97,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
           ? undefined
           : () => ({
               userAgent: request.headers['user-agent'] ?? null,
-              ip: clientIp(
-                request.ip,
-                headerValue(request.headers['x-forwarded-for']),
-                adapterOptions.trustProxy,
-              ),
+              ip: request.ip ?? null,
             })
       opened = openSessionNow(sessions, request.headers.cookie, meta, adapterOptions)
     } catch (error) {
@@ -100,7 +116,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
   fastify.addHook('onSend', (request, reply, payload, next) => {
     // Absent when `onRequest` failed before the session was opened.
     const opened = request.session as Session<AppSession> | undefined
-    if (!opened) return next(null, payload)
+    if (!opened || failed.has(request)) return next(null, payload)
     const result = sessions.commitSync(opened)
     if (result !== null) {
       apply(reply, result)
@@ -111,7 +127,13 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
         apply(reply, committed)
         next(null, payload)
       },
-      (error: unknown) => next(error as Error),
+      (error: unknown) => {
+        failed.add(request)
+        // Fastify keeps a reply's headers on an error (CORS ones, say), but a request that
+        // failed must change no cookie.
+        reply.removeHeader('set-cookie')
+        next(withRetryAfter(error) as Error)
+      },
     )
   })
 
@@ -145,13 +167,10 @@ export const fastifySession: FastifyPluginCallback<FastifySessionOptions> = Obje
   [Symbol.for('plugin-meta')]: { name: 'tessera', fastify: '5.x' },
 })
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(',') : value
-}
-
 /**
  * CSRF protection as a `preHandler` hook: POST, PUT, PATCH and DELETE must carry the session's
- * token, in the `X-CSRF-Token` header or the `_csrf` field of a parsed body; otherwise the answer
+ * token, in the `X-CSRF-Token` header or, without that header, the `_csrf` field of a parsed
+ * body; otherwise the answer
  * is 403 with the reason. Put `csrfInput(request.session)` in every form.
  * @example
  * app.addHook('preHandler', csrf({ exempt: ['/webhooks/*'] }))
@@ -160,11 +179,8 @@ export function csrf(
   options: CsrfOptions = {},
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request, reply) => {
-    const body = request.body as Record<string, unknown> | null | undefined
-    const field = typeof body === 'object' && body !== null ? body[csrfField] : undefined
     const header = request.headers[csrfHeader]
-    const token =
-      typeof field === 'string' ? field : typeof header === 'string' ? header : undefined
+    const token = typeof header === 'string' ? header : formField(request.body)
     const path = request.url.split('?')[0] ?? '/'
     const failure = checkCsrf(request.session, { method: request.method, path, token }, options)
     if (failure) await reply.code(failure.status).type('text/plain').send(failure.message)

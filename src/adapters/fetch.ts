@@ -13,12 +13,17 @@ import {
   clientIp,
   isStoreDown,
   openSession,
+  type ProxyOptions,
   storeUnavailableResponse,
+  trustOf,
 } from './shared.js'
 
 /** Options of `withSession` for Fetch handlers. */
-export interface FetchSessionOptions extends AdapterOptions {
-  /** The client IP for a request, where the runtime knows it (e.g. Bun's `server.requestIP`). */
+export interface FetchSessionOptions extends AdapterOptions, ProxyOptions {
+  /**
+   * The address of the connection's peer, where the runtime knows it (e.g. Bun's
+   * `server.requestIP`); `X-Forwarded-For` is read only as far as `trustProxy` trusts.
+   */
   ip?: (request: Request) => string | null | undefined
 }
 
@@ -40,6 +45,7 @@ export function withSession<T extends SessionShape, Rest extends unknown[] = []>
   handler: SessionHandler<T, Rest>,
   options: FetchSessionOptions = {},
 ): (request: Request, ...rest: Rest) => Promise<Response> {
+  const trust = trustOf(options)
   return async (request, ...rest) => {
     const headers = request.headers
     let session: Session<T>
@@ -49,11 +55,7 @@ export function withSession<T extends SessionShape, Rest extends unknown[] = []>
         headers.get('cookie') ?? undefined,
         {
           userAgent: headers.get('user-agent'),
-          ip: clientIp(
-            options.ip?.(request) ?? undefined,
-            headers.get('x-forwarded-for'),
-            options.trustProxy,
-          ),
+          ip: clientIp(options.ip?.(request) ?? undefined, headers.get('x-forwarded-for'), trust),
         },
         options,
       )

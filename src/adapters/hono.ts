@@ -15,8 +15,10 @@ import {
   clientIp,
   isStoreDown,
   openSession,
+  type ProxyOptions,
   storeUnavailable,
   storeUnavailableResponse,
+  trustOf,
 } from './shared.js'
 
 /**
@@ -29,10 +31,11 @@ export type SessionEnv<T extends SessionShape = SessionShape> = {
 }
 
 /** Options of the Hono middleware. */
-export interface HonoSessionOptions extends AdapterOptions {
+export interface HonoSessionOptions extends AdapterOptions, ProxyOptions {
   /**
-   * The client IP, which only the runtime knows; on Node through `@hono/node-server`:
-   * `(c) => c.env.incoming.socket.remoteAddress`.
+   * The address of the connection's peer, which only the runtime knows; on Node through
+   * `@hono/node-server`: `(c) => getConnInfo(c).remote.address`. `X-Forwarded-For` is read
+   * only as far as `trustProxy` trusts the proxies in front.
    */
   ip?: (c: Context) => string | null | undefined
 }
@@ -50,17 +53,14 @@ export function session<T extends SessionShape>(
   sessions: Sessions<T>,
   options: HonoSessionOptions = {},
 ): MiddlewareHandler<SessionEnv<T>> {
+  const trust = trustOf(options)
   return async (c, next) => {
     const opened = await openSession(
       sessions,
       c.req.header('cookie'),
       {
         userAgent: c.req.header('user-agent') ?? null,
-        ip: clientIp(
-          options.ip?.(c) ?? undefined,
-          c.req.header('x-forwarded-for'),
-          options.trustProxy,
-        ),
+        ip: clientIp(options.ip?.(c) ?? undefined, c.req.header('x-forwarded-for'), trust),
       },
       options,
     )
@@ -116,7 +116,7 @@ function replace(c: Context, response: Response): void {
 
 /**
  * CSRF protection: POST, PUT, PATCH and DELETE must carry the session's token, in the
- * `X-CSRF-Token` header or the `_csrf` field of a form body; otherwise the answer is 403 with
+ * `X-CSRF-Token` header or, without that header, the `_csrf` field of a form body; otherwise the answer is 403 with
  * the reason. Put `csrfInput(c.get('session'))` in every form.
  * @example
  * app.use(session(sessions), csrf({ exempt: ['/webhooks/*'] }))

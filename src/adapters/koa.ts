@@ -4,19 +4,25 @@
  * stack has run, so no hooking is needed; a handler that writes to `ctx.res` itself
  * (`ctx.respond = false`) calls `await ctx.session.save()` first. A request that fails leaves
  * its session as it was.
+ *
+ * The client IP recorded with a session is `ctx.ip`, under Koa's `app.proxy` and
+ * `app.maxIpsCount`. A store outage is answered with 503 and `Retry-After` by the middleware
+ * itself; to answer it otherwise, change the response in a middleware mounted before this one,
+ * after its `await next()` (`ctx.status === 503`), as with any Koa response.
  * @module
  */
 import type { Middleware, ParameterizedContext } from 'koa'
-import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
+import { type CsrfOptions, checkCsrf, csrfHeader } from '../features/csrf.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,
   attachSave,
-  clientIp,
+  formField,
   isStoreDown,
   openSession,
+  refuseOwnTrust,
   storeUnavailable,
 } from './shared.js'
 
@@ -47,17 +53,14 @@ export function session<T extends SessionShape>(
   sessions: Sessions<T>,
   options: AdapterOptions = {},
 ): Middleware {
+  refuseOwnTrust(options, "set Koa's `app.proxy = true` (and `app.maxIpsCount`) instead")
   return async (ctx, next) => {
     const opened = await openSession(
       sessions,
       ctx.get('cookie') || undefined,
       {
         userAgent: ctx.get('user-agent') || null,
-        ip: clientIp(
-          ctx.req.socket.remoteAddress,
-          ctx.get('x-forwarded-for') || null,
-          options.trustProxy,
-        ),
+        ip: ctx.ip || null,
       },
       options,
     )
@@ -96,16 +99,15 @@ function sinkOf(ctx: ParameterizedContext) {
 
 /**
  * CSRF protection: POST, PUT, PATCH and DELETE must carry the session's token, in the
- * `X-CSRF-Token` header or the `_csrf` field of a body a body parser put on `ctx.request.body`;
+ * `X-CSRF-Token` header or, without that header, the `_csrf` field of a body a body parser put
+ * on `ctx.request.body`;
  * otherwise the answer is 403 with the reason. Put `csrfInput(ctx.session)` in every form.
  * @example
  * app.use(session(sessions)).use(bodyParser()).use(csrf({ exempt: ['/webhooks/*'] }))
  */
 export function csrf(options: CsrfOptions = {}): Middleware {
   return async (ctx, next) => {
-    const body = (ctx.request as { body?: unknown }).body as Record<string, unknown> | undefined
-    const field = typeof body === 'object' && body !== null ? body[csrfField] : undefined
-    const token = typeof field === 'string' ? field : ctx.get(csrfHeader) || undefined
+    const token = ctx.get(csrfHeader) || formField((ctx.request as { body?: unknown }).body)
     const failure = checkCsrf(ctx.session, { method: ctx.method, path: ctx.path, token }, options)
     if (!failure) return next()
     ctx.status = failure.status

@@ -15,11 +15,14 @@ import {
   clientIp,
   isStoreDown,
   openSessionNow,
+  type ProxyOptions,
   storeUnavailable,
+  trustOf,
+  withRetryAfter,
 } from './shared.js'
 
 /** Options of the node:http adapter. */
-export interface NodeSessionOptions extends AdapterOptions {
+export interface NodeSessionOptions extends AdapterOptions, ProxyOptions {
   /**
    * Answers a request whose session could not be saved or loaded. The default answers a store
    * outage with 503 and `Retry-After`, and anything else with 500.
@@ -71,13 +74,17 @@ export function openAndHook<T extends SessionShape>(
   res: ServerResponse,
   options: NodeSessionOptions,
   mode: HookMode = 'own',
+  address: (req: IncomingMessage) => string | null = (req) => forwardedIp(req, options),
 ): Session<T> | null | Promise<Session<T> | null> {
   const onError = options.onError ?? defaultOnError
   let opened: Session<T> | Promise<Session<T>>
   try {
     // Who made the request is read only for a session it creates: reading the socket's
     // address here cost about 30k instructions a request (callgrind), most of them wasted.
-    const meta = sessions.mode === 'cookie' ? undefined : () => requestMeta(req, options)
+    const meta =
+      sessions.mode === 'cookie'
+        ? undefined
+        : () => ({ userAgent: req.headers['user-agent'] ?? null, ip: address(req) })
     opened = openSessionNow(sessions, req.headers.cookie, meta, options)
   } catch (error) {
     onError(error, req, res)
@@ -99,19 +106,13 @@ export function openAndHook<T extends SessionShape>(
   )
 }
 
-function requestMeta(
-  req: IncomingMessage,
-  options: NodeSessionOptions,
-): { userAgent: string | null; ip: string | null } {
+function forwardedIp(req: IncomingMessage, options: NodeSessionOptions): string | null {
   const forwarded = req.headers['x-forwarded-for']
-  return {
-    userAgent: req.headers['user-agent'] ?? null,
-    ip: clientIp(
-      req.socket.remoteAddress,
-      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
-      options.trustProxy,
-    ),
-  }
+  return clientIp(
+    req.socket.remoteAddress,
+    Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+    trustOf(options),
+  )
 }
 
 type WriteHead = ServerResponse['writeHead']
@@ -170,6 +171,7 @@ class ResponseHook<T extends SessionShape> {
   }
 
   fail(error: unknown): void {
+    withRetryAfter(error)
     const { res } = this
     this.done = true
     this.restore()

@@ -14,6 +14,7 @@ import {
   type NodeSessionOptions,
   openAndHook,
 } from './node-response.js'
+import { trustOf } from './shared.js'
 
 export type { NodeSessionOptions }
 
@@ -36,6 +37,8 @@ export function withSession<T extends SessionShape>(
   handler: Handler<T>,
   options: NodeSessionOptions = {},
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  // A mistake in `trustProxy` shows at start-up, not on the first login.
+  trustOf(options)
   const fail = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
     // Anyone can open a request and leave: a stack trace for each would let them flood the log.
     if (isClientGone(error, req)) {

@@ -4,8 +4,10 @@
  * @module
  */
 
+import { BlockList, isIP } from 'node:net'
 import type { CommitResult, RequestMeta } from '../engines/types.js'
-import { isSessionError } from '../errors.js'
+import { ConfigError, isSessionError } from '../errors.js'
+import { csrfField } from '../features/csrf.js'
 import { deferLoadError, needsLoad, onSave } from '../session/handle.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
@@ -18,11 +20,96 @@ export interface AdapterOptions {
    * @default false
    */
   lazy?: boolean
+}
+
+/**
+ * Which hops of `X-Forwarded-For` to believe, as Express's `trust proxy` means it: a number
+ * trusts that many hops from the server, a list trusts those addresses and CIDR ranges (and
+ * `loopback`, `linklocal`, `uniquelocal`), a function is asked for each address with its hop
+ * (0 is the socket's peer). `true` trusts one hop, as tessera's boolean always did: unlike
+ * Express's `true`, which trusts every hop.
+ */
+export type TrustProxy = boolean | number | string[] | ((address: string, hop: number) => boolean)
+
+/** Options of the adapters whose framework has no proxy setting of its own. */
+export interface ProxyOptions {
   /**
-   * Take the client IP from `X-Forwarded-For` (the right-most entry), for apps behind one
-   * trusted reverse proxy. @default false
+   * The proxies in front of the app, whose `X-Forwarded-For` gives the client IP recorded
+   * with a session. @default false
    */
-  trustProxy?: boolean
+  trustProxy?: TrustProxy
+}
+
+/** A compiled `TrustProxy`: whether `address`, `hop` hops from the server, is a trusted proxy. */
+export type Trust = (address: string, hop: number) => boolean
+
+const namedRanges: Record<string, string[]> = {
+  loopback: ['127.0.0.1/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+}
+
+/** `trustProxy` as a function, or null when no proxy is trusted. Throws on a bad list entry. */
+export function compileTrust(option: TrustProxy | undefined): Trust | null {
+  if (option === undefined || option === false || option === 0) return null
+  if (option === true) return (_address, hop) => hop < 1
+  if (typeof option === 'number') {
+    if (!Number.isInteger(option) || option < 0) {
+      throw new ConfigError(`\`trustProxy\` is ${option}; give a whole number of proxy hops`)
+    }
+    return (_address, hop) => hop < option
+  }
+  if (typeof option === 'function') return option
+  const list = new BlockList()
+  for (const entry of option.flatMap((e) => namedRanges[e] ?? [e])) {
+    const [address = '', bits] = entry.split('/')
+    const family = isIP(address)
+    const prefix = bits === undefined ? undefined : Number(bits)
+    const max = family === 4 ? 32 : 128
+    if (
+      family === 0 ||
+      (prefix !== undefined && !(Number.isInteger(prefix) && prefix >= 0 && prefix <= max))
+    ) {
+      throw new ConfigError(
+        `\`trustProxy\` lists "${entry}", which is not an IP address or CIDR range; ` +
+          'write it as 10.0.0.1, 10.0.0.0/8 or fc00::/7',
+      )
+    }
+    const type = family === 4 ? 'ipv4' : 'ipv6'
+    if (prefix === undefined) list.addAddress(address, type)
+    else list.addSubnet(address, prefix, type)
+  }
+  return (address) => {
+    // A dual-stack server sees IPv4 peers as IPv4-mapped IPv6 addresses.
+    const plain =
+      address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address
+    const family = isIP(plain)
+    return family !== 0 && list.check(plain, family === 4 ? 'ipv4' : 'ipv6')
+  }
+}
+
+const compiled = new WeakMap<ProxyOptions, Trust | null>()
+
+/** `compileTrust` of an options object, once per object. */
+export function trustOf(options: ProxyOptions): Trust | null {
+  let trust = compiled.get(options)
+  if (trust === undefined) {
+    trust = compileTrust(options.trustProxy)
+    compiled.set(options, trust)
+  }
+  return trust
+}
+
+/**
+ * Refuses tessera's `trustProxy` on an adapter whose framework has a proxy setting: two settings
+ * could disagree about who the client is.
+ */
+export function refuseOwnTrust(options: object, instead: string): void {
+  if ((options as ProxyOptions).trustProxy !== undefined) {
+    throw new ConfigError(
+      `this adapter takes the client IP from the framework, so \`trustProxy\` is not an option here; ${instead}`,
+    )
+  }
 }
 
 /** The body of the answer to a request whose session store is down. */
@@ -80,23 +167,61 @@ export function openSessionNow<T extends SessionShape>(
     () => session,
     (error: unknown) => {
       if (!isStoreDown(error)) throw error
-      deferLoadError(session, error)
+      deferLoadError(session, withRetryAfter(error))
       return session
     },
   )
 }
 
-/** The client IP: the socket's address, or the proxy's word for it when trusted. */
+/**
+ * The client IP: walking `X-Forwarded-For` from the right, the first address that is not a
+ * trusted proxy (as Express's `proxy-addr` does), or the socket's address when none is trusted.
+ */
 export function clientIp(
   remote: string | undefined,
   forwarded: string | null | undefined,
-  trustProxy: boolean | undefined,
+  trust: Trust | null,
 ): string | null {
-  if (trustProxy && forwarded) {
-    const last = forwarded.split(',').pop()?.trim()
-    if (last) return last
+  if (trust === null || !forwarded) return remote ?? null
+  const hops = forwarded.split(',')
+  let address = remote ?? ''
+  for (let hop = 0; hop < hops.length; hop++) {
+    if (!trust(address, hop)) break
+    address = (hops[hops.length - 1 - hop] as string).trim()
   }
-  return remote ?? null
+  return address || null
+}
+
+/**
+ * Gives a store outage the `Retry-After` header its 503 needs, where frameworks look for an
+ * error's headers (Express's final handler, Fastify's and Koa's default error handling): the
+ * app's own error handler then answers it, and without one it is still a 503 with the header.
+ */
+export function withRetryAfter(error: unknown): unknown {
+  if (isStoreDown(error) && (error as { headers?: unknown }).headers === undefined) {
+    Object.defineProperty(error, 'headers', {
+      value: {
+        'retry-after': storeUnavailable.headers['retry-after'],
+        'cache-control': 'no-store',
+      },
+      configurable: true,
+      writable: true,
+    })
+  }
+  return error
+}
+
+/**
+ * The `_csrf` field of a parsed body, for the adapters' `csrf()`: each reads the
+ * `X-CSRF-Token` header first and this only without one, so an API client's header is never
+ * overridden by a form field.
+ */
+export function formField(body: unknown): string | undefined {
+  const field =
+    typeof body === 'object' && body !== null
+      ? (body as Record<string, unknown>)[csrfField]
+      : undefined
+  return typeof field === 'string' ? field : undefined
 }
 
 /** A `Vary` value that includes `Cookie`. */
@@ -128,5 +253,9 @@ export function attachSave<T extends SessionShape>(
   session: Session<T>,
   save: () => Promise<void>,
 ): void {
-  onSave(session, save)
+  onSave(session, () =>
+    save().catch((error: unknown) => {
+      throw withRetryAfter(error)
+    }),
+  )
 }

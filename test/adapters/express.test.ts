@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
 import { type AppSession, csrf, session, sessionErrors } from '../../src/adapters/express.js'
+import { isStoreDown } from '../../src/adapters/shared.js'
 import { csrfToken } from '../../src/features/csrf.js'
 import type { Session } from '../../src/session/session.js'
 import { createSessions, type Sessions } from '../../src/session/sessions.js'
@@ -12,6 +13,7 @@ import { type Listening, listen } from '../support/http.js'
 
 function suiteApp(sessions: Sessions<SuiteShape>): Express {
   const app = express()
+  app.set('trust proxy', 2)
   app.use(session(sessions))
   for (const route of suiteRoutes) {
     app[route.method === 'GET' ? 'get' : 'post'](route.path, (req, res) => {
@@ -21,7 +23,6 @@ function suiteApp(sessions: Sessions<SuiteShape>): Express {
       else res.redirect(303, reply.redirect)
     })
   }
-  app.use(sessionErrors())
   return app
 }
 
@@ -137,6 +138,103 @@ describe('express adapter', () => {
     const res = await app.fetch('/whoami', { headers: { cookie } })
 
     expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(res.headers.getSetCookie()).toEqual([])
+  })
+
+  it('answers 503 without sessionErrors when the save at the end of the response fails', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.use(session(sessions))
+      withLogin(app)
+      app.post('/set', (req, res) => {
+        req.session.set('theme', 'dark')
+        store.fail = true
+        res.redirect(303, '/')
+      })
+    })
+    const cookie = await loginCookie(app)
+
+    const res = await app.fetch('/set', { method: 'POST', headers: { cookie }, redirect: 'manual' })
+
+    expect(res.status).toBe(503)
+    expect(res.headers.get('retry-after')).toBe('5')
+    expect(res.headers.get('location')).toBeNull()
+    expect(res.headers.getSetCookie()).toEqual([])
+  })
+
+  // What is not automatic: a lazy session's load fails inside the session itself, past every
+  // point the adapter sees, so Express answers the error's 503 without `Retry-After`.
+  it('answers a lazy load’s failure in a handler with 503, and Retry-After only with sessionErrors', async () => {
+    const sessions = createSessions({ secret, store })
+    const build = (errors: boolean) => (app: Express) => {
+      app.use(session(sessions, { lazy: true }))
+      withLogin(app)
+      app.get('/lazy', async (req, res) => {
+        await req.session.load()
+        res.send(String(req.session.get('user')))
+      })
+      if (errors) app.use(sessionErrors())
+    }
+    const bare = await serve(build(false))
+    const mounted = await serve(build(true))
+    const cookie = await loginCookie(bare)
+    store.fail = true
+
+    const withoutIt = await bare.fetch('/lazy', { headers: { cookie } })
+    const withIt = await mounted.fetch('/lazy', { headers: { cookie } })
+
+    expect(withoutIt.status).toBe(503)
+    expect(withoutIt.headers.get('retry-after')).toBeNull()
+    expect(withIt.status).toBe(503)
+    expect(withIt.headers.get('retry-after')).toBe('5')
+  })
+
+  it('lets the app’s error middleware answer a store outage its own way', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.use(session(sessions))
+      withLogin(app)
+      app.get('/whoami', (req, res) => {
+        res.send(String(req.session.get('user')))
+      })
+      app.use(((error, _req, res, _next) => {
+        res.status(599).send(isStoreDown(error) ? 'store down' : 'other')
+      }) as ErrorRequestHandler)
+    })
+    const cookie = await loginCookie(app)
+    store.fail = true
+
+    const res = await app.fetch('/whoami', { headers: { cookie } })
+
+    expect(res.status).toBe(599)
+    expect(await res.text()).toBe('store down')
+  })
+
+  it('takes the client IP from req.ip, under Express’s trust proxy', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.set('trust proxy', ['loopback'])
+      app.use(session(sessions))
+      app.post('/login', (req, res) => {
+        req.session.setUser('ip-express')
+        res.send('ok')
+      })
+    })
+
+    await app.fetch('/login', {
+      method: 'POST',
+      headers: { 'x-forwarded-for': '198.51.100.1, 127.0.0.1' },
+    })
+
+    const [summary] = await sessions.listByUser('ip-express')
+    expect(summary?.ip).toBe('198.51.100.1')
+  })
+
+  it('refuses tessera’s own trustProxy, naming Express’s setting', () => {
+    expect(() =>
+      session(createSessions({ secret }), { trustProxy: 1 } as Parameters<typeof session>[1]),
+    ).toThrow(/app\.set\('trust proxy'/)
   })
 
   it('sends the cookie with the headers when a handler saves before streaming', async () => {

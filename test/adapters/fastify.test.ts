@@ -10,7 +10,7 @@ import { adapterFixture } from '../support/adapter-fixture.js'
 import { injector } from '../support/inject.js'
 
 describeAdapter('fastify', async (sessions) => {
-  const app = Fastify()
+  const app = Fastify({ trustProxy: (_address, hop) => hop < 2 })
   await app.register(fastifySession, { sessions })
   for (const route of suiteRoutes) {
     app.route({
@@ -62,8 +62,8 @@ describe('fastify adapter', () => {
 
   it('records the client IP and User-Agent of the request that creates a session', async () => {
     const sessions = createSessions({ secret, store })
-    const app = closeAfter(Fastify())
-    await app.register(fastifySession, { sessions, trustProxy: true })
+    const app = closeAfter(Fastify({ trustProxy: true }))
+    await app.register(fastifySession, { sessions })
     app.post('/login', async (request) => {
       request.session.set('user', 'admin')
       request.session.setUser('admin')
@@ -78,7 +78,42 @@ describe('fastify adapter', () => {
 
     const [summary] = await sessions.listByUser('admin')
     expect(summary?.userAgent).toBe('TestBrowser/1.0')
-    expect(summary?.ip).toBe('203.0.113.9')
+    // Fastify's `trustProxy: true` trusts every hop: the left-most address is the client.
+    expect(summary?.ip).toBe('198.51.100.1')
+  })
+
+  it('refuses tessera’s own trustProxy, naming Fastify’s', async () => {
+    const app = closeAfter(Fastify())
+
+    await expect(
+      app.register(fastifySession, {
+        sessions: createSessions({ secret }),
+        ...({ trustProxy: true } as object),
+      }),
+    ).rejects.toThrow(/Fastify\(\{ trustProxy: 1 \}\)/)
+  })
+
+  it('keeps the app’s root error handler, which gets a store outage as a 503 error', async () => {
+    const app = closeAfter(Fastify())
+    app.setErrorHandler((error, _request, reply) => {
+      const { status, headers } = error as { status?: number; headers?: Record<string, string> }
+      return reply
+        .code(status ?? 500)
+        .headers(headers ?? {})
+        .send({ mine: true })
+    })
+    await app.register(fastifySession, { sessions: createSessions({ secret, store }) })
+    app.post('/login', async (request) => {
+      request.session.set('user', 'admin')
+      store.fail = true
+      return 'ok'
+    })
+
+    const res = await app.inject({ method: 'POST', url: '/login' })
+
+    expect(res.statusCode).toBe(503)
+    expect(res.headers['retry-after']).toBe('5')
+    expect(res.json()).toEqual({ mine: true })
   })
 
   it('reaches every route: the plugin is not encapsulated', async () => {
@@ -114,6 +149,27 @@ describe('fastify adapter', () => {
     expect(res.statusCode).toBe(503)
     expect(res.headers['retry-after']).toBe('5')
     expect(res.headers['set-cookie']).toBeUndefined()
+    expect(res.json()).toMatchObject({ statusCode: 503, code: 'STORE_UNAVAILABLE' })
+  })
+
+  it('answers tessera’s JSON body with errorHandler: true', async () => {
+    const app = closeAfter(Fastify())
+    await app.register(fastifySession, {
+      sessions: createSessions({ secret, store }),
+      errorHandler: true,
+    })
+    app.post('/login', async (request, reply) => {
+      request.session.set('user', 'admin')
+      store.fail = true
+      reply.header('set-cookie', 'theme=dark; Path=/')
+      return { ok: true }
+    })
+
+    const res = await app.inject({ method: 'POST', url: '/login' })
+
+    expect(res.statusCode).toBe(503)
+    expect(res.headers['retry-after']).toBe('5')
+    expect(res.headers['set-cookie']).toBeUndefined()
     expect(res.json()).toEqual({ error: 'session_store_unavailable' })
   })
 
@@ -130,12 +186,33 @@ describe('fastify adapter', () => {
     expect(res.json()).toMatchObject({ message: 'short and stout' })
   })
 
-  it('installs no error handler with errorHandler: false', async () => {
+  it('reads the X-CSRF-Token header before a parsed body’s _csrf field', async () => {
     const app = closeAfter(Fastify())
-    await app.register(fastifySession, {
-      sessions: createSessions({ secret, store }),
-      errorHandler: false,
-    })
+    await app.register(fastifySession, { sessions: createSessions({ secret }) })
+    app.addHook('preHandler', csrf())
+    app.get('/token', async (request) => csrfToken(request.session))
+    app.post('/submit', async () => 'ok')
+    const issued = await app.inject({ url: '/token' })
+    const [session] = issued.cookies
+    const cookie = `${session!.name}=${session!.value}`
+    const post = (header: string, field: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/submit',
+        headers: { cookie, 'x-csrf-token': header },
+        payload: { _csrf: field },
+      })
+
+    const headerWins = await post(issued.body, 'x'.repeat(43))
+    const wrongHeader = await post('x'.repeat(43), issued.body)
+
+    expect(headerWins.statusCode).toBe(200)
+    expect(wrongHeader.statusCode).toBe(403)
+  })
+
+  it('installs no error handler by default', async () => {
+    const app = closeAfter(Fastify())
+    await app.register(fastifySession, { sessions: createSessions({ secret, store }) })
     app.setErrorHandler((error, _request, reply) =>
       reply.code(599).send({ mine: (error as { code?: string }).code }),
     )

@@ -13,7 +13,7 @@ import { listen } from '../support/http.js'
 
 function suiteApp(sessions: Sessions<SuiteShape>) {
   const app = new Hono<SessionEnv<SuiteShape>>()
-  app.use(session(sessions))
+  app.use(session(sessions, { trustProxy: 2 }))
   for (const route of suiteRoutes) {
     app.on(route.method, route.path, (c) => {
       const reply = route.handle(c.get('session'), new URL(c.req.url).searchParams)

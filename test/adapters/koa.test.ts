@@ -11,7 +11,7 @@ import { adapterFixture } from '../support/adapter-fixture.js'
 import { type Listening, listen } from '../support/http.js'
 
 describeAdapter('koa', async (sessions) => {
-  const app = new Koa()
+  const app = new Koa({ proxy: true, maxIpsCount: 2 })
   app.silent = true
   app.use(session(sessions))
   app.use((ctx) => {
@@ -42,6 +42,28 @@ describe('koa adapter', () => {
 
   it('types ctx.session with the augmentable AppSession', () => {
     expectTypeOf<Context['session']>().toEqualTypeOf<Session<AppSession>>()
+  })
+
+  it('refuses tessera’s own trustProxy, naming Koa’s setting', () => {
+    expect(() =>
+      session(createSessions({ secret }), { trustProxy: 1 } as Parameters<typeof session>[1]),
+    ).toThrow(/app\.proxy = true/)
+  })
+
+  it('takes the client IP from ctx.ip: none from X-Forwarded-For unless app.proxy', async () => {
+    const sessions = createSessions({ secret, store })
+    const app = await serve((app) => {
+      app.use(session(sessions))
+      app.use((ctx) => {
+        ctx.session.setUser('ip-koa')
+        ctx.body = 'ok'
+      })
+    })
+
+    await app.fetch('/', { headers: { 'x-forwarded-for': '198.51.100.1' } })
+
+    const [summary] = await sessions.listByUser('ip-koa')
+    expect(summary?.ip).toMatch(/127\.0\.0\.1$/)
   })
 
   it('answers 503 when the save after the handler fails, without the handler’s headers', async () => {

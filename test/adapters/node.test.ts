@@ -9,22 +9,26 @@ import { listen } from '../support/http.js'
 
 describeAdapter('node:http', async (sessions) => {
   const server = createServer(
-    withSession(sessions, (req, res, session) => {
-      const url = new URL(req.url ?? '/', 'http://localhost')
-      const route = suiteRoute(req.method, url.pathname)
-      if (!route) {
-        res.statusCode = 404
-        return res.end('not found')
-      }
-      const reply = route.handle(session, url.searchParams)
-      if ('text' in reply) return res.end(reply.text)
-      if ('json' in reply) {
-        res.setHeader('content-type', 'application/json')
-        return res.end(JSON.stringify(reply.json))
-      }
-      res.writeHead(303, { location: reply.redirect })
-      return res.end()
-    }),
+    withSession(
+      sessions,
+      (req, res, session) => {
+        const url = new URL(req.url ?? '/', 'http://localhost')
+        const route = suiteRoute(req.method, url.pathname)
+        if (!route) {
+          res.statusCode = 404
+          return res.end('not found')
+        }
+        const reply = route.handle(session, url.searchParams)
+        if ('text' in reply) return res.end(reply.text)
+        if ('json' in reply) {
+          res.setHeader('content-type', 'application/json')
+          return res.end(JSON.stringify(reply.json))
+        }
+        res.writeHead(303, { location: reply.redirect })
+        return res.end()
+      },
+      { trustProxy: 2 },
+    ),
   )
   return listen(server)
 })
@@ -67,12 +71,63 @@ describe('node:http adapter', () => {
     expect(summary?.ip).toMatch(/127\.0\.0\.1$/)
   })
 
-  it('takes the IP from X-Forwarded-For with trustProxy', async () => {
+  // `true` kept its old meaning, one hop, rather than Express's "every hop".
+  it('takes the right-most X-Forwarded-For entry with trustProxy: true', async () => {
     const { sessions, app } = await loginServer({ trustProxy: true })
 
     await app.fetch('/', { headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.9' } })
 
     const [summary] = await sessions.listByUser('admin')
     expect(summary?.ip).toBe('203.0.113.9')
+  })
+
+  it('walks X-Forwarded-For through trusted addresses and CIDR ranges only', async () => {
+    const { sessions, app } = await loginServer({
+      trustProxy: ['loopback', '10.0.0.0/8', '2001:db8::1'],
+    })
+
+    await app.fetch('/', {
+      headers: { 'x-forwarded-for': '192.0.2.66, 198.51.100.1, 2001:db8::1, 10.1.2.3' },
+    })
+
+    const [summary] = await sessions.listByUser('admin')
+    expect(summary?.ip).toBe('198.51.100.1')
+  })
+
+  it('asks a trustProxy function about each hop', async () => {
+    const asked: [string, number][] = []
+    const { sessions, app } = await loginServer({
+      trustProxy: (address, hop) => {
+        asked.push([address.replace(/^::ffff:/, ''), hop])
+        return hop < 2
+      },
+    })
+
+    await app.fetch('/', { headers: { 'x-forwarded-for': '192.0.2.66, 198.51.100.1, 10.0.0.1' } })
+
+    const [summary] = await sessions.listByUser('admin')
+    expect(summary?.ip).toBe('198.51.100.1')
+    expect(asked).toEqual([
+      ['127.0.0.1', 0],
+      ['10.0.0.1', 1],
+      ['198.51.100.1', 2],
+    ])
+  })
+
+  it('trusts no proxy when the socket’s peer is not one', async () => {
+    const { sessions, app } = await loginServer({ trustProxy: ['10.0.0.0/8'] })
+
+    await app.fetch('/', { headers: { 'x-forwarded-for': '198.51.100.1' } })
+
+    const [summary] = await sessions.listByUser('admin')
+    expect(summary?.ip).toMatch(/127\.0\.0\.1$/)
+  })
+
+  it('refuses a trustProxy entry that is no address, at start-up', () => {
+    const sessions = createSessions({ secret: 'node-adapter-test-secret-32-bytes!!' })
+
+    expect(() => withSession(sessions, () => {}, { trustProxy: ['10.0.0.0/33'] })).toThrow(
+      /"10\.0\.0\.0\/33", which is not an IP address or CIDR range/,
+    )
   })
 })

@@ -109,6 +109,29 @@ export function describeCsrf(
       })
     }
 
+    if (options.form) {
+      it('reads the X-CSRF-Token header first, and the _csrf field only without one', async () => {
+        const app = await factory(formCsrf().csrf)
+        const { token, cookie } = await tokenAndCookie(app)
+        const form = { cookie, 'content-type': 'application/x-www-form-urlencoded' }
+
+        const headerWins = await app.fetch('/submit', {
+          method: 'POST',
+          headers: { ...form, 'x-csrf-token': token },
+          body: new URLSearchParams({ _csrf: 'x'.repeat(43) }).toString(),
+        })
+        const wrongHeader = await app.fetch('/submit', {
+          method: 'POST',
+          headers: { ...form, 'x-csrf-token': 'x'.repeat(43) },
+          body: new URLSearchParams({ _csrf: token }).toString(),
+        })
+
+        expect(headerWins.status).toBe(200)
+        expect(wrongHeader.status).toBe(403)
+        await app.close()
+      })
+    }
+
     it('lets exempt routes and safe methods through', async () => {
       const app = await factory(formCsrf().csrf)
 
