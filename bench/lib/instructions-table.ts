@@ -169,9 +169,7 @@ function cells(row: InstructionRow): string[] {
     fixed(row.ratio_baseline),
     row.best_peer ?? '',
     fixed(row.ratio_peer),
-    t
-      ? `≥ ${t.min.toFixed(2)}${t.against === 'bare' ? ' × bare' : ''}: ${t.met ? 'met' : 'MISSED'}`
-      : '',
+    t ? `≥ ${t.min.toFixed(2)}: ${t.met ? 'met' : 'MISSED'}` : '',
   ]
 }
 
