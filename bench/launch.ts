@@ -1,9 +1,10 @@
 /**
- * Runs a bench script the way the package ships: `tsx bench/launch.ts <run|scale|codecs|profile>
- * [args]` bundles the bench scripts and tessera's sources with tsup (as `npm run build` does:
- * target node20, no name-keeping helpers, no loader hooks at run time), then runs the script
- * with plain node. Under tsx, every closure tessera makes per request would pay for esbuild's
- * `keepNames` helper and the loader's hooks, which the published package never does.
+ * Runs a bench script the way the package ships: `tsx bench/launch.ts <script> [args]` (run,
+ * scale, codecs, profile, instructions, instructions-report…) bundles the bench scripts and
+ * tessera's sources with tsup (as `npm run build` does: target node20, no name-keeping helpers,
+ * no loader hooks at run time), then runs the script with plain node. Under tsx, every closure
+ * tessera makes per request would pay for esbuild's `keepNames` helper and the loader's hooks,
+ * which the published package never does.
  * @module
  */
 import { spawn } from 'node:child_process'
@@ -16,6 +17,7 @@ const entries = [
   'server',
   'profile',
   'instructions',
+  'instructions-report',
   'autocannon',
   'memory',
   'codecs',
