@@ -49,6 +49,15 @@ export class StoreError extends SessionError {
   readonly store: string
   /** The HTTP status an app should answer with. */
   readonly status = 503
+  /**
+   * The headers that answer should carry. Frameworks that answer an error by its `status`
+   * and `headers` (Express's final handler, Fastify's and Koa's default handling) send them as
+   * they are, wherever the error was thrown.
+   */
+  readonly headers: Readonly<Record<string, string>> = {
+    'retry-after': String(storeRetryAfter),
+    'cache-control': 'no-store',
+  }
 
   constructor(store: string, operation: string, options?: ErrorOptions) {
     const why = options?.cause instanceof Error ? `: ${options.cause.message}` : ''
@@ -56,6 +65,9 @@ export class StoreError extends SessionError {
     this.store = store
   }
 }
+
+/** Seconds a client is asked to wait after a store outage (`Retry-After`). */
+export const storeRetryAfter = 5
 
 /** A value that cannot be kept in a session (a function, a symbol, a class without a tag). */
 export class SerializeError extends SessionError {

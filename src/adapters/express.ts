@@ -26,7 +26,6 @@ import {
   isStoreDown,
   refuseOwnTrust,
   storeUnavailable,
-  withRetryAfter,
 } from './shared.js'
 
 /**
@@ -63,7 +62,7 @@ export function session<T extends SessionShape>(
   return (req, res, next) => {
     // Errors after this point (a failed save as the response ends) happen outside any handler,
     // so they are handed to Express's error handlers from here.
-    const onError = (error: unknown) => next(withRetryAfter(error))
+    const onError = (error: unknown) => next(error)
     const opened = openAndHook(sessions, req, res, { ...options, onError }, 'shared', clientAddress)
     if (opened === null) return
     if (!(opened instanceof Promise)) {

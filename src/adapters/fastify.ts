@@ -25,7 +25,6 @@ import {
   openSessionNow,
   refuseOwnTrust,
   storeUnavailable,
-  withRetryAfter,
 } from './shared.js'
 
 /**
@@ -132,7 +131,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
         // Fastify keeps a reply's headers on an error (CORS ones, say), but a request that
         // failed must change no cookie.
         reply.removeHeader('set-cookie')
-        next(withRetryAfter(error) as Error)
+        next(error as Error)
       },
     )
   })

@@ -18,7 +18,6 @@ import {
   type ProxyOptions,
   storeUnavailable,
   trustOf,
-  withRetryAfter,
 } from './shared.js'
 
 /** Options of the node:http adapter. */
@@ -171,7 +170,7 @@ class ResponseHook<T extends SessionShape> {
   }
 
   fail(error: unknown): void {
-    withRetryAfter(error)
+    error
     const { res } = this
     this.done = true
     this.restore()

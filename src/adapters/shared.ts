@@ -6,7 +6,7 @@
 
 import { BlockList, isIP } from 'node:net'
 import type { CommitResult, RequestMeta } from '../engines/types.js'
-import { ConfigError, isSessionError } from '../errors.js'
+import { ConfigError, isSessionError, storeRetryAfter } from '../errors.js'
 import { csrfField } from '../features/csrf.js'
 import { deferLoadError, needsLoad, onSave } from '../session/handle.js'
 import type { Session, SessionShape } from '../session/session.js'
@@ -118,7 +118,7 @@ export const storeUnavailable = {
   body: '{"error":"session_store_unavailable"}',
   headers: {
     'content-type': 'application/json',
-    'retry-after': '5',
+    'retry-after': String(storeRetryAfter),
     'cache-control': 'no-store',
   },
 } as const
@@ -167,7 +167,7 @@ export function openSessionNow<T extends SessionShape>(
     () => session,
     (error: unknown) => {
       if (!isStoreDown(error)) throw error
-      deferLoadError(session, withRetryAfter(error))
+      deferLoadError(session, error)
       return session
     },
   )
@@ -190,25 +190,6 @@ export function clientIp(
     address = (hops[hops.length - 1 - hop] as string).trim()
   }
   return address || null
-}
-
-/**
- * Gives a store outage the `Retry-After` header its 503 needs, where frameworks look for an
- * error's headers (Express's final handler, Fastify's and Koa's default error handling): the
- * app's own error handler then answers it, and without one it is still a 503 with the header.
- */
-export function withRetryAfter(error: unknown): unknown {
-  if (isStoreDown(error) && (error as { headers?: unknown }).headers === undefined) {
-    Object.defineProperty(error, 'headers', {
-      value: {
-        'retry-after': storeUnavailable.headers['retry-after'],
-        'cache-control': 'no-store',
-      },
-      configurable: true,
-      writable: true,
-    })
-  }
-  return error
 }
 
 /**
@@ -255,7 +236,7 @@ export function attachSave<T extends SessionShape>(
 ): void {
   onSave(session, () =>
     save().catch((error: unknown) => {
-      throw withRetryAfter(error)
+      throw error
     }),
   )
 }
