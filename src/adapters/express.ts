@@ -8,10 +8,10 @@
  * which proxies to believe. A store outage is a 503 with `Retry-After` without anything more:
  * its error goes to `next(err)` carrying `status` 503 and the header, which Express's final
  * handler answers, and an error middleware of the app's overrides it the Express way (check
- * `isSessionError(err, 'STORE_UNAVAILABLE')` from `tessera`). Only a `lazy` session's
- * `await req.session.load()` failing in a handler reaches Express without the header (still as
- * a 503); `sessionErrors()` adds it, and answers tessera's JSON body. (Express 4 does not catch an async handler's rejection: pass it to
- * `next` yourself, as with any error.)
+ * `isSessionError(err, 'STORE_UNAVAILABLE')` from `tessera`). A `StoreError` carries both
+ * wherever it is thrown, a `lazy` session's `await req.session.load()` in a handler included;
+ * `sessionErrors()` answers tessera's JSON body instead of Express's page. (Express 4 does not
+ * catch an async handler's rejection: pass it to `next` yourself, as with any error.)
  * @module
  */
 import type { IncomingMessage } from 'node:http'
@@ -85,8 +85,8 @@ function clientAddress(req: IncomingMessage): string | null {
 /**
  * Error middleware that answers a session store outage with 503, `Retry-After` and tessera's
  * JSON body, and passes every other error on. Not needed any more: without it a store outage
- * is still a 503 with `Retry-After` (see the module's notes). Mount it after the routes for the
- * JSON body, or for `Retry-After` on a `lazy` session's load in a handler.
+ * is still a 503 with `Retry-After` (see the module's notes). Mount it after the routes for
+ * tessera's JSON body.
  * @example
  * app.use(sessionErrors())
  */
