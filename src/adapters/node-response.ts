@@ -73,7 +73,7 @@ export function openAndHook<T extends SessionShape>(
   res: ServerResponse,
   options: NodeSessionOptions,
   mode: HookMode = 'own',
-  address: (req: IncomingMessage) => string | null = (req) => forwardedIp(req, options),
+  address?: (req: IncomingMessage) => string | null,
 ): Session<T> | null | Promise<Session<T> | null> {
   const onError = options.onError ?? defaultOnError
   let opened: Session<T> | Promise<Session<T>>
@@ -83,7 +83,11 @@ export function openAndHook<T extends SessionShape>(
     const meta =
       sessions.mode === 'cookie'
         ? undefined
-        : () => ({ userAgent: req.headers['user-agent'] ?? null, ip: address(req) })
+        : () => ({
+            userAgent: req.headers['user-agent'] ?? null,
+            // The framework's answer where it has one (Express's `req.ip`), else ours.
+            ip: address ? address(req) : forwardedIp(req, options),
+          })
     opened = openSessionNow(sessions, req.headers.cookie, meta, options)
   } catch (error) {
     onError(error, req, res)
