@@ -40,6 +40,9 @@
  * @module
  */
 import { createHash } from 'node:crypto'
+import { clockOption, configError, requireMethods } from './common/config.js'
+import { createKeyQueue, noop } from './common/queue.js'
+import { toSummary } from './common/record.js'
 import {
   type ConnectRecord,
   cookieUntil,
@@ -50,9 +53,6 @@ import {
   type ReadSession,
   sessionRecord,
 } from './connect/records.js'
-import { clockOption, configError, requireMethods } from './shared/config.js'
-import { createKeyQueue, noop } from './shared/queue.js'
-import { toSummary } from './shared/record.js'
 import {
   applyPatch,
   listLimit,

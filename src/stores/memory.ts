@@ -3,8 +3,8 @@
  * session is evicted. Expired sessions are dropped when read and swept on a timer.
  * @module
  */
-import { clockOption, nonNegative, wholeNumber } from './shared/config.js'
-import { toSummary } from './shared/record.js'
+import { clockOption, nonNegative, wholeNumber } from './common/config.js'
+import { toSummary } from './common/record.js'
 import {
   applyPatch,
   listLimit,

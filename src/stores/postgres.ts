@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult, QueryConfig } from 'pg'
-import { clockOption, configError, positiveMs, stringOption, wholeNumber } from './shared/config.js'
+import { clockOption, configError, positiveMs, stringOption, wholeNumber } from './common/config.js'
 import {
   countLive,
   createParams,
@@ -14,8 +14,8 @@ import {
   rowToSession,
   rowToSummary,
   sharedStatements,
-} from './shared/sql.js'
-import { createCommandTimeout } from './shared/timeout.js'
+} from './common/sql.js'
+import { createCommandTimeout } from './common/timeout.js'
 import { listLimit, type SessionPatch, type StoreWith } from './types.js'
 
 /** Options of `createPostgresStore`: give `pool` or `connectionString`. */

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { clockOption, positiveMs, stringOption } from './common/config.js'
+import { createCommandTimeout } from './common/timeout.js'
 import {
   checkConnection,
   glob,
@@ -29,8 +31,6 @@ import {
   UPDATE,
   updateArgs,
 } from './redis/scripts.js'
-import { clockOption, positiveMs, stringOption } from './shared/config.js'
-import { createCommandTimeout } from './shared/timeout.js'
 import { listLimit, type SessionPatch, type SessionSummary, type StoreWith } from './types.js'
 
 export type { RedisClientLike } from './redis/client.js'

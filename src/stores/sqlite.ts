@@ -10,7 +10,7 @@
 import { mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
-import { clockOption, configError, sqlIdentifier } from './shared/config.js'
+import { clockOption, configError, sqlIdentifier } from './common/config.js'
 import {
   countLive,
   createParams,
@@ -18,7 +18,7 @@ import {
   rowToSession,
   rowToSummary,
   sharedStatements,
-} from './shared/sql.js'
+} from './common/sql.js'
 import { listLimit, type SessionPatch, type StoreWith } from './types.js'
 
 /** Options of `createSqliteStore`: give `db` or `path`. */

@@ -4,7 +4,7 @@
  * `expires` the Connect store reads to expire the record).
  * @module
  */
-import { isObject, isTime, readSession } from '../shared/record.js'
+import { isObject, isTime, readSession } from '../common/record.js'
 import type { StoredSession } from '../types.js'
 
 /** The `cookie` of a session record, as express-session writes it. */

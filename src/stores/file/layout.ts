@@ -8,7 +8,7 @@
  * - `users/<sha256 of user id>/<key>`: empty markers, the index behind `listByUser`.
  * @module
  */
-import { readSession } from '../shared/record.js'
+import { readSession } from '../common/record.js'
 import type { StoredSession } from '../types.js'
 
 /** Store keys are base64url hashes; anything else could name a path outside the folder. */

@@ -10,9 +10,9 @@ import { lstatSync } from 'node:fs'
 import * as fsp from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { clockOption, configError, nonNegative } from '../shared/config.js'
-import { createKeyQueue } from '../shared/queue.js'
-import { toSummary } from '../shared/record.js'
+import { clockOption, configError, nonNegative } from '../common/config.js'
+import { createKeyQueue } from '../common/queue.js'
+import { toSummary } from '../common/record.js'
 import {
   applyPatch,
   listLimit,

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import * as fsp from 'node:fs/promises'
 import { join } from 'node:path'
-import type { KeyQueue } from '../shared/queue.js'
+import type { KeyQueue } from '../common/queue.js'
 import type { StoredSession } from '../types.js'
 import { codeOf, type FileStoreFs, touch, unlinkIfExists } from './atomic.js'
 import { keyPattern } from './layout.js'

@@ -3,7 +3,7 @@
  * for itself from a URL.
  * @module
  */
-import { configError, requireMethods } from '../shared/config.js'
+import { configError, requireMethods } from '../common/config.js'
 
 /**
  * The part of a node-redis client the store uses: `createClient()` from `redis` or

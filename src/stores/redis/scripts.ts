@@ -4,7 +4,7 @@
  * @module
  */
 import { createHash } from 'node:crypto'
-import { readSession } from '../shared/record.js'
+import { readSession } from '../common/record.js'
 import type { SessionPatch, SessionSummary, StoredSession } from '../types.js'
 
 /** The meta fields, in the order `metaSummary` reads them. */
