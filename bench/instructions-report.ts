@@ -29,7 +29,7 @@ import {
   instructionTargets,
 } from './lib/instructions-table.js'
 import { resultsDir } from './lib/paths.js'
-import { cleanAll, postgresUp, redisUp } from './lib/services.js'
+import { cleanAll, pickSystems, reachable } from './lib/services.js'
 import { type Scenario, type SystemSpec, systems } from './lib/systems.js'
 
 const usage =
@@ -56,31 +56,13 @@ for (const s of wanted ?? []) {
     process.exit(2)
   }
 }
-let chosen: SystemSpec[] = defaultSelection(systems)
-if (flags.systems) {
-  const ids = flags.systems.split(',')
-  for (const id of ids) {
-    if (!systems.some((s) => s.id === id)) {
-      console.error(`--systems: no system "${id}"; known: ${systems.map((s) => s.id).join(', ')}`)
-      process.exit(2)
-    }
-  }
-  chosen = systems.filter((s) => ids.includes(s.id))
-}
+const picked = pickSystems(flags.systems, 'systems', defaultSelection(systems))
 if (!hasCallgrind()) {
   console.error('bench:instructions needs valgrind (apt-get install valgrind)')
   process.exit(1)
 }
 
-const services = { redis: await redisUp(), postgres: await postgresUp() }
-const skipped: string[] = []
-chosen = chosen.filter((s) => {
-  if (s.needs && !services[s.needs]) {
-    skipped.push(`${s.id} (${s.needs} is not reachable)`)
-    return false
-  }
-  return true
-})
+const { chosen, skipped } = await reachable(picked)
 const scenariosOf = (spec: SystemSpec) =>
   spec.scenarios.filter((s) => wanted === null || wanted.includes(s))
 const jobs = chosen.flatMap((spec) => scenariosOf(spec).map((scenario) => ({ spec, scenario })))

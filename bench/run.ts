@@ -23,7 +23,7 @@ import { cpuSeconds, detectLoader, hasTaskset, type LoadJob, load, login } from 
 import { docsDir, resultsDir, scriptArgs } from './lib/paths.js'
 import { killAll, type ServerProcess, startServer } from './lib/proc.js'
 import { checkTargets, formatTables, type Row } from './lib/report.js'
-import { cleanAll, postgresUp, redisUp } from './lib/services.js'
+import { cleanAll, pickSystems, reachable } from './lib/services.js'
 import { ratioChart } from './lib/svg.js'
 import { type Scenario, type SystemSpec, systems } from './lib/systems.js'
 
@@ -64,27 +64,13 @@ for (const [name, value] of [
   }
 }
 
-let chosen: SystemSpec[] = quick ? systems.filter((s) => s.quick) : [...systems]
-if (flags.only) {
-  const ids = flags.only.split(',')
-  for (const id of ids) {
-    if (!systems.some((s) => s.id === id)) {
-      console.error(`--only: no system "${id}"; known: ${systems.map((s) => s.id).join(', ')}`)
-      process.exit(2)
-    }
-  }
-  chosen = systems.filter((s) => ids.includes(s.id))
-}
+const picked = pickSystems(
+  flags.only,
+  'only',
+  quick ? systems.filter((s) => s.quick) : [...systems],
+)
 
-const services = { redis: await redisUp(), postgres: await postgresUp() }
-const skipped: string[] = []
-chosen = chosen.filter((s) => {
-  if (s.needs && !services[s.needs]) {
-    skipped.push(`${s.id} (${s.needs} is not reachable)`)
-    return false
-  }
-  return true
-})
+const { chosen, skipped } = await reachable(picked)
 
 let interrupted = false
 async function cleanup(): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { rmSync } from 'node:fs'
 import { databaseUrl, dataDir, pgSchema, redisRunPattern, redisUrl } from './config.js'
+import { type SystemSpec, systems } from './systems.js'
 
 export async function redisUp(): Promise<boolean> {
   const { createClient } = await import('redis')
@@ -96,4 +97,40 @@ export function cleanFiles(runId: string): void {
 export async function cleanAll(runId: string): Promise<void> {
   await Promise.all([cleanRedis(runId), cleanPostgres(runId)])
   cleanFiles(runId)
+}
+
+/**
+ * The systems a `--<flag> id,id…` list names, or `fallback` without one. An unknown id ends the
+ * process with status 2, naming the known ones.
+ */
+export function pickSystems(
+  ids: string | undefined,
+  flag: string,
+  fallback: SystemSpec[],
+): SystemSpec[] {
+  if (!ids) return fallback
+  const list = ids.split(',')
+  for (const id of list) {
+    if (!systems.some((s) => s.id === id)) {
+      console.error(`--${flag}: no system "${id}"; known: ${systems.map((s) => s.id).join(', ')}`)
+      process.exit(2)
+    }
+  }
+  return systems.filter((s) => list.includes(s.id))
+}
+
+/** The systems whose services answer, and a note for each left out. */
+export async function reachable(
+  chosen: SystemSpec[],
+): Promise<{ chosen: SystemSpec[]; skipped: string[] }> {
+  const services = { redis: await redisUp(), postgres: await postgresUp() }
+  const skipped: string[] = []
+  const kept = chosen.filter((s) => {
+    if (s.needs && !services[s.needs]) {
+      skipped.push(`${s.id} (${s.needs} is not reachable)`)
+      return false
+    }
+    return true
+  })
+  return { chosen: kept, skipped }
 }
