@@ -385,6 +385,16 @@ describe('createSessions with a store', () => {
     expect('list' in minimal).toBe(false)
   })
 
+  it('refuses, when it is made, a store without the required methods, naming them', () => {
+    const memory = createMemoryStore({ sweepInterval: 0 })
+    const partial = { ...memory, name: 'partial', listByUser: undefined } as unknown as Store
+
+    const make = () => createSessions({ secret, store: partial })
+
+    expect(make).toThrow(ConfigError)
+    expect(make).toThrow(/partial session store: the store has no `listByUser`/)
+  })
+
   it('never brings back, through regenerate(), a session revoked while the request ran', async () => {
     const { sessions } = make()
     const cookie = await login(sessions)

@@ -20,6 +20,7 @@ import type {
 } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
 import { type Secrets, secretList } from '../primitives/keys.js'
+import { requireMethods } from '../stores/common/config.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
 import { draftOf, Session, type SessionShape } from './session.js'
@@ -247,7 +248,14 @@ export function createSessions<T extends SessionShape = SessionShape>(
       ctx,
     )
   } else {
-    checkStore(store)
+    // Checked when the sessions are made, not on the request that first needs one of them.
+    requireMethods(
+      store.name,
+      'the store',
+      store,
+      ['get', 'create', 'update', 'destroy', 'listByUser', 'destroyByUser'],
+      'a store implements the Store interface (see the README\'s "Writing a store")',
+    )
     for (const name of ['format', 'encrypt', 'codec'] as const) {
       if (options[name] !== undefined) {
         throw new ConfigError(
@@ -306,21 +314,6 @@ export function createSessions<T extends SessionShape = SessionShape>(
     close: () => engine.close(),
   }
   return Object.assign(sessions, operations) as CookieSessions<T> | StoreSessions<T>
-}
-
-/** The methods a store must have, checked when the sessions are made rather than on a request. */
-const requiredMethods = ['get', 'create', 'update', 'destroy', 'listByUser', 'destroyByUser']
-
-function checkStore(store: Store): void {
-  const missing = requiredMethods.filter(
-    (name) => typeof (store as unknown as Record<string, unknown>)[name] !== 'function',
-  )
-  if (missing.length > 0) {
-    throw new ConfigError(
-      `the store "${store.name}" lacks ${missing.map((m) => `${m}()`).join(', ')}; ` +
-        'a store implements tessera\'s Store interface (see the README\'s "Writing a store")',
-    )
-  }
 }
 
 function makeCodec(
