@@ -98,7 +98,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
               userAgent: request.headers['user-agent'] ?? null,
               ip: request.ip ?? null,
             })
-      opened = openSessionNow(sessions, request.headers.cookie, meta, adapterOptions)
+      opened = openSessionNow(sessions, request.headers, meta, adapterOptions)
     } catch (error) {
       next(error as Error)
       return

@@ -11,6 +11,7 @@ import {
   applyCommit,
   attachSave,
   clientIp,
+  errorResponse,
   isStoreDown,
   openSession,
   type ProxyOptions,
@@ -52,7 +53,7 @@ export function withSession<T extends SessionShape, Rest extends unknown[] = []>
     try {
       session = await openSession(
         sessions,
-        headers.get('cookie') ?? undefined,
+        headers,
         {
           userAgent: headers.get('user-agent'),
           ip: clientIp(options.ip?.(request) ?? undefined, headers.get('x-forwarded-for'), trust),
@@ -60,8 +61,9 @@ export function withSession<T extends SessionShape, Rest extends unknown[] = []>
         options,
       )
     } catch (error) {
-      if (isStoreDown(error)) return storeUnavailableResponse()
-      throw error
+      const answer = errorResponse(error)
+      if (!answer) throw error
+      return answer
     }
     let saved: CommitResult | null = null
     attachSave(session, async () => {

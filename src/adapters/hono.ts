@@ -13,6 +13,7 @@ import {
   applyCommit,
   attachSave,
   clientIp,
+  errorResponse,
   isStoreDown,
   openSession,
   type ProxyOptions,
@@ -55,15 +56,22 @@ export function session<T extends SessionShape>(
 ): MiddlewareHandler<SessionEnv<T>> {
   const trust = trustOf(options)
   return async (c, next) => {
-    const opened = await openSession(
-      sessions,
-      c.req.header('cookie'),
-      {
-        userAgent: c.req.header('user-agent') ?? null,
-        ip: clientIp(options.ip?.(c) ?? undefined, c.req.header('x-forwarded-for'), trust),
-      },
-      options,
-    )
+    let opened: Session<T>
+    try {
+      opened = await openSession(
+        sessions,
+        c.req.raw.headers,
+        {
+          userAgent: c.req.header('user-agent') ?? null,
+          ip: clientIp(options.ip?.(c) ?? undefined, c.req.header('x-forwarded-for'), trust),
+        },
+        options,
+      )
+    } catch (error) {
+      const answer = errorResponse(error)
+      if (!answer) throw error
+      return answer
+    }
     const results: CommitResult[] = []
     attachSave(opened, async () => {
       results.push(await sessions.commit(opened))

@@ -19,6 +19,7 @@ import {
   type AdapterOptions,
   applyCommit,
   attachSave,
+  errorAnswer,
   formField,
   isStoreDown,
   openSession,
@@ -55,15 +56,25 @@ export function session<T extends SessionShape>(
 ): Middleware {
   refuseOwnTrust(options, "set Koa's `app.proxy = true` (and `app.maxIpsCount`) instead")
   return async (ctx, next) => {
-    const opened = await openSession(
-      sessions,
-      ctx.get('cookie') || undefined,
-      {
-        userAgent: ctx.get('user-agent') || null,
-        ip: ctx.ip || null,
-      },
-      options,
-    )
+    let opened: Session<T>
+    try {
+      opened = await openSession(
+        sessions,
+        ctx.req.headers,
+        {
+          userAgent: ctx.get('user-agent') || null,
+          ip: ctx.ip || null,
+        },
+        options,
+      )
+    } catch (error) {
+      const answer = errorAnswer(error)
+      if (!answer) throw error
+      ctx.status = answer.status
+      ctx.set(answer.headers)
+      ctx.body = answer.body
+      return
+    }
     const apply = (result: CommitResult) => applyCommit(result, sinkOf(ctx))
     attachSave(opened, async () => apply(await sessions.commit(opened)))
     ctx.session = opened as unknown as Session<AppSession>

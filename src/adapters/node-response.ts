@@ -13,10 +13,9 @@ import {
   applyCommit,
   attachSave,
   clientIp,
-  isStoreDown,
+  errorAnswer,
   openSessionNow,
   type ProxyOptions,
-  storeUnavailable,
   trustOf,
 } from './shared.js'
 
@@ -88,7 +87,7 @@ export function openAndHook<T extends SessionShape>(
             // The framework's answer where it has one (Express's `req.ip`), else ours.
             ip: address ? address(req) : forwardedIp(req, options),
           })
-    opened = openSessionNow(sessions, req.headers.cookie, meta, options)
+    opened = openSessionNow(sessions, req.headers, meta, options)
   } catch (error) {
     onError(error, req, res)
     return null
@@ -327,11 +326,15 @@ function installShared(base: object): void {
   } as ServerResponse['end']
 }
 
-/** The `onError` used when none is given: 503 for a store outage, 500 for anything else. */
+/**
+ * The `onError` used when none is given: 503 for a store outage, 400 for a request carrying
+ * both the session cookie and a token, 500 for anything else.
+ */
 export function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  if (isStoreDown(error)) {
-    res.writeHead(storeUnavailable.status, storeUnavailable.headers)
-    res.end(storeUnavailable.body)
+  const answer = errorAnswer(error)
+  if (answer) {
+    res.writeHead(answer.status, answer.headers)
+    res.end(answer.body)
     return
   }
   console.error('tessera: the request failed', error)

@@ -43,6 +43,11 @@ export interface NativeCodecOptions {
   clockSkew?: number
   /** Minimum secret length in bytes. @default 32 */
   minSecretBytes?: number
+  /**
+   * The longest value accepted, for values longer than one cookie (a chunked cookie, a header
+   * token). @default what one cookie holds: 4096 bytes less the name and `=`
+   */
+  maxLength?: number
 }
 
 interface Key {
@@ -66,7 +71,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   const json = options.json ?? createNativeJSON()
   const name = options.name ?? 'session'
   // No browser keeps a longer value, so none can have been issued: refused before any crypto.
-  const maxValueLength = maxCookieBytes - Buffer.byteLength(name) - 1
+  const maxValueLength = options.maxLength ?? maxCookieBytes - Buffer.byteLength(name) - 1
   const skew = (options.clockSkew ?? 60) * 1000
   const mode = encrypt ? 'e1' : 's1'
   const prefix = `${mode}.`
@@ -120,7 +125,10 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
         return badSignature
       }
       // Into a buffer kept for the purpose: no Buffer made per request for the payload.
-      text = scratch.toString('utf8', 0, scratch.write(body, 'base64url'))
+      text =
+        body.length <= maxCookieBytes
+          ? scratch.toString('utf8', 0, scratch.write(body, 'base64url'))
+          : Buffer.from(body, 'base64url').toString('utf8')
     } else {
       const sealed = decodeCanonicalBase64url(body)
       if (sealed === null || sealed.length < 12 + 16) return malformed

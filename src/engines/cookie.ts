@@ -5,9 +5,8 @@
  */
 import type { CookieCodec, DecodeSuccess, RejectReason } from '../codecs/types.js'
 import { ConfigError } from '../errors.js'
-import type { CookieWriter } from '../transports/cookie.js'
+import { keep, type Outgoing, removal, setTo } from '../transports/types.js'
 import {
-  type CommitResult,
   capExpiry,
   type Draft,
   type Engine,
@@ -19,7 +18,8 @@ import {
 /** Options of the cookie engine. Durations in seconds. */
 export interface CookieEngineOptions {
   codec: CookieCodec
-  cookie: CookieWriter
+  /** The session cookie's name, for display. */
+  cookieName: string
   /** How long a cookie is accepted after it was last written. */
   maxAge: number
   /** How long a session lives after it began, however often it is re-issued. */
@@ -30,7 +30,7 @@ export interface CookieEngineOptions {
 
 /** The cookie engine. */
 export function createCookieEngine(options: CookieEngineOptions, ctx: EngineContext): Engine {
-  const { codec, cookie, maxAge, refresh } = options
+  const { codec, maxAge, refresh } = options
   const absolute = options.absoluteTimeout * 1000
   const { now, emit, validate } = ctx
 
@@ -50,8 +50,8 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   function read(draft: Draft): void {
     let found: DecodeSuccess | null = null
     let foundValue = ''
-    let refused: RejectReason | null = null
-    for (const value of draft.cookies) {
+    let refused: RejectReason | null = draft.incoming.refused
+    for (const value of refused === null ? draft.cookies : []) {
       if (value === '' || value === foundValue) continue
       const result = codec.decode(value, { now: now(), maxAge })
       if (!result.ok) {
@@ -99,15 +99,13 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.resign = found.keyIndex > 0
   }
 
-  function commitSync(draft: Draft): CommitResult {
-    if (!draft.accessed || draft.committed) return { setCookie: null, vary: draft.accessed }
+  function commitSync(draft: Draft): Outgoing {
+    if (!draft.accessed || draft.committed) return keep(draft.accessed)
     draft.committed = true
     if (draft.destroyed || (isEmpty(draft.data) && draft.user === null)) {
-      return { setCookie: draft.modified ? cookie.remove() : null, vary: true }
+      return draft.modified ? removal(true) : keep(true)
     }
-    if (!draft.modified && !draft.resign && !(draft.permanent && refresh)) {
-      return { setCookie: null, vary: true }
-    }
+    if (!draft.modified && !draft.resign && !(draft.permanent && refresh)) return keep(true)
     const t = now()
     // A new or regenerated session starts its absolute timeout now; a re-issued one keeps it.
     const created = draft.isNew || draft.regenerate ? t : draft.createdAt
@@ -117,22 +115,19 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       t,
     )
     const expiresAt = Math.min(t + maxAge * 1000, created + absolute)
-    return {
-      setCookie: cookie.set(value, draft.permanent ? capExpiry(expiresAt, t) : undefined),
-      vary: true,
-    }
+    return setTo(value, draft.permanent ? capExpiry(expiresAt, t) : undefined)
   }
 
   return {
     kind: 'cookie',
     description: `cookie/${codec.format}`,
-    cookieName: cookie.name,
+    cookieName: options.cookieName,
     reservedKeys: codec.reservedKeys,
     keyed: false,
-    open(cookies, who) {
-      const draft = newDraft(cookies, who)
+    open(incoming, who) {
+      const draft = newDraft(incoming, who)
       draft.checked = true
-      if (cookies.length === 0) draft.loaded = true
+      if (incoming.values.length === 0 && incoming.refused === null) draft.loaded = true
       return draft
     },
     check() {},

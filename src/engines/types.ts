@@ -10,6 +10,9 @@
  */
 import type { RejectReason, SessionData } from '../codecs/types.js'
 import type { StoreError } from '../errors.js'
+import type { Incoming, Outgoing } from '../transports/types.js'
+
+export type { CommitResult } from '../transports/types.js'
 
 /** Who made a request, recorded when a server-side session is created. */
 export interface RequestMeta {
@@ -22,14 +25,6 @@ export interface RequestMeta {
  * when the request creates a session (reading a socket's address costs a request dearly).
  */
 export type MetaSource = RequestMeta | (() => RequestMeta) | undefined
-
-/** What the response must carry once the request is done with its session. */
-export interface CommitResult {
-  /** A `Set-Cookie` value, or null to leave the client's cookie alone. */
-  setCookie: string | null
-  /** Whether the response depends on the cookie, so caches must key on it (`Vary: Cookie`). */
-  vary: boolean
-}
 
 /** Lifecycle events, for logging and metrics. Session ids never appear in them. */
 export type SessionEvent =
@@ -110,14 +105,16 @@ export interface Draft {
   /** Store sessions: the record's expiry when loaded. */
   expiresAt: number
 
-  /** The values of the session cookie in the request. */
+  /** The values of the session cookie (or the token) in the request: `incoming.values`. */
   readonly cookies: readonly string[]
+  /** What the request carried of its session, as its transport read it. */
+  readonly incoming: Incoming
   /** Who made the request, for a session it creates. */
   readonly who: MetaSource
 }
 
 /** A fresh draft: nothing loaded, nothing changed. An object literal, so every draft has one shape. */
-export function newDraft(cookies: readonly string[], who: MetaSource): Draft {
+export function newDraft(incoming: Incoming, who: MetaSource): Draft {
   return {
     data: {},
     user: null,
@@ -144,7 +141,8 @@ export function newDraft(cookies: readonly string[], who: MetaSource): Draft {
     storeKey: null,
     lastSeenAt: 0,
     expiresAt: 0,
-    cookies,
+    cookies: incoming.values,
+    incoming,
     who,
   }
 }
@@ -162,18 +160,18 @@ export interface Engine {
    * keep their change (store sessions); cookie sessions are written whole.
    */
   readonly keyed: boolean
-  /** A request's session from the values of its session cookie. Never throws for a bad cookie. */
-  open(cookies: readonly string[], who: MetaSource): Draft
+  /** A request's session from what it carried. Never throws for a bad cookie. */
+  open(incoming: Incoming, who: MetaSource): Draft
   /** Runs the cookie check `open` deferred, once. */
   check(draft: Draft): void
   /** Reads the session if that needs no I/O, and says whether it is now loaded. */
   loadSync(draft: Draft): boolean
   /** Reads the session from where it lives. Rejects with `StoreError` when the store fails. */
   load(draft: Draft): Promise<void>
-  /** Saves the session and says what the response must carry. Rejects with `StoreError`. */
-  commit(draft: Draft): Promise<CommitResult>
+  /** Saves the session and says what the client must keep. Rejects with `StoreError`. */
+  commit(draft: Draft): Promise<Outgoing>
   /** The same without waiting when no store call is due; null when `commit` must be used. */
-  commitSync(draft: Draft): CommitResult | null
+  commitSync(draft: Draft): Outgoing | null
   /** Releases timers and the store. */
   close(): Promise<void>
 }

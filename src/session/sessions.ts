@@ -22,7 +22,11 @@ import { ConfigError } from '../errors.js'
 import { type Secrets, secretList } from '../primitives/keys.js'
 import { requireMethods } from '../stores/common/config.js'
 import type { SessionSummary, Store } from '../stores/types.js'
-import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
+import { createChunker } from '../transports/chunks.js'
+import { type CookieOptions, createCookieWriter, maxCookieBytes } from '../transports/cookie.js'
+import { createTokenReader, type TokenOptions } from '../transports/token.js'
+import { createTransport } from '../transports/transport.js'
+import type { RequestHeaders } from '../transports/types.js'
 import { draftOf, Session, type SessionShape } from './session.js'
 
 const day = 86_400
@@ -33,6 +37,14 @@ interface CommonOptions {
   secret: Secrets
   /** The session cookie's name and attributes. */
   cookie?: CookieOptions
+  /**
+   * Also accept the session in a request header, for clients that are not browsers:
+   * `Authorization: Bearer <token>` (`true`), or `{ header: 'x-session' }`. The token is what
+   * the cookie would hold; a changed session comes back in the `Session-Token` response header
+   * (or `header`), empty once the session ended. A request carrying both the cookie and a
+   * token is refused with `SessionConflictError` (400). @default false
+   */
+  token?: boolean | TokenOptions
   /**
    * The lifetime of a session (Flask's PERMANENT_SESSION_LIFETIME): how long a cookie session
    * is accepted after it was last written, a permanent cookie's Expires, and the default idle
@@ -120,10 +132,17 @@ export interface SessionsBase<T extends SessionShape = SessionShape> {
   readonly description: string
   readonly cookieName: string
   /**
-   * A request's session, from its `Cookie` header. Never throws for a bad cookie. `meta` may be
-   * a function, called only if the request creates a store session.
+   * The request headers a response varies on when it depends on the session: `Cookie`, and
+   * the token's header when header tokens are on.
    */
-  open(cookieHeader: string | undefined, meta?: RequestMeta | (() => RequestMeta)): Session<T>
+  readonly varyOn: string
+  /**
+   * A request's session, from its headers (Fetch `Headers`, node's `req.headers`) or its
+   * `Cookie` header alone. Never throws for a bad cookie or token; throws
+   * `SessionConflictError` for a request carrying both. `meta` may be a function, called only
+   * if the request creates a store session.
+   */
+  open(headers: RequestHeaders, meta?: RequestMeta | (() => RequestMeta)): Session<T>
   /** Saves the session and says what the response must carry. Throws `StoreError`. */
   commit(session: Session<T>): Promise<CommitResult>
   /**
@@ -216,6 +235,18 @@ export function createSessions<T extends SessionShape = SessionShape>(
     validate: createValidator(options.schema),
   }
   const cookie = createCookieWriter(options.cookie)
+  const chunkOptions = options.cookie?.chunks
+  const chunks = chunkOptions
+    ? createChunker(cookie, chunkOptions === true ? {} : chunkOptions)
+    : null
+  // The longest value the codec takes, and a token may carry: one cookie's, or all chunks'.
+  const maxValue = chunks ? chunks.maxBytes : maxCookieBytes - Buffer.byteLength(cookie.name) - 1
+  const transport = createTransport({
+    cookie,
+    chunks,
+    token: options.token ? createTokenReader(options.token === true ? {} : options.token) : null,
+    maxTokenLength: maxValue,
+  })
   const secrets = secretList(options.secret)
   const json = createNativeJSON(options.tags)
   const maxAge = options.maxAge ?? 31 * day
@@ -242,9 +273,20 @@ export function createSessions<T extends SessionShape = SessionShape>(
           'after it was last written, so set maxAge (or pass a `store`)',
       )
     }
-    const codec = options.codec ?? makeCodec(options, secrets, cookie.name, json)
+    if (chunks && (options.format === 'flask' || options.codec)) {
+      throw new ConfigError(
+        'cookie.chunks needs the native format: Flask, and a codec of your own, read one cookie',
+      )
+    }
+    const codec = options.codec ?? makeCodec(options, secrets, cookie.name, json, maxValue)
     engine = createCookieEngine(
-      { codec, cookie, maxAge, absoluteTimeout, refresh: options.refresh ?? true },
+      {
+        codec,
+        cookieName: cookie.name,
+        maxAge,
+        absoluteTimeout,
+        refresh: options.refresh ?? true,
+      },
       ctx,
     )
   } else {
@@ -256,6 +298,11 @@ export function createSessions<T extends SessionShape = SessionShape>(
       ['get', 'create', 'update', 'destroy', 'listByUser', 'destroyByUser'],
       'a store implements the Store interface (see the README\'s "Writing a store")',
     )
+    if (chunks) {
+      throw new ConfigError(
+        'cookie.chunks is for cookie sessions; with a store only a signed id travels in the cookie',
+      )
+    }
     for (const name of ['format', 'encrypt', 'codec'] as const) {
       if (options[name] !== undefined) {
         throw new ConfigError(
@@ -266,7 +313,7 @@ export function createSessions<T extends SessionShape = SessionShape>(
     const storeEngine = createStoreEngine(
       {
         store,
-        cookie,
+        cookieName: cookie.name,
         secrets,
         json,
         idleTimeout: lifetime,
@@ -298,14 +345,18 @@ export function createSessions<T extends SessionShape = SessionShape>(
     mode: engine.kind,
     description: engine.description,
     cookieName: cookie.name,
-    open(cookieHeader, meta) {
-      return new Session<T>(engine.open(readCookie(cookieHeader, cookie.name), meta), engine)
+    varyOn: transport.varyOn,
+    open(headers, meta) {
+      return new Session<T>(engine.open(transport.read(headers), meta), engine)
     },
-    commit(session) {
-      return engine.commit(draftOf(session))
+    async commit(session) {
+      const draft = draftOf(session)
+      return transport.respond(draft.incoming, await engine.commit(draft))
     },
     commitSync(session) {
-      return engine.commitSync(draftOf(session))
+      const draft = draftOf(session)
+      const outgoing = engine.commitSync(draft)
+      return outgoing === null ? null : transport.respond(draft.incoming, outgoing)
     },
     on(listener) {
       listeners.add(listener)
@@ -321,6 +372,7 @@ function makeCodec(
   secrets: Buffer[],
   name: string,
   json: TaggedJSON,
+  maxLength: number,
 ): CookieCodec {
   if (options.format === 'flask') {
     if (options.encrypt) {
@@ -336,7 +388,7 @@ function makeCodec(
       `format must be 'native' or 'flask', not ${JSON.stringify(options.format)}`,
     )
   }
-  return createNativeCodec({ secrets, encrypt: options.encrypt ?? false, name, json })
+  return createNativeCodec({ secrets, encrypt: options.encrypt ?? false, name, json, maxLength })
 }
 
 export type { StandardSchema } from '../engines/schema.js'

@@ -24,6 +24,25 @@ export interface CookieOptions {
   sameSite?: 'Strict' | 'Lax' | 'None' | false
   /** CHIPS partitioned cookie; implies Secure, as in Flask. @default false */
   partitioned?: boolean
+  /**
+   * Split a session too large for one cookie over `name.0`, `name.1`, … (cookie sessions in
+   * the native format). `true` takes the defaults. Off, a session over 4096 bytes is a
+   * `CookieTooLargeError` at save time. @default false
+   */
+  chunks?: boolean | ChunkOptions
+}
+
+/** Limits of a chunked session cookie. */
+export interface ChunkOptions {
+  /** The most cookies one session may take. @default 4 */
+  maxChunks?: number
+  /**
+   * The most bytes the session's cookies may add to a request's `Cookie` header (names,
+   * values and separators). Larger sessions are refused at save time, larger headers read as
+   * no session. Servers and proxies cap a header line at 8 KB (nginx, Apache) or all headers at
+   * 16 KB (Node): raise it only as far as everything in front of the app accepts. @default 8192
+   */
+  maxBytes?: number
 }
 
 /** Writes `Set-Cookie` values for one configured cookie. */
@@ -33,6 +52,12 @@ export interface CookieWriter {
   set(value: string, expiresAt?: number): string
   /** A cookie that deletes the session cookie, with the same attributes. */
   remove(): string
+  /** A `Set-Cookie` line for the cookie `name` (a chunk's) with the same attributes, unchecked. */
+  line(name: string, value: string, expiresAt: number | undefined): string
+  /** A `Set-Cookie` line deleting the cookie `name`, with the same attributes. */
+  removeLine(name: string): string
+  /** The longest the attributes of a line can be, `Expires` included. */
+  readonly attributeBytes: number
 }
 
 /** Validates the options once, at start-up, and returns a writer with the attributes ready. */
@@ -75,9 +100,19 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
   if (partitioned) tail += '; Partitioned'
   const head = domain === undefined ? '' : `; Domain=${domain}`
   const limit = maxCookieBytes - Buffer.byteLength(name) - 1
+  const line = (cookie: string, value: string, expiresAt: number | undefined) => {
+    const expires = expiresAt === undefined ? '' : `; Expires=${new Date(expiresAt).toUTCString()}`
+    return `${cookie}=${value}${head}${expires}${tail}`
+  }
+  const removeLine = (cookie: string) =>
+    `${cookie}=${head}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0${tail}`
 
   return {
     name,
+    line,
+    removeLine,
+    // '; Expires=' and an HTTP date of 29 characters.
+    attributeBytes: Buffer.byteLength(head) + 39 + Buffer.byteLength(tail),
     set(value, expiresAt) {
       if (value.length > limit) {
         throw new CookieTooLargeError(
@@ -86,12 +121,10 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
           maxCookieBytes,
         )
       }
-      const expires =
-        expiresAt === undefined ? '' : `; Expires=${new Date(expiresAt).toUTCString()}`
-      return `${name}=${value}${head}${expires}${tail}`
+      return line(name, value, expiresAt)
     },
     remove() {
-      return `${name}=${head}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0${tail}`
+      return removeLine(name)
     },
   }
 }
