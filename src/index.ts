@@ -23,6 +23,7 @@ export {
   CookieTooLargeError,
   isSessionError,
   SerializeError,
+  SessionConflictError,
   SessionError,
   SessionNotLoadedError,
   StoreError,
@@ -60,4 +61,6 @@ export type {
   StoredSession,
   StoreWith,
 } from './stores/types.js'
-export { type CookieOptions, maxCookieBytes } from './transports/cookie.js'
+export { type ChunkOptions, type CookieOptions, maxCookieBytes } from './transports/cookie.js'
+export type { TokenOptions } from './transports/token.js'
+export type { RequestHeaders, ResponseHeader } from './transports/types.js'
