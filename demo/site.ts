@@ -11,8 +11,8 @@ import {
   type FormCsrf,
   flash,
   getFlashedMessages,
-  type Session,
   type RevocableCookieSessions,
+  type Session,
   type Sessions,
 } from 'tessera'
 import type { CookieCheck, DemoSession } from './config.js'
