@@ -84,7 +84,7 @@ for (const mode of modes) {
     beforeAll(async () => {
       opened = await mode.open()
       cookieMode = opened.sessions.mode === 'cookie'
-      revocable = 'destroyByUser' in opened.sessions
+      revocable = cookieMode && 'destroyByUser' in opened.sessions
       app = await listen(createServer(createApp(opened.sessions, opened.label)))
     })
 
