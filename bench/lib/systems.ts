@@ -80,6 +80,24 @@ export const systems: readonly SystemSpec[] = [
   }),
   tessera('node:http', 'redis'),
   tessera('node:http', 'postgres'),
+  // Revocable cookie sessions: a signed cookie bound to its user, whose generation is read from
+  // Redis on every request (cache 0, the default) or once per 5 s per process.
+  {
+    ...peer('node:http', 'tessera-node-revocable', 'tessera', 'revocable cookie, redis'),
+    needs: 'redis',
+  },
+  {
+    ...peer(
+      'node:http',
+      'tessera-node-revocable-cached',
+      'tessera',
+      'revocable cookie, redis, cache 5 s',
+      {
+        quick: false,
+      },
+    ),
+    needs: 'redis',
+  },
   tessera('node:http', 'memory', { lazy: true }),
   tessera('node:http', 'sqlite', { lazy: true }),
   tessera('node:http', 'redis', { lazy: true }),
@@ -276,6 +294,13 @@ async function tesseraSessions(label: string, ctx: BuildContext, id: string) {
     })
   }
   const mode = label.replace(/, lazy$/, '')
+  if (mode.startsWith('revocable cookie')) {
+    const store = (await tesseraStore('redis', ctx, id))!
+    return createSessions<{ username?: string }>({
+      secret,
+      revocation: { store, cache: mode.endsWith('cache 5 s') ? 5 : 0 },
+    })
+  }
   const store = await tesseraStore(mode, ctx, id)
   return createSessions<{ username?: string; notes?: string }>({
     secret,
@@ -316,6 +341,7 @@ export async function build(spec: SystemSpec, ctx: BuildContext): Promise<Runnin
     const { withSession } = await import('../../src/adapters/node.js')
     const lazy = spec.lazy ?? false
     const notes = spec.mode.endsWith('10 KB chunked') ? tenKilobytes : null
+    const revocable = spec.mode.startsWith('revocable')
     const handler = withSession(
       sessions,
       async (req, res, session) => {
@@ -331,6 +357,8 @@ export async function build(spec: SystemSpec, ctx: BuildContext): Promise<Runnin
           session.regenerate()
           session.set('username', name)
           if (notes) session.set('notes', notes)
+          // Revocable cookie sessions bind the user, or there is nothing to revoke.
+          if (revocable) session.setUser(name)
           res.writeHead(302, { location: '/' })
           res.end()
         } else if (url === '/ping') {

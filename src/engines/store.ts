@@ -338,6 +338,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     cookieName: name,
     reservedKeys: noKeys,
     keyed: true,
+    loadsAsync: true,
     store,
     open(incoming, who) {
       const draft = newDraft(incoming, who)

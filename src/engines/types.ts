@@ -59,6 +59,8 @@ export interface Draft {
   permanent: boolean
   /** When the session began (epoch ms), or 0 for a new one. */
   createdAt: number
+  /** Revocable cookie sessions: the user's generation the cookie carries (0 for none). */
+  generation: number
 
   /** Whether `data` and the metadata hold what the cookie or store has. */
   loaded: boolean
@@ -120,6 +122,7 @@ export function newDraft(incoming: Incoming, who: MetaSource): Draft {
     user: null,
     permanent: false,
     createdAt: 0,
+    generation: 0,
     loaded: false,
     loading: null,
     loadError: null,
@@ -160,6 +163,11 @@ export interface Engine {
    * keep their change (store sessions); cookie sessions are written whole.
    */
   readonly keyed: boolean
+  /**
+   * Whether `load` may have to wait for a store (store sessions, revocable cookie sessions),
+   * so adapters load the session before the handler runs.
+   */
+  readonly loadsAsync: boolean
   /** A request's session from what it carried. Never throws for a bad cookie. */
   open(incoming: Incoming, who: MetaSource): Draft
   /** Runs the cookie check `open` deferred, once. */
