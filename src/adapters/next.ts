@@ -180,6 +180,7 @@ export function sessionProxy<T extends SessionShape, R extends Request = Request
         {},
       )
       response = await handler(request, session)
+      // Reading marks the session used, which is what lets the engine slide its expiry.
       if (refresh) session.isEmpty
       result = await sessions.commit(session)
     } catch (error) {
@@ -226,8 +227,8 @@ function open<T extends SessionShape>(
   options: NextSessionOptions,
 ): Promise<Session<T>> {
   const name = sessions.cookieName
-  // Every value under the name, as a header: two different valid session cookies must still
-  // make the request anonymous, where Next's store keeps them apart.
+  // Next's store keeps one value per name (the last in the header), so the rule that two valid
+  // session cookies make a request anonymous holds in the proxy, which reads the raw header.
   const header = cookies
     .getAll(name)
     .map((cookie) => `${name}=${cookie.value}`)
