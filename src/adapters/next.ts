@@ -132,9 +132,10 @@ export async function getSession<T extends SessionShape>(
 export async function readSession<T extends SessionShape>(
   sessions: Sessions<T>,
   cookies: NextCookieReader,
-  options: NextSessionOptions = {},
+  options: Omit<NextSessionOptions, 'lazy'> = {},
 ): Promise<ReadonlySession<T>> {
-  const session = await open(sessions, cookies, options)
+  // Always read at once: a read-only session has no `load()` to call later.
+  const session = await open(sessions, cookies, { ...options, lazy: false })
   // A failed eager load is kept for the first read; a render that reads must see it now.
   session.isEmpty
   return session
