@@ -122,7 +122,7 @@ for (const p of ports) {
 
 if (balanced) {
   // HAProxy starts once every instance listens, so its first requests find them all up.
-  await Promise.all(ports.map((p) => listening(Number(p), 30_000)))
+  await Promise.all(ports.map((p) => listening(Number(p), 120_000)))
   if (!stopping) {
     const backends = ports.map((p) => `127.0.0.1:${p}`)
     const balancer = startHaproxy({ host, port, backends })
