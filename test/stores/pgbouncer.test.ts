@@ -22,9 +22,9 @@ describeService('postgres behind pgbouncer (transaction pooling)', reason, () =>
   admin.on('error', () => {})
 
   beforeAll(async () => {
-    // Two server connections for the many clients of the suite: each statement of a client is
-    // likely to land on a connection another client used just before.
-    bouncer = await PrivatePgBouncer.start({ poolMode: 'transaction', poolSize: 2 })
+    // Three server connections for the many clients of the suite: each statement of a client
+    // is likely to land on a connection another client used just before.
+    bouncer = await PrivatePgBouncer.start({ poolMode: 'transaction', poolSize: 3 })
   })
 
   afterAll(async () => {
@@ -42,6 +42,9 @@ describeService('postgres behind pgbouncer (transaction pooling)', reason, () =>
         schema: run,
         table: `c${++made}`,
         now,
+        // 100 concurrent updates queue for the pooler's few server connections: on a busy
+        // machine that takes more than the default second. Timeouts are tested below.
+        timeout: 5000,
       }),
   })
 
