@@ -18,7 +18,7 @@ import { trustOf } from './shared.js'
 
 export type { NodeSessionOptions }
 
-type Handler<T extends SessionShape> = (
+type Handler<T extends object> = (
   req: IncomingMessage,
   res: ServerResponse,
   session: Session<T>,
@@ -32,7 +32,7 @@ type Handler<T extends SessionShape> = (
  *   res.end(session.get('username') ?? 'You are not logged in')
  * }))
  */
-export function withSession<T extends SessionShape>(
+export function withSession<T extends object>(
   sessions: Sessions<T>,
   handler: Handler<T>,
   options: NodeSessionOptions = {},
@@ -76,7 +76,7 @@ export function withSession<T extends SessionShape>(
  * Opens the request's session and hooks the response so it is saved before the headers go
  * out. Resolves to null when the response was already answered (the store is down).
  */
-export function attachSession<T extends SessionShape>(
+export function attachSession<T extends object>(
   sessions: Sessions<T>,
   req: IncomingMessage,
   res: ServerResponse,
