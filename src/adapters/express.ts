@@ -122,3 +122,12 @@ export function csrf(options: CsrfOptions = {}): RequestHandler {
     res.status(failure.status).type('text/plain').send(failure.message)
   }
 }
+
+export type {
+  AdapterOptions,
+  BoundShape,
+  DeclaredSessions,
+  DeclaredShape,
+  ProxyOptions,
+  TrustProxy,
+} from './shared.js'

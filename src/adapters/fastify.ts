@@ -198,3 +198,12 @@ export function csrf(
     if (failure) await reply.code(failure.status).type('text/plain').send(failure.message)
   }
 }
+
+export type {
+  AdapterOptions,
+  BoundShape,
+  DeclaredSessions,
+  DeclaredShape,
+  ProxyOptions,
+  TrustProxy,
+} from './shared.js'

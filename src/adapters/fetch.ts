@@ -98,3 +98,5 @@ export function withSession<T extends object, Rest extends unknown[] = []>(
     })
   }
 }
+
+export type { AdapterOptions, ProxyOptions, TrustProxy } from './shared.js'

@@ -160,3 +160,12 @@ export function csrf<T extends object>(
     await next()
   }
 }
+
+export type {
+  AdapterOptions,
+  BoundShape,
+  DeclaredSessions,
+  DeclaredShape,
+  ProxyOptions,
+  TrustProxy,
+} from './shared.js'

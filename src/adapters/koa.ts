@@ -123,3 +123,12 @@ export function csrf(options: CsrfOptions = {}): Middleware {
     ctx.body = failure.message
   }
 }
+
+export type {
+  AdapterOptions,
+  BoundShape,
+  DeclaredSessions,
+  DeclaredShape,
+  ProxyOptions,
+  TrustProxy,
+} from './shared.js'

@@ -18,7 +18,8 @@ import { trustOf } from './shared.js'
 
 export type { NodeSessionOptions }
 
-type Handler<T extends object> = (
+/** A node:http handler that receives the request's session as its third argument. */
+export type Handler<T extends object> = (
   req: IncomingMessage,
   res: ServerResponse,
   session: Session<T>,
@@ -97,3 +98,5 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === 'function'
   )
 }
+
+export type { AdapterOptions, ProxyOptions, TrustProxy } from './shared.js'

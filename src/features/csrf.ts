@@ -13,8 +13,9 @@ import type { Session, SessionShape } from '../session/session.js'
 const csrfKey = '_csrf'
 rotatedKeys.add(csrfKey)
 
-/** The form field and header a token is read from, by default. */
+/** The form field a token is read from. */
 export const csrfField = '_csrf'
+/** The request header a token is read from, before the form field (JSON and single-page clients). */
 export const csrfHeader = 'x-csrf-token'
 
 /** Methods that change state and must carry a token (RFC 9110's unsafe methods). */

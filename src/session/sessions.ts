@@ -143,7 +143,7 @@ export interface CookieSessions<in out T extends object = SessionShape> extends 
 }
 
 /** The operations a store may lack (`list`, `prune`), present on the sessions when it has them. */
-type OptionalOperations<S extends Store> = (undefined extends S['list']
+export type OptionalOperations<S extends Store> = (undefined extends S['list']
   ? unknown
   : {
       /** Live sessions, for operators (see `Store.list`). */
