@@ -4,7 +4,7 @@
  * @module
  */
 
-import { createSessions, type SessionShape, type Sessions } from 'tessera'
+import { createSessions, type Sessions } from 'tessera'
 import { createSqliteStore } from 'tessera/stores/sqlite'
 
 /** The example's sessions, host and port; exits with the fix when SECRET_KEY is missing. */

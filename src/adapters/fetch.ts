@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,

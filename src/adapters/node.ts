@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
 import {
   defaultOnError,

@@ -7,7 +7,7 @@
 import { safeEqual } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
 import { rotatedKeys } from '../session/handle.js'
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 
 /** The session key of the token. A privilege change (`regenerate()`) drops it. */
 const csrfKey = '_csrf'

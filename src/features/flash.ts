@@ -9,7 +9,7 @@
  */
 import { randomToken } from '../primitives/random.js'
 import { isKeyed } from '../session/handle.js'
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 
 const listKey = '_flashes'
 const keyPrefix = '_flash:'

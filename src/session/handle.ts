@@ -10,7 +10,7 @@
  * - `rotatedKeys`: keys a feature keeps a per-session secret under, dropped by `regenerate()`.
  * @module
  */
-import { draftOf, engineOf, type Session, type SessionShape } from './session.js'
+import { draftOf, engineOf, type Session } from './session.js'
 
 export { rotatedKeys } from './session.js'
 

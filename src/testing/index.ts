@@ -4,7 +4,7 @@
  * mode, without knowing the cookie format.
  * @module
  */
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
 
 /**
