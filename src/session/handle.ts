@@ -11,12 +11,12 @@
  * - `viaToken`: whether the request carried its session in a header token, not a cookie.
  * @module
  */
-import { draftOf, engineOf, type Session, type SessionShape } from './session.js'
+import { draftOf, engineOf, type Session } from './session.js'
 
 export { rotatedKeys } from './session.js'
 
 /** Whether the session must be read from its store before the handler can use it. */
-export function needsLoad<T extends SessionShape>(session: Session<T>): boolean {
+export function needsLoad<T extends object>(session: Session<T>): boolean {
   const draft = draftOf(session)
   if (draft.loaded) return false
   const engine = engineOf(session)
@@ -26,15 +26,12 @@ export function needsLoad<T extends SessionShape>(session: Session<T>): boolean 
 }
 
 /** Keeps why the eager load failed: thrown when the handler touches the session's data. */
-export function deferLoadError<T extends SessionShape>(session: Session<T>, error: unknown): void {
+export function deferLoadError<T extends object>(session: Session<T>, error: unknown): void {
   draftOf(session).loadError = error
 }
 
 /** Sets what `session.save()` does for this request. */
-export function onSave<T extends SessionShape>(
-  session: Session<T>,
-  save: () => Promise<void>,
-): void {
+export function onSave<T extends object>(session: Session<T>, save: () => Promise<void>): void {
   draftOf(session).save = save
 }
 
@@ -43,11 +40,11 @@ export function onSave<T extends SessionShape>(
  * request carries no cookie, so no authority a browser would add by itself, and needs no CSRF
  * token.
  */
-export function viaToken<T extends SessionShape>(session: Session<T>): boolean {
+export function viaToken<T extends object>(session: Session<T>): boolean {
   return draftOf(session).incoming.via === 'token'
 }
 
 /** Whether the session is saved key by key, so distinct keys written concurrently all stay. */
-export function isKeyed<T extends SessionShape>(session: Session<T>): boolean {
+export function isKeyed<T extends object>(session: Session<T>): boolean {
   return engineOf(session).keyed
 }
