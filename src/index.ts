@@ -42,6 +42,7 @@ export {
 export { type FlashOptions, flash, getFlashedMessages } from './features/flash.js'
 export { createFormCsrf, type FormCsrf, type FormCsrfOptions } from './features/form-csrf.js'
 export type { Secret, Secrets } from './primitives/keys.js'
+export type { RevocationOptions } from './session/revocation.js'
 export { Session, type SessionShape } from './session/session.js'
 export {
   type CookieSessions,
@@ -50,7 +51,6 @@ export {
   type OptionalOperations,
   type RevocableCookieSessions,
   type RevocableCookieSessionsOptions,
-  type RevocationOptions,
   type Sessions,
   type SessionsBase,
   type SessionsOptions,

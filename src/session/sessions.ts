@@ -9,7 +9,6 @@ import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON, type Tag, type TaggedJSON } from '../codecs/tagged-json.js'
 import type { CookieCodec } from '../codecs/types.js'
 import { createCookieEngine } from '../engines/cookie.js'
-import { createGenerations, type Generations } from '../engines/generations.js'
 import { createValidator, type StandardSchema } from '../engines/schema.js'
 import { createStoreEngine, type PruneOptions } from '../engines/store.js'
 import type {
@@ -24,6 +23,7 @@ import { type Secrets, secretList } from '../primitives/keys.js'
 import { requireMethods } from '../stores/common/config.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
+import { makeGenerations, type RevocationOptions, revocationOperations } from './revocation.js'
 import { draftOf, Session, type SessionShape } from './session.js'
 
 const day = 86_400
@@ -75,20 +75,6 @@ interface CookieOnlyOptions {
    * sessions), so `sessions.destroyByUser(user)` ends every cookie session of that user.
    */
   revocation?: RevocationOptions
-}
-
-/** Options of revocable cookie sessions. Durations in seconds. */
-export interface RevocationOptions {
-  /** Where the per-user generations live: any store (memory, SQLite, Redis, PostgreSQL…). */
-  store: Store
-  /**
-   * How long a process trusts a user's generation it read, sparing the store a read per
-   * request; a revocation reaches the other processes within it. 0 reads it on every request
-   * of a signed-in user. @default 0
-   */
-  cache?: number
-  /** How long a store call may take before the request fails with a 503. @default 1 */
-  timeout?: number
 }
 
 /** What only store sessions take. */
@@ -362,54 +348,6 @@ export function createSessions<T extends object = SessionShape>(
     close: () => engine.close(),
   }
   return Object.assign(sessions, operations) as CookieSessions<T> | StoreSessions<T>
-}
-
-function makeGenerations(
-  options: RevocationOptions,
-  codec: CookieCodec,
-  absoluteTimeout: number,
-  ctx: EngineContext,
-): Generations {
-  const { store } = options
-  if (codec.format === 'flask') {
-    throw new ConfigError(
-      'revocation needs the native cookie format: a Flask cookie has no room for the ' +
-        "user's generation; drop `format: 'flask'` or `revocation`",
-    )
-  }
-  requireMethods(
-    store?.name ?? 'revocation',
-    'the revocation store',
-    store,
-    ['get', 'create', 'update'],
-    'pass a store, e.g. `revocation: { store: createRedisStore({ url }) }`',
-  )
-  const cache = options.cache ?? 0
-  const timeout = options.timeout ?? 1
-  if (!(cache >= 0 && Number.isFinite(cache))) {
-    throw new ConfigError(`revocation.cache must be 0 or more seconds, not ${cache}`)
-  }
-  if (!(timeout > 0 && Number.isFinite(timeout))) {
-    throw new ConfigError(`revocation.timeout must be a positive number of seconds, not ${timeout}`)
-  }
-  return createGenerations({ store, cache, timeout, absoluteTimeout, ...ctx })
-}
-
-function revocationOperations(generations: Generations): object {
-  return {
-    revocationStore: generations.store,
-    async destroyByUser(userId: string, options: { except?: Session } = {}) {
-      const next = await generations.bump(userId)
-      const kept = options.except && draftOf(options.except)
-      if (kept && kept.user === userId && !kept.destroyed) {
-        // Re-issued with the new generation when the response goes out.
-        kept.generation = next
-        kept.userChanged = false
-        kept.accessed = true
-        kept.modified = true
-      }
-    },
-  }
 }
 
 function makeCodec(
