@@ -37,7 +37,7 @@ export interface RedisClusterLike {
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
-    args: readonly string[],
+    args: string[],
     options?: { timeout?: number },
   ): Promise<unknown>
   nodeClient(node: never): Promise<Pick<RedisClientLike, 'sendCommand'>>
