@@ -29,6 +29,7 @@ export function redisClusterAvailable(): string | null {
 
 export class LocalRedisCluster {
   readonly #children = new Map<number, ChildProcess>()
+  #nodeTimeout = 1000
 
   private constructor(
     readonly ports: readonly number[],
@@ -59,7 +60,7 @@ export class LocalRedisCluster {
   async join(options: { nodeTimeout?: number } = {}): Promise<void> {
     const ports = this.ports
     try {
-      await Promise.all(ports.map((port) => this.#spawn(port, options.nodeTimeout ?? 1000)))
+      await Promise.all(ports.map((port) => this.#spawn(port)))
       await run('redis-cli', [
         '--cluster',
         'create',
@@ -111,6 +112,14 @@ export class LocalRedisCluster {
     await once(child, 'exit')
   }
 
+  /**
+   * Starts a killed node again, with the cluster's view it kept on disk, as a supervisor
+   * would: a master that was replaced comes back as a replica of the node that took over.
+   */
+  restart(port: number): Promise<void> {
+    return this.#spawn(port)
+  }
+
   /** Runs one command on one node; its reply as text, trimmed. Rejects on an error reply. */
   cli(port: number, ...args: string[]): Promise<string> {
     return command(port, args)
@@ -122,7 +131,7 @@ export class LocalRedisCluster {
     rmSync(this.dir, { recursive: true, force: true })
   }
 
-  async #spawn(port: number, nodeTimeout: number): Promise<void> {
+  async #spawn(port: number): Promise<void> {
     const child = spawn(
       'redis-server',
       [
@@ -135,7 +144,7 @@ export class LocalRedisCluster {
         '--cluster-config-file',
         `nodes-${port}.conf`,
         '--cluster-node-timeout',
-        String(nodeTimeout),
+        String(this.#nodeTimeout),
         // Replicas sync at once instead of after the default 5 s wait for more replicas.
         '--repl-diskless-sync-delay',
         '0',
