@@ -207,7 +207,13 @@ export function createRedisStore(
           ),
         )
         await Promise.all(pending)
-        await durable(c, written)
+        await durable(c, written).catch(async (error: unknown) => {
+          // The master has the session but too few replicas do, and its cookie is never sent:
+          // remove it rather than leave a session nobody holds in its user's list.
+          const userId = await script(c, DESTROY, [sessionKey(key)], []).catch(() => null)
+          if (typeof userId === 'string') await unindex(c, userId, [key]).catch(() => {})
+          throw error
+        })
       })
     },
 

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { createCluster } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { main } from '../../src/cli/main.js'
 import { createRedisStore } from '../../src/stores/redis.js'
 import type { Store } from '../../src/stores/types.js'
 import { randomKey, record, testStore } from '../contracts/store.js'
@@ -110,6 +111,23 @@ describeService('redis cluster', reason, () => {
       expect(got?.userId).toBe('u-1')
       expect(client.isOpen).toBe(true)
       await client.close()
+    })
+
+    it('lists and revokes through the CLI, given --store redis-cluster://', async () => {
+      const user = `cli-${randomKey()}`
+      const cli = createRedisStore({ url })
+      await cli.create(randomKey(), record({ userId: user }))
+      await cli.create(randomKey(), record({ userId: user }))
+      await cli.close!()
+      const out: string[] = []
+      const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) }
+
+      const listed = await main(['sessions', 'list', '--store', url, '--user', user], io)
+      const revoked = await main(['sessions', 'revoke', '--store', url, '--user', user], io)
+
+      expect([listed, revoked]).toEqual([0, 0])
+      expect(out).toContain(`2 live sessions of user ${user}`)
+      expect(out).toContain(`revoked 2 sessions of user ${user}`)
     })
 
     it('acknowledges a write once a replica has it, with replicas.wait', async () => {
