@@ -59,6 +59,7 @@ export class LocalRedisCluster {
   /** Starts the six nodes and makes them one cluster; stops them all when that fails. */
   async join(options: { nodeTimeout?: number } = {}): Promise<void> {
     const ports = this.ports
+    this.#nodeTimeout = options.nodeTimeout ?? 1000
     try {
       await Promise.all(ports.map((port) => this.#spawn(port)))
       await run('redis-cli', [
