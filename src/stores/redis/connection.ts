@@ -79,7 +79,9 @@ export function createConnection(
       endAttempt()
       if (!checked) {
         checked = true
-        masters(c).then(onReady, () => {})
+        // Not from inside node-redis's 'ready' event: a command sent there can break the
+        // connection being set up (seen as "Socket closed unexpectedly" on the first request).
+        setTimeout(() => masters(c).then(onReady, () => {}), 0).unref()
       }
     }
     if (isCluster(c)) c.on('connect', up)
