@@ -39,6 +39,7 @@ const subpaths: Record<string, string[]> = {
   'tessera/adapters/fastify': ['fastifySession', 'csrf'],
   'tessera/adapters/hono': ['session', 'csrf'],
   'tessera/adapters/koa': ['session', 'csrf'],
+  'tessera/adapters/next': ['getSession', 'readSession', 'sessionProxy'],
 }
 
 /** The export names of every subpath, loaded one way, in one child process (in `cwd`). */
