@@ -75,6 +75,25 @@ describe('store configuration', () => {
     )
   })
 
+  it('redis: a cluster URL without ports, or a replicas wait that is no whole count', () => {
+    expectConfigError(
+      () => createRedisStore({ url: 'redis-cluster://10.0.0.1:6379,10.0.0.2' }),
+      /no node at "10\.0\.0\.2".*HOST:PORT,HOST:PORT/,
+    )
+    expectConfigError(
+      () => createRedisStore({ url: 'redis-cluster://u:secret@10.0.0.1' }),
+      /"redis-cluster:\/\/\*\*\*@10\.0\.0\.1"/,
+    )
+    expectConfigError(
+      () => createRedisStore({ replicas: { wait: 0, timeout: 0.1 } }),
+      /`replicas` must be \{ wait, timeout \}/,
+    )
+    expectConfigError(
+      () => createRedisStore(loose({ replicas: { wait: 1, timeout: -1 } })),
+      /seconds to wait/,
+    )
+  })
+
   it('sqlite: neither db nor path, both, or a table that is no identifier', () => {
     expectConfigError(() => createSqliteStore({}), /give `db`.*or `path`/)
     expectConfigError(
