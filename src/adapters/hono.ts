@@ -13,6 +13,7 @@ import {
   applyCommit,
   attachSave,
   clientIp,
+  forwardedHttps,
   isStoreDown,
   openSession,
   type ProxyOptions,
@@ -63,6 +64,16 @@ export function session<T extends SessionShape>(
         ip: clientIp(options.ip?.(c) ?? undefined, c.req.header('x-forwarded-for'), trust),
       },
       options,
+      sessions.secureAuto
+        ? () =>
+            forwardedHttps(
+              c.req.url.startsWith('https:'),
+              options.ip?.(c) ?? undefined,
+              c.req.header('x-forwarded-for'),
+              c.req.header('x-forwarded-proto'),
+              trust,
+            )
+        : undefined,
     )
     const results: CommitResult[] = []
     attachSave(opened, async () => {

@@ -201,6 +201,14 @@ describe('createNativeCodec', () => {
       expect(result).toMatchObject({ ok: true, meta: { ...noMeta, createdAt: t0 } })
     })
 
+    it("carries a session's own lifetime after the other metadata", () => {
+      const meta = { user: null, createdAt: t0, permanent: false, maxAge: 600 }
+
+      const result = read(codec.encode({ a: 1 }, meta, t0))
+
+      expect(result).toMatchObject({ ok: true, meta })
+    })
+
     it("still reads a 0.1 cookie, whose metadata sat among the data's keys", () => {
       const legacy = sign(`{"a":1,"_permanent":true,"_user":"u-1","_created":${t0 / 1000 - 5}}`)
 
@@ -212,7 +220,13 @@ describe('createNativeCodec', () => {
     })
 
     it('refuses metadata of a shape it never writes', () => {
-      for (const json of ['[{}]', '[{},"x"]', '[{},1,2]', '[{},1,null,true]', '[{},1,null,1,5]']) {
+      const shapes = ['[{}]', '[{},"x"]', '[{},1,2]', '[{},1,null,true]', '[{},1,null,1,5,6]']
+      for (const json of [
+        ...shapes,
+        '[{},1,null,1,0]',
+        '[{},1,null,0,"60"]',
+        '[{},1,null,0,null]',
+      ]) {
         expect(read(sign(json)), json).toEqual({ ok: false, reason: 'bad_payload' })
       }
     })

@@ -4,9 +4,9 @@
  *   signed:    s1.<key id>.<issued at, base36 seconds>.<base64url JSON>.<base64url MAC>
  *   encrypted: e1.<key id>.<issued at, base36 seconds>.<base64url (IV | ciphertext | tag)>
  *
- * The JSON is `[data, created, user, permanent]`: the session's tagged-JSON data, then tessera's
- * metadata beside it (when the session began in unix seconds or null, the bound user or null,
- * 1 when permanent; trailing defaults left out), so no key of the data is ever read as
+ * The JSON is `[data, created, user, permanent, maxAge]`: the session's tagged-JSON data, then
+ * tessera's metadata beside it (when the session began in unix seconds or null, the bound user
+ * or null, 1 when permanent, the session's own lifetime in seconds; trailing defaults left out), so no key of the data is ever read as
  * metadata. A plain object is a 0.1 cookie, whose metadata sat among the data under `_created`,
  * `_user` and `_permanent`: it still reads.
  *
@@ -165,14 +165,24 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     return { ok: true, data, meta, issuedAt, keyIndex: found.index }
   }
 
-  return { format: encrypt ? 'encrypted' : 'native', reservedKeys: noKeys, encode, decode }
+  return {
+    format: encrypt ? 'encrypted' : 'native',
+    reservedKeys: noKeys,
+    lifetimes: true,
+    encode,
+    decode,
+  }
 }
 
 const noKeys: ReadonlySet<string> = new Set()
 
-/** The metadata as the cookie writes it, after the data: `,created[,user[,1]]`. */
+/** The metadata as the cookie writes it, after the data: `,created[,user[,1[,maxAge]]]`. */
 function metaText(meta: SessionMeta): string {
   const created = meta.createdAt === null ? 'null' : String(Math.floor(meta.createdAt / 1000))
+  if (typeof meta.maxAge === 'number') {
+    const user = meta.user === null ? 'null' : JSON.stringify(meta.user)
+    return `,${created},${user},${meta.permanent ? 1 : 0},${meta.maxAge}`
+  }
   if (meta.permanent)
     return `,${created},${meta.user === null ? 'null' : JSON.stringify(meta.user)},1`
   if (meta.user !== null) return `,${created},${JSON.stringify(meta.user)}`
@@ -180,12 +190,12 @@ function metaText(meta: SessionMeta): string {
 }
 
 /**
- * The metadata of a cookie's `[data, created, user, permanent]` array. Throws on a shape this
- * codec never writes.
+ * The metadata of a cookie's `[data, created, user, permanent, maxAge]` array. Throws on a shape
+ * this codec never writes.
  */
 function readMeta(parsed: unknown[]): SessionMeta {
   const length = parsed.length
-  if (length < 2 || length > 4) throw new TypeError('a session is 2 to 4 entries')
+  if (length < 2 || length > 5) throw new TypeError('a session is 2 to 5 entries')
   const created = parsed[1]
   const user = length > 2 ? parsed[2] : null
   const permanent = length > 3 ? parsed[3] : 0
@@ -194,11 +204,19 @@ function readMeta(parsed: unknown[]): SessionMeta {
   }
   if (user !== null && typeof user !== 'string') throw new TypeError('bad user')
   if (permanent !== 0 && permanent !== 1) throw new TypeError('bad permanence')
-  return {
+  const meta: SessionMeta = {
     createdAt: created === null ? null : (created as number) * 1000,
     user,
     permanent: permanent === 1,
   }
+  if (length > 4) {
+    const maxAge = parsed[4]
+    if (!(typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0)) {
+      throw new TypeError('bad lifetime')
+    }
+    meta.maxAge = maxAge
+  }
+  return meta
 }
 
 /** The metadata of a 0.1 cookie, taken out of its data, where that version kept it. */

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { clockOption, positiveMs, stringOption } from './common/config.js'
+import { clockOption, secondsAsMs, stringOption } from './common/config.js'
 import { createCommandTimeout } from './common/timeout.js'
 import {
   checkConnection,
@@ -47,7 +47,7 @@ export interface RedisStoreOptions {
   url?: string
   /** The prefix of every key the store writes. @default 'tessera:' */
   prefix?: string
-  /** Milliseconds a command may take before it fails (and the request with it). @default 1000 */
+  /** Seconds a command may take before it fails (and the request with it); at most 60. @default 1 */
   timeout?: number
   /**
    * The clock, in epoch ms: what decides that a session has expired. Redis still expires keys
@@ -68,7 +68,7 @@ export function createRedisStore(
   options: RedisStoreOptions = {},
 ): StoreWith<'list' | 'prune' | 'clear' | 'close'> {
   const prefix = stringOption('redis', 'prefix', options.prefix, 'tessera:')
-  const timeout = positiveMs('redis', 'timeout', options.timeout, 1000)
+  const timeout = secondsAsMs('redis', 'timeout', options.timeout, 1, 60)
   const now = clockOption('redis', options.now)
   const url = checkConnection(options)
   const commands = createCommandTimeout('redis', timeout)
