@@ -58,14 +58,15 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     let found: DecodeSuccess | null = null
     let foundValue = ''
     let refused: RejectReason | null = null
+    const t = now()
     for (const value of draft.cookies) {
       if (value === '' || value === foundValue) continue
-      const result = codec.decode(value, { now: now(), maxAge: ceiling })
+      const result = codec.decode(value, { now: t, maxAge: ceiling })
       if (!result.ok) {
         refused ??= result.reason
         continue
       }
-      if (lifetimes && now() - result.issuedAt >= (result.meta.maxAge ?? maxAge) * 1000) {
+      if (lifetimes && t - result.issuedAt >= (result.meta.maxAge ?? maxAge) * 1000) {
         refused ??= 'expired'
         continue
       }

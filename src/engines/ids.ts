@@ -13,15 +13,17 @@ export const customIdPattern = /^[A-Za-z0-9_-]{22,256}$/
 /** The length of a signed id's MAC (HMAC-SHA256, base64url). */
 export const macLength = 43
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
 const genidRule =
   'a session id must be 22 to 256 characters of A-Z a-z 0-9 - _ carrying at least 128 random ' +
-  'bits (32 hex digits, or 22 base64url characters), e.g. ' +
+  'bits (32 hex digits, or 22 base64url characters; not a UUID), e.g. ' +
   "`() => crypto.randomBytes(32).toString('base64url')`"
 
 /**
  * Checks an app's `genid` at start-up: 8 ids are made, and each must be 22 to 256 base64url
  * characters, their alphabet must give them 128 bits at least (4 a character for hex, about 6
- * for base64url; a UUID counts its 32 hex digits), they must all differ, and at least half of
+ * for base64url; a UUID, 122 at most, is refused), they must all differ, and at least half of
  * their characters must vary between them, which refuses counters and timestamps. It cannot
  * prove randomness: it catches the usual mistakes, and the README says to use a CSPRNG.
  */
@@ -50,7 +52,11 @@ export function checkGenid(genid: unknown): void {
     if (/[A-Z]/.test(joined)) alphabet += 26
     if (/[-_]/.test(joined)) alphabet += 2
   }
-  // A hex id's dashes (a UUID's) are layout, not randomness.
+  // A UUID's 32 hex digits hold 122 random bits at most: 6 are its version and variant.
+  if (samples.every((id) => uuidPattern.test(id))) {
+    throw new ConfigError(`genid returned UUIDs, which hold at most 122 random bits; ${genidRule}`)
+  }
+  // A hex id's dashes are layout, not randomness.
   const shortest = Math.min(...samples.map((id) => (hex ? id.replace(/-/g, '') : id).length))
   const bits = Math.floor(shortest * Math.log2(alphabet))
   if (bits < 128) {

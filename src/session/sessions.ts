@@ -97,9 +97,9 @@ interface StoreOnlyOptions {
   /**
    * Makes session ids, in place of 32 random bytes (express-session's `genid`, without its
    * `req`). Each id must be 22 to 256 characters of A-Z a-z 0-9 - _ and carry 128 random bits
-   * at least (32 hex digits, 22 base64url characters); at start-up tessera calls it 8 times and
-   * refuses ids that repeat, fall short, or barely change (a counter, a clock). Ids are signed
-   * and stored by their SHA-256, as tessera's own.
+   * at least (32 hex digits, 22 base64url characters; not a UUID); at start-up tessera calls it
+   * 8 times and refuses ids that repeat, fall short, or barely change (a counter, a clock).
+   * Ids are signed and stored by their SHA-256, as tessera's own.
    * @example
    * genid: () => `${region}-${crypto.randomBytes(24).toString('base64url')}`
    */
