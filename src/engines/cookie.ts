@@ -1,11 +1,13 @@
 /**
  * Cookie sessions: the whole session travels in the cookie, signed or sealed by a codec. The
- * server keeps nothing, so there is nothing to list or revoke.
+ * server keeps no session; with `generations` (revocable cookie sessions) it keeps one number
+ * per user, and a cookie bound to a user is accepted only while it carries the current one.
  * @module
  */
 import type { CookieCodec, DecodeSuccess, RejectReason } from '../codecs/types.js'
 import { ConfigError, SessionError } from '../errors.js'
 import type { CookieWriter } from '../transports/cookie.js'
+import type { Generations } from './generations.js'
 import { checkLifetime } from './lifetime.js'
 import {
   type CommitResult,
@@ -29,11 +31,13 @@ export interface CookieEngineOptions {
   absoluteTimeout: number
   /** Re-issue a permanent cookie on every request that reads it. */
   refresh: boolean
+  /** Revocable cookie sessions: the per-user generations a bound cookie must match. */
+  generations?: Generations | undefined
 }
 
 /** The cookie engine. */
 export function createCookieEngine(options: CookieEngineOptions, ctx: EngineContext): Engine {
-  const { codec, cookie, maxAge, refresh } = options
+  const { codec, cookie, maxAge, refresh, generations } = options
   const absolute = options.absoluteTimeout * 1000
   const { now, emit, validate } = ctx
   // A format that carries a session's own lifetime is asked to accept cookies up to the
@@ -47,11 +51,59 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   }
 
   function loadSync(draft: Draft): boolean {
-    if (!draft.loaded) {
+    if (draft.loaded) return true
+    if (!generations) {
       read(draft)
       draft.loaded = true
+      return true
     }
+    check(draft)
+    if (draft.loaded) return true
+    const known = generations.cached(draft.user!)
+    if (known === undefined) return false
+    settle(draft, known)
     return true
+  }
+
+  /** Decodes the cookie, once; a session with no user needs no generation, so it is loaded. */
+  function check(draft: Draft): void {
+    if (draft.checked) return
+    draft.checked = true
+    read(draft)
+    if (draft.user === null) draft.loaded = true
+  }
+
+  /** Accepts the session if its cookie carries the user's current generation. */
+  function settle(draft: Draft, current: number): void {
+    draft.loaded = true
+    if (draft.generation === current) return
+    // Revoked ("log out everywhere" since it was issued): the request is anonymous.
+    draft.data = {}
+    draft.user = null
+    draft.permanent = false
+    draft.createdAt = 0
+    draft.maxAge = null
+    draft.generation = 0
+    draft.isNew = true
+    draft.resign = false
+    reject(draft, 'revoked')
+  }
+
+  async function load(draft: Draft): Promise<void> {
+    if (loadSync(draft)) return
+    settle(draft, await generations!.current(draft.user!))
+  }
+
+  /** A session bound to a user in this request must carry that user's generation: not known yet. */
+  function loginDue(draft: Draft): boolean {
+    return (
+      generations !== undefined &&
+      draft.userChanged &&
+      draft.user !== null &&
+      draft.accessed &&
+      !draft.committed &&
+      !draft.destroyed
+    )
   }
 
   function read(draft: Draft): void {
@@ -106,13 +158,15 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.permanent = found.meta.permanent
     draft.maxAge = found.meta.maxAge ?? null
     draft.createdAt = created
+    draft.generation = found.meta.generation ?? 0
     draft.isNew = false
     draft.rejected = null
     // Signed with an older secret: re-issue under the current one.
     draft.resign = found.keyIndex > 0
   }
 
-  function commitSync(draft: Draft): CommitResult {
+  function commitSync(draft: Draft): CommitResult | null {
+    if (loginDue(draft)) return null
     if (!draft.accessed || draft.committed) return { setCookie: null, vary: draft.accessed }
     draft.committed = true
     const https = cookie.auto && isHttps(draft)
@@ -126,7 +180,12 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     const t = now()
     // A new or regenerated session starts its absolute timeout now; a re-issued one keeps it.
     const created = draft.isNew || draft.regenerate ? t : draft.createdAt
-    const meta = { user: draft.user, createdAt: created, permanent: draft.permanent }
+    const meta = {
+      user: draft.user,
+      createdAt: created,
+      permanent: draft.permanent,
+      generation: draft.generation,
+    }
     const value = codec.encode(
       draft.data,
       draft.maxAge === null ? meta : { ...meta, maxAge: draft.maxAge },
@@ -145,17 +204,17 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     cookieName: cookie.name,
     reservedKeys: codec.reservedKeys,
     keyed: false,
+    loadsAsync: generations !== undefined,
     open(cookies, who, https) {
       const draft = newDraft(cookies, who, https)
-      draft.checked = true
+      // Without generations nothing is deferred to `check`: the cookie is decoded on first use.
+      draft.checked = !generations || cookies.length === 0
       if (cookies.length === 0) draft.loaded = true
       return draft
     },
-    check() {},
+    check: generations ? check : () => {},
     loadSync,
-    async load(draft) {
-      loadSync(draft)
-    },
+    load,
     async reload(draft) {
       if (draft.committed) {
         throw new SessionError(
@@ -165,7 +224,10 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
         )
       }
       resetDraft(draft)
-      loadSync(draft)
+      // As `open` left it: the cookie is decoded again (and its generation checked again).
+      draft.checked = !generations || draft.cookies.length === 0
+      if (draft.cookies.length === 0) draft.loaded = true
+      await load(draft)
     },
     checkMaxAge(seconds) {
       if (!lifetimes) {
@@ -178,7 +240,11 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       checkLifetime(seconds, options.absoluteTimeout)
     },
     async commit(draft) {
-      return commitSync(draft)
+      if (loginDue(draft)) {
+        draft.generation = await generations!.forLogin(draft.user!)
+        draft.userChanged = false
+      }
+      return commitSync(draft)!
     },
     commitSync,
     async close() {},

@@ -338,6 +338,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     cookieName: name,
     reservedKeys,
     keyed: true,
+    loadsAsync: true,
     store,
     open(cookies, who, https) {
       const draft = newDraft(cookies, who, https)

@@ -66,6 +66,8 @@ export interface Draft {
   createdAt: number
   /** This session's own lifetime in seconds (`session.maxAge`), or null for the configured one. */
   maxAge: number | null
+  /** Revocable cookie sessions: the user's generation the cookie carries (0 for none). */
+  generation: number
 
   /** Whether `data` and the metadata hold what the cookie or store has. */
   loaded: boolean
@@ -139,6 +141,7 @@ export function newDraft(
     permanent: false,
     createdAt: 0,
     maxAge: null,
+    generation: 0,
     loaded: false,
     loading: null,
     loadError: null,
@@ -178,6 +181,7 @@ export function resetDraft(draft: Draft): void {
   draft.permanent = false
   draft.createdAt = 0
   draft.maxAge = null
+  draft.generation = 0
   draft.loaded = false
   draft.loadError = null
   draft.changed = null
@@ -216,6 +220,11 @@ export interface Engine {
    * keep their change (store sessions); cookie sessions are written whole.
    */
   readonly keyed: boolean
+  /**
+   * Whether `load` may have to wait for a store (store sessions, revocable cookie sessions),
+   * so adapters load the session before the handler runs.
+   */
+  readonly loadsAsync: boolean
   /** A request's session from the values of its session cookie. Never throws for a bad cookie. */
   open(cookies: readonly string[], who: MetaSource, https?: Draft['https']): Draft
   /** Runs the cookie check `open` deferred, once. */
