@@ -111,7 +111,14 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
               userAgent: request.headers['user-agent'] ?? null,
               ip: request.ip ?? null,
             })
-      opened = openSessionNow(sessions, request.headers.cookie, meta, adapterOptions)
+      // `request.protocol` is Fastify's answer under its `trustProxy`.
+      opened = openSessionNow(
+        sessions,
+        request.headers.cookie,
+        meta,
+        adapterOptions,
+        sessions.secureAuto ? () => request.protocol === 'https' : undefined,
+      )
     } catch (error) {
       next(error as Error)
       return

@@ -11,6 +11,7 @@ import {
   applyCommit,
   attachSave,
   clientIp,
+  forwardedHttps,
   isStoreDown,
   openSession,
   type ProxyOptions,
@@ -58,6 +59,16 @@ export function withSession<T extends object, Rest extends unknown[] = []>(
           ip: clientIp(options.ip?.(request) ?? undefined, headers.get('x-forwarded-for'), trust),
         },
         options,
+        sessions.secureAuto
+          ? () =>
+              forwardedHttps(
+                request.url.startsWith('https:'),
+                options.ip?.(request) ?? undefined,
+                headers.get('x-forwarded-for'),
+                headers.get('x-forwarded-proto'),
+                trust,
+              )
+          : undefined,
       )
     } catch (error) {
       if (isStoreDown(error)) return storeUnavailableResponse()

@@ -16,6 +16,7 @@ import {
   clientIp,
   type DeclaredSessions,
   type DeclaredShape,
+  forwardedHttps,
   isStoreDown,
   openSession,
   type ProxyOptions,
@@ -80,6 +81,16 @@ export function session<T extends object>(
         ip: clientIp(options.ip?.(c) ?? undefined, c.req.header('x-forwarded-for'), trust),
       },
       options,
+      sessions.secureAuto
+        ? () =>
+            forwardedHttps(
+              c.req.url.startsWith('https:'),
+              options.ip?.(c) ?? undefined,
+              c.req.header('x-forwarded-for'),
+              c.req.header('x-forwarded-proto'),
+              trust,
+            )
+        : undefined,
     )
     const results: CommitResult[] = []
     attachSave(opened, async () => {

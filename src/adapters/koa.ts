@@ -71,6 +71,8 @@ export function session<T extends object>(
         ip: ctx.ip || null,
       },
       options,
+      // `ctx.secure` is Koa's answer under `app.proxy`.
+      sessions.secureAuto ? () => ctx.secure : undefined,
     )
     const apply = (result: CommitResult) => applyCommit(result, sinkOf(ctx))
     attachSave(opened, async () => apply(await sessions.commit(opened)))

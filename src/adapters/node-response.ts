@@ -13,6 +13,7 @@ import {
   applyCommit,
   attachSave,
   clientIp,
+  forwardedHttps,
   isStoreDown,
   openSessionNow,
   type ProxyOptions,
@@ -74,6 +75,7 @@ export function openAndHook<T extends object>(
   options: NodeSessionOptions,
   mode: HookMode = 'own',
   address?: (req: IncomingMessage) => string | null,
+  secure?: (req: IncomingMessage) => boolean,
 ): Session<T> | null | Promise<Session<T> | null> {
   const onError = options.onError ?? defaultOnError
   let opened: Session<T> | Promise<Session<T>>
@@ -88,7 +90,11 @@ export function openAndHook<T extends object>(
             // The framework's answer where it has one (Express's `req.ip`), else ours.
             ip: address ? address(req) : forwardedIp(req, options),
           })
-    opened = openSessionNow(sessions, req.headers.cookie, meta, options)
+    // The framework's answer where it has one (Express's `req.secure`), else ours.
+    const https = sessions.secureAuto
+      ? () => (secure ? secure(req) : forwardedProto(req, options))
+      : undefined
+    opened = openSessionNow(sessions, req.headers.cookie, meta, options, https)
   } catch (error) {
     onError(error, req, res)
     return null
@@ -114,6 +120,19 @@ function forwardedIp(req: IncomingMessage, options: NodeSessionOptions): string 
   return clientIp(
     req.socket.remoteAddress,
     Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+    trustOf(options),
+  )
+}
+
+function forwardedProto(req: IncomingMessage, options: NodeSessionOptions): boolean {
+  const { socket, headers } = req
+  const proto = headers['x-forwarded-proto']
+  const forwarded = headers['x-forwarded-for']
+  return forwardedHttps(
+    (socket as { encrypted?: boolean }).encrypted === true,
+    socket.remoteAddress,
+    Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+    Array.isArray(proto) ? proto.join(',') : proto,
     trustOf(options),
   )
 }

@@ -162,8 +162,9 @@ export async function openSession<T extends object>(
   cookie: string | undefined,
   meta: RequestMeta | (() => RequestMeta),
   options: AdapterOptions,
+  https?: () => boolean,
 ): Promise<Session<T>> {
-  return openSessionNow(sessions, cookie, meta, options)
+  return openSessionNow(sessions, cookie, meta, options, https)
 }
 
 /**
@@ -176,8 +177,10 @@ export function openSessionNow<T extends object>(
   cookie: string | undefined,
   meta: RequestMeta | (() => RequestMeta) | undefined,
   options: AdapterOptions,
+  https?: () => boolean,
 ): Session<T> | Promise<Session<T>> {
-  const session = sessions.open(cookie, meta)
+  // Asked only when the cookie is Secure on HTTPS alone, and then only when one is written.
+  const session = sessions.open(cookie, meta, sessions.secureAuto ? https : undefined)
   if (options.lazy || !needsLoad(session)) return session
   return session.load().then(
     () => session,
@@ -206,6 +209,32 @@ export function clientIp(
     address = (hops[hops.length - 1 - hop] as string).trim()
   }
   return address || null
+}
+
+/**
+ * Whether a request came over HTTPS, for a `secure: 'auto'` cookie: the connection's own
+ * protocol, unless the socket's peer is a trusted proxy. Then `X-Forwarded-Proto` says, read as
+ * far as `X-Forwarded-For` is trusted: the entry of the outermost trusted proxy, counted from
+ * the right, or the first when the proxies write one value (most overwrite it).
+ */
+export function forwardedHttps(
+  connectionHttps: boolean,
+  remote: string | undefined,
+  forwardedFor: string | null | undefined,
+  forwardedProto: string | null | undefined,
+  trust: Trust | null,
+): boolean {
+  if (trust === null || !forwardedProto || !trust(remote ?? '', 0)) return connectionHttps
+  // How many proxies are trusted: the peer, and each hop of X-Forwarded-For that trust passes.
+  const hops = forwardedFor ? forwardedFor.split(',') : []
+  let trusted = 1
+  for (let hop = 1; hop <= hops.length; hop++) {
+    if (!trust((hops[hops.length - hop] as string).trim(), hop)) break
+    trusted++
+  }
+  const protos = forwardedProto.split(',')
+  const proto = protos[Math.max(0, protos.length - trusted)] as string
+  return proto.trim().toLowerCase() === 'https'
 }
 
 /**

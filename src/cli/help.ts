@@ -35,7 +35,8 @@ export const commands: Record<string, CommandHelp> = {
     summary: 'print the session in a cookie as tagged JSON, or why it is invalid',
     details: `COOKIE is the value, or NAME=VALUE as a browser's tools copy it (the name then is
 the cookie's name). An encrypted cookie (e1.…) is recognised as such; --encrypted is not needed.
---max-age is the oldest a cookie may be, in seconds (default: 2678400, 31 days).
+--max-age is the oldest a cookie may be, in seconds (default: 2678400, 31 days); a native
+cookie that carries its own lifetime (session.maxAge) is held to that instead.
 ${codecDetails}`,
   },
   'cookie encode': {

@@ -4,11 +4,11 @@
  *   signed:    s1.<key id>.<issued at, base36 seconds>.<base64url JSON>.<base64url MAC>
  *   encrypted: e1.<key id>.<issued at, base36 seconds>.<base64url (IV | ciphertext | tag)>
  *
- * The JSON is `[data, created, user, permanent, generation]`: the session's tagged-JSON data,
- * then tessera's metadata beside it (when the session began in unix seconds or null, the bound
- * user or null, 1 when permanent, the user's generation in revocable cookie sessions; trailing
- * defaults left out), so no key of the data is ever read as
- * metadata. A plain object is a 0.1 cookie, whose metadata sat among the data under `_created`,
+ * The JSON is `[data, created, user, permanent, generation, maxAge]`: the session's tagged-JSON
+ * data, then tessera's metadata beside it (when the session began in unix seconds or null, the
+ * bound user or null, 1 when permanent, the user's generation in revocable cookie sessions or 0,
+ * the session's own lifetime in seconds; trailing defaults left out), so no key of the data is
+ * ever read as metadata. A plain object is a 0.1 cookie, whose metadata sat among the data under `_created`,
  * `_user` and `_permanent`: it still reads.
  *
  * The MAC (or the GCM additional data) covers the cookie name and everything before it, so a
@@ -166,15 +166,28 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     return { ok: true, data, meta, issuedAt, keyIndex: found.index }
   }
 
-  return { format: encrypt ? 'encrypted' : 'native', reservedKeys: noKeys, encode, decode }
+  return {
+    format: encrypt ? 'encrypted' : 'native',
+    reservedKeys: noKeys,
+    lifetimes: true,
+    encode,
+    decode,
+  }
 }
 
 const noKeys: ReadonlySet<string> = new Set()
 
-/** The metadata as the cookie writes it, after the data: `,created[,user[,permanent[,generation]]]`. */
+/**
+ * The metadata as the cookie writes it, after the data:
+ * `,created[,user[,permanent[,generation[,maxAge]]]]`.
+ */
 function metaText(meta: SessionMeta): string {
   const created = meta.createdAt === null ? 'null' : String(Math.floor(meta.createdAt / 1000))
   const generation = meta.user === null ? 0 : (meta.generation ?? 0)
+  if (typeof meta.maxAge === 'number') {
+    const user = meta.user === null ? 'null' : JSON.stringify(meta.user)
+    return `,${created},${user},${meta.permanent ? 1 : 0},${generation},${meta.maxAge}`
+  }
   if (generation > 0) {
     return `,${created},${JSON.stringify(meta.user)},${meta.permanent ? 1 : 0},${generation}`
   }
@@ -185,12 +198,12 @@ function metaText(meta: SessionMeta): string {
 }
 
 /**
- * The metadata of a cookie's `[data, created, user, permanent, generation]` array. Throws on a
- * shape this codec never writes.
+ * The metadata of a cookie's `[data, created, user, permanent, generation, maxAge]` array.
+ * Throws on a shape this codec never writes.
  */
 function readMeta(parsed: unknown[]): SessionMeta {
   const length = parsed.length
-  if (length < 2 || length > 5) throw new TypeError('a session is 2 to 5 entries')
+  if (length < 2 || length > 6) throw new TypeError('a session is 2 to 6 entries')
   const created = parsed[1]
   const user = length > 2 ? parsed[2] : null
   const permanent = length > 3 ? parsed[3] : 0
@@ -200,9 +213,13 @@ function readMeta(parsed: unknown[]): SessionMeta {
   }
   if (user !== null && typeof user !== 'string') throw new TypeError('bad user')
   if (permanent !== 0 && permanent !== 1) throw new TypeError('bad permanence')
+  // A generation belongs to a bound user; it is 0 only to make room for a lifetime after it.
   if (
     length > 4 &&
-    !(user !== null && Number.isSafeInteger(generation) && (generation as number) > 0)
+    !(
+      Number.isSafeInteger(generation) &&
+      (((generation as number) > 0 && user !== null) || (generation === 0 && length > 5))
+    )
   ) {
     throw new TypeError('bad generation')
   }
@@ -211,7 +228,14 @@ function readMeta(parsed: unknown[]): SessionMeta {
     user,
     permanent: permanent === 1,
   }
-  if (length > 4) meta.generation = generation as number
+  if (length > 4 && generation !== 0) meta.generation = generation as number
+  if (length > 5) {
+    const maxAge = parsed[5]
+    if (!(typeof maxAge === 'number' && Number.isFinite(maxAge) && maxAge > 0)) {
+      throw new TypeError('bad lifetime')
+    }
+    meta.maxAge = maxAge
+  }
   return meta
 }
 

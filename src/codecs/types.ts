@@ -37,6 +37,11 @@ export interface SessionMeta {
   /** Whether the cookie outlives the browser (Flask's `session.permanent`). */
   permanent: boolean
   /**
+   * The session's own lifetime in seconds (`session.maxAge`); absent or null for the app's
+   * `maxAge`. Only formats with `lifetimes` carry it.
+   */
+  maxAge?: number | null
+  /**
    * The user's generation when the session was bound (revocable cookie sessions); absent or 0
    * where there is none. Formats without room for it (Flask's) leave it out.
    */
@@ -76,6 +81,12 @@ export interface CookieCodec {
    * one dict, so there `_permanent` and `_user` are taken.
    */
   readonly reservedKeys: ReadonlySet<string>
+  /**
+   * Whether the format carries a session's own lifetime (`SessionMeta.maxAge`). Then `decode`
+   * is given the longest lifetime a session may have, and the engine holds each cookie to its
+   * own. tessera's format does; Flask's does not.
+   */
+  readonly lifetimes?: boolean
   /** The cookie value for `data` and `meta`, issued at `now` (epoch ms). Throws `SerializeError`. */
   encode(data: SessionData, meta: SessionMeta, now: number): string
   /** The data and metadata in `value`, or why it was refused. */

@@ -5,9 +5,10 @@
  * @module
  */
 import type { CookieCodec, DecodeSuccess, RejectReason } from '../codecs/types.js'
-import { ConfigError } from '../errors.js'
+import { ConfigError, SessionError } from '../errors.js'
 import type { CookieWriter } from '../transports/cookie.js'
 import type { Generations } from './generations.js'
+import { checkLifetime } from './lifetime.js'
 import {
   type CommitResult,
   capExpiry,
@@ -15,7 +16,9 @@ import {
   type Engine,
   type EngineContext,
   isEmpty,
+  isHttps,
   newDraft,
+  resetDraft,
 } from './types.js'
 
 /** Options of the cookie engine. Durations in seconds. */
@@ -37,6 +40,10 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   const { codec, cookie, maxAge, refresh, generations } = options
   const absolute = options.absoluteTimeout * 1000
   const { now, emit, validate } = ctx
+  // A format that carries a session's own lifetime is asked to accept cookies up to the
+  // longest one can be; each is then held to its own (or the configured) lifetime here.
+  const lifetimes = codec.lifetimes === true
+  const ceiling = lifetimes ? Math.max(maxAge, options.absoluteTimeout) : maxAge
 
   function reject(draft: Draft, reason: RejectReason, issues?: readonly string[]): void {
     draft.rejected = reason
@@ -75,6 +82,7 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.user = null
     draft.permanent = false
     draft.createdAt = 0
+    draft.maxAge = null
     draft.generation = 0
     draft.isNew = true
     draft.resign = false
@@ -102,11 +110,16 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     let found: DecodeSuccess | null = null
     let foundValue = ''
     let refused: RejectReason | null = null
+    const t = now()
     for (const value of draft.cookies) {
       if (value === '' || value === foundValue) continue
-      const result = codec.decode(value, { now: now(), maxAge })
+      const result = codec.decode(value, { now: t, maxAge: ceiling })
       if (!result.ok) {
         refused ??= result.reason
+        continue
+      }
+      if (lifetimes && t - result.issuedAt >= (result.meta.maxAge ?? maxAge) * 1000) {
+        refused ??= 'expired'
         continue
       }
       if (found) {
@@ -143,6 +156,7 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.data = checked.data
     draft.user = found.meta.user
     draft.permanent = found.meta.permanent
+    draft.maxAge = found.meta.maxAge ?? null
     draft.createdAt = created
     draft.generation = found.meta.generation ?? 0
     draft.isNew = false
@@ -155,28 +169,31 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     if (loginDue(draft)) return null
     if (!draft.accessed || draft.committed) return { setCookie: null, vary: draft.accessed }
     draft.committed = true
+    const https = cookie.auto && isHttps(draft)
     if (draft.destroyed || (isEmpty(draft.data) && draft.user === null)) {
-      return { setCookie: draft.modified ? cookie.remove() : null, vary: true }
+      return { setCookie: draft.modified ? cookie.remove(https) : null, vary: true }
     }
-    if (!draft.modified && !draft.resign && !(draft.permanent && refresh)) {
+    // `touch()` re-issues the cookie: its lifetime runs from its last write.
+    if (!draft.modified && !draft.resign && !draft.touched && !(draft.permanent && refresh)) {
       return { setCookie: null, vary: true }
     }
     const t = now()
     // A new or regenerated session starts its absolute timeout now; a re-issued one keeps it.
     const created = draft.isNew || draft.regenerate ? t : draft.createdAt
+    const meta = {
+      user: draft.user,
+      createdAt: created,
+      permanent: draft.permanent,
+      generation: draft.generation,
+    }
     const value = codec.encode(
       draft.data,
-      {
-        user: draft.user,
-        createdAt: created,
-        permanent: draft.permanent,
-        generation: draft.generation,
-      },
+      draft.maxAge === null ? meta : { ...meta, maxAge: draft.maxAge },
       t,
     )
-    const expiresAt = Math.min(t + maxAge * 1000, created + absolute)
+    const expiresAt = Math.min(t + (draft.maxAge ?? maxAge) * 1000, created + absolute)
     return {
-      setCookie: cookie.set(value, draft.permanent ? capExpiry(expiresAt, t) : undefined),
+      setCookie: cookie.set(value, draft.permanent ? capExpiry(expiresAt, t) : undefined, https),
       vary: true,
     }
   }
@@ -188,8 +205,8 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     reservedKeys: codec.reservedKeys,
     keyed: false,
     loadsAsync: generations !== undefined,
-    open(cookies, who) {
-      const draft = newDraft(cookies, who)
+    open(cookies, who, https) {
+      const draft = newDraft(cookies, who, https)
       // Without generations nothing is deferred to `check`: the cookie is decoded on first use.
       draft.checked = !generations || cookies.length === 0
       if (cookies.length === 0) draft.loaded = true
@@ -198,6 +215,30 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     check: generations ? check : () => {},
     loadSync,
     load,
+    async reload(draft) {
+      if (draft.committed) {
+        throw new SessionError(
+          'RELOAD_AFTER_SAVE',
+          "a cookie session cannot be reloaded after `session.save()`: the request's cookie " +
+            'no longer holds it; reload before saving',
+        )
+      }
+      resetDraft(draft)
+      // As `open` left it: the cookie is decoded again (and its generation checked again).
+      draft.checked = !generations || draft.cookies.length === 0
+      if (draft.cookies.length === 0) draft.loaded = true
+      await load(draft)
+    },
+    checkMaxAge(seconds) {
+      if (!lifetimes) {
+        throw new SessionError(
+          'INVALID_MAX_AGE',
+          `the ${codec.format} cookie format has no per-session lifetime (a Flask app reads ` +
+            'PERMANENT_SESSION_LIFETIME alone); set `maxAge` for every session instead',
+        )
+      }
+      checkLifetime(seconds, options.absoluteTimeout)
+    },
     async commit(draft) {
       if (loginDue(draft)) {
         draft.generation = await generations!.forLogin(draft.user!)

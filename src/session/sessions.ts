@@ -9,6 +9,7 @@ import { createNativeCodec } from '../codecs/native.js'
 import { createNativeJSON, type Tag, type TaggedJSON } from '../codecs/tagged-json.js'
 import type { CookieCodec } from '../codecs/types.js'
 import { createCookieEngine } from '../engines/cookie.js'
+import { checkGenid } from '../engines/ids.js'
 import { createValidator, type StandardSchema } from '../engines/schema.js'
 import { createStoreEngine, type PruneOptions } from '../engines/store.js'
 import type {
@@ -19,6 +20,7 @@ import type {
   SessionEvent,
 } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
+import { maxLifetime, seconds } from '../primitives/durations.js'
 import { type Secrets, secretList } from '../primitives/keys.js'
 import { requireMethods } from '../stores/common/config.js'
 import type { SessionSummary, Store } from '../stores/types.js'
@@ -37,10 +39,14 @@ interface CommonOptions {
   /**
    * The lifetime of a session (Flask's PERMANENT_SESSION_LIFETIME): how long a cookie session
    * is accepted after it was last written, a permanent cookie's Expires, and the default idle
-   * timeout of store sessions. @default 2678400 (31 days)
+   * timeout of store sessions. A session may have its own (`session.maxAge`).
+   * @default 2678400 (31 days)
    */
   maxAge?: number
-  /** A session dies this long after it was created, however active. @default 7776000 (90 days) */
+  /**
+   * A session dies this long after it was created, however active; at most 400 days.
+   * @default 7776000 (90 days)
+   */
   absoluteTimeout?: number
   /**
    * Re-issue a permanent cookie on every request that reads the session, sliding its expiry
@@ -81,15 +87,29 @@ interface CookieOnlyOptions {
 interface StoreOnlyOptions {
   /** A session unused this long expires (sliding). @default maxAge */
   idleTimeout?: number
-  /** The idle expiry is refreshed at most once per this interval. @default 60 */
+  /** The idle expiry is refreshed at most once per this interval; at most a day. @default 60 */
   touchInterval?: number
   /**
    * Seconds between sweeps of expired sessions (`store.prune()`), run in the background; 0
-   * turns them off, e.g. when a cron job runs `tessera sessions prune`. @default 3600
+   * turns them off, e.g. when a cron job runs `tessera sessions prune`; at most a week.
+   * @default 3600
    */
   pruneInterval?: number
-  /** Milliseconds a store call may take before the request fails with a 503. @default 1000 */
+  /**
+   * Seconds a store call may take before the request fails with a 503 (fractions allowed:
+   * `0.5`); at most 60. It was milliseconds in tessera 0.1. @default 1
+   */
   storeTimeout?: number
+  /**
+   * Makes session ids, in place of 32 random bytes (express-session's `genid`, without its
+   * `req`). Each id must be 22 to 256 characters of A-Z a-z 0-9 - _ and carry 128 random bits
+   * at least (32 hex digits, 22 base64url characters; not a UUID); at start-up tessera calls it
+   * 8 times and refuses ids that repeat, fall short, or barely change (a counter, a clock).
+   * Ids are signed and stored by their SHA-256, as tessera's own.
+   * @example
+   * genid: () => `${region}-${crypto.randomBytes(24).toString('base64url')}`
+   */
+  genid?: () => string
 }
 
 /** Options of cookie sessions: the whole session travels in the cookie. */
@@ -131,10 +151,20 @@ export interface SessionsBase<in out T extends object = SessionShape> {
   readonly description: string
   readonly cookieName: string
   /**
-   * A request's session, from its `Cookie` header. Never throws for a bad cookie. `meta` may be
-   * a function, called only if the request creates a store session.
+   * Whether the cookie is Secure on HTTPS requests only (`cookie.secure: 'auto'`): then adapters
+   * pass `open` whether the request came over HTTPS.
    */
-  open(cookieHeader: string | undefined, meta?: RequestMeta | (() => RequestMeta)): Session<T>
+  readonly secureAuto: boolean
+  /**
+   * A request's session, from its `Cookie` header. Never throws for a bad cookie. `meta` may be
+   * a function, called only if the request creates a store session; `https` (or a function
+   * asked once, when a cookie is written) says the request came over HTTPS, for `secure: 'auto'`.
+   */
+  open(
+    cookieHeader: string | undefined,
+    meta?: RequestMeta | (() => RequestMeta),
+    https?: boolean | (() => boolean),
+  ): Session<T>
   /** Saves the session and says what the response must carry. Throws `StoreError`. */
   commit(session: Session<T>): Promise<CommitResult>
   /**
@@ -248,12 +278,15 @@ export function createSessions<T extends object = SessionShape>(
   const cookie = createCookieWriter(options.cookie)
   const secrets = secretList(options.secret)
   const json = createNativeJSON(options.tags)
-  const maxAge = options.maxAge ?? 31 * day
-  const absoluteTimeout = options.absoluteTimeout ?? 90 * day
-  if (!(maxAge > 0)) throw new ConfigError('maxAge must be a positive number of seconds')
+  const maxAge = seconds('maxAge', options.maxAge, 31 * day, { max: maxLifetime })
+  const absoluteTimeout = seconds('absoluteTimeout', options.absoluteTimeout, 90 * day, {
+    max: maxLifetime,
+  })
   const store = options.store
   // A cookie session lives maxAge after its last write, a stored one idleTimeout after its last use.
-  const lifetime = store ? (options.idleTimeout ?? maxAge) : maxAge
+  const lifetime = store
+    ? seconds('idleTimeout', options.idleTimeout, maxAge, { max: maxLifetime })
+    : maxAge
   if (lifetime > absoluteTimeout) {
     throw new ConfigError(
       `the session lifetime (${store ? 'idleTimeout' : 'maxAge'}, ${lifetime} s) is ` +
@@ -270,6 +303,12 @@ export function createSessions<T extends object = SessionShape>(
       throw new ConfigError(
         'idleTimeout is for store sessions; a cookie session is accepted for maxAge seconds ' +
           'after it was last written, so set maxAge (or pass a `store`)',
+      )
+    }
+    if (options.genid !== undefined) {
+      throw new ConfigError(
+        'genid is for store sessions; a cookie session has no id (its data is the cookie), ' +
+          'so pass a `store` or drop `genid`',
       )
     }
     const codec = options.codec ?? makeCodec(options, secrets, cookie.name, json)
@@ -290,6 +329,7 @@ export function createSessions<T extends object = SessionShape>(
       ['get', 'create', 'update', 'destroy', 'listByUser', 'destroyByUser'],
       'a store implements the Store interface (see the README\'s "Writing a store")',
     )
+    if (options.genid !== undefined) checkGenid(options.genid)
     for (const name of ['format', 'encrypt', 'codec', 'revocation'] as const) {
       if (options[name] !== undefined) {
         throw new ConfigError(
@@ -305,9 +345,16 @@ export function createSessions<T extends object = SessionShape>(
         json,
         idleTimeout: lifetime,
         absoluteTimeout,
-        touchInterval: options.touchInterval ?? 60,
-        pruneInterval: options.pruneInterval ?? 3600,
-        storeTimeout: options.storeTimeout ?? 1000,
+        touchInterval: seconds('touchInterval', options.touchInterval, 60, {
+          max: day,
+          zero: true,
+        }),
+        pruneInterval: seconds('pruneInterval', options.pruneInterval, 3600, {
+          max: 7 * day,
+          zero: true,
+        }),
+        storeTimeout: seconds('storeTimeout', options.storeTimeout, 1, { max: 60 }),
+        genid: options.genid,
       },
       ctx,
     )
@@ -332,8 +379,9 @@ export function createSessions<T extends object = SessionShape>(
     mode: engine.kind,
     description: engine.description,
     cookieName: cookie.name,
-    open(cookieHeader, meta) {
-      return new Session<T>(engine.open(readCookie(cookieHeader, cookie.name), meta), engine)
+    secureAuto: cookie.auto,
+    open(cookieHeader, meta, https) {
+      return new Session<T>(engine.open(readCookie(cookieHeader, cookie.name), meta, https), engine)
     },
     commit(session) {
       return engine.commit(draftOf(session))

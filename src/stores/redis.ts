@@ -9,7 +9,7 @@
  * @module
  */
 
-import { clockOption, configError, positiveMs, stringOption } from './common/config.js'
+import { clockOption, configError, secondsAsMs, stringOption } from './common/config.js'
 import {
   checkConnection,
   glob,
@@ -53,7 +53,7 @@ export interface RedisStoreOptions {
   url?: string
   /** The prefix of every key the store writes. @default 'tessera:' */
   prefix?: string
-  /** Milliseconds a command may take before it fails (and the request with it). @default 1000 */
+  /** Seconds a command may take before it fails (and the request with it); at most 60. @default 1 */
   timeout?: number
   /**
    * Acknowledge a write only once `wait` replicas have it (Redis's `WAIT`), waiting at most
@@ -88,7 +88,7 @@ export function createRedisStore(
   options: RedisStoreOptions = {},
 ): StoreWith<'list' | 'prune' | 'clear' | 'close'> {
   const prefix = stringOption('redis', 'prefix', options.prefix, 'tessera:')
-  const timeout = positiveMs('redis', 'timeout', options.timeout, 1000)
+  const timeout = secondsAsMs('redis', 'timeout', options.timeout, 1, 60)
   const now = clockOption('redis', options.now)
   const target = checkConnection(options)
   const warn = options.onWarning ?? ((message: string) => console.warn(`[tessera] ${message}`))

@@ -253,7 +253,7 @@ describeService('redis', reason, () => {
 
     beforeAll(async () => {
       server = await PrivateRedis.start()
-      store = createRedisStore({ url: server.url, prefix: `${run}:f:`, timeout })
+      store = createRedisStore({ url: server.url, prefix: `${run}:f:`, timeout: timeout / 1000 })
     })
 
     afterAll(async () => {
@@ -298,7 +298,7 @@ describeService('redis', reason, () => {
 
     it('rejects within the timeout when nothing listens on the port', async () => {
       const port = await freePort()
-      const dead = createRedisStore({ url: `redis://127.0.0.1:${port}`, timeout })
+      const dead = createRedisStore({ url: `redis://127.0.0.1:${port}`, timeout: timeout / 1000 })
 
       const started = Date.now()
       await expect(dead.get(randomKey())).rejects.toThrow()
