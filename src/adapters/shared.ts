@@ -234,9 +234,5 @@ export function attachSave<T extends SessionShape>(
   session: Session<T>,
   save: () => Promise<void>,
 ): void {
-  onSave(session, () =>
-    save().catch((error: unknown) => {
-      throw error
-    }),
-  )
+  onSave(session, save)
 }

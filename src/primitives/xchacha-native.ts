@@ -32,10 +32,9 @@ interface Sodium {
 
 function loadSodium(): Sodium | null {
   try {
-    // `require` in the CommonJS build; in the ESM build a require made for this module, since
-    // `sodium-native` is a CommonJS addon.
-    const load = typeof require === 'function' ? require : createRequire(import.meta.url)
-    return load('sodium-native') as Sodium
+    // A require for this file, not a bare `require`: bundlers turn that, in an ES module, into
+    // a stub that throws. The CommonJS build has `import.meta.url` through tsup's shims.
+    return createRequire(import.meta.url)('sodium-native') as Sodium
   } catch {
     return null
   }
