@@ -203,8 +203,7 @@ function decodeCommand(args: string[], io: { out: (t: string) => void; err: (t: 
     ...values,
     name: pasted.name ?? values.name,
     // The value says how it was made: e2. (and e1. before it) is encrypted, s1. signed.
-    encrypted:
-      /^e[12]\./.test(value) || (values.encrypted === true && !value.startsWith('s1.')),
+    encrypted: /^e[12]\./.test(value) || (values.encrypted === true && !value.startsWith('s1.')),
   })
   const result = codec.decode(value, { now: parseNow(values.now), maxAge })
   if (!result.ok) {

@@ -18,7 +18,12 @@ function sealE1(json: string, name = 'session'): string {
   const iv = randomBytes(12)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   cipher.setAAD(Buffer.from(`${name}\0${head}`))
-  const sealed = Buffer.concat([iv, cipher.update(json, 'utf8'), cipher.final(), cipher.getAuthTag()])
+  const sealed = Buffer.concat([
+    iv,
+    cipher.update(json, 'utf8'),
+    cipher.final(),
+    cipher.getAuthTag(),
+  ])
   return `${head}.${sealed.toString('base64url')}`
 }
 
