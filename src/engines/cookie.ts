@@ -1,11 +1,13 @@
 /**
  * Cookie sessions: the whole session travels in the cookie, signed or sealed by a codec. The
- * server keeps nothing, so there is nothing to list or revoke.
+ * server keeps no session; with `generations` (revocable cookie sessions) it keeps one number
+ * per user, and a cookie bound to a user is accepted only while it carries the current one.
  * @module
  */
 import type { CookieCodec, DecodeSuccess, RejectReason } from '../codecs/types.js'
 import { ConfigError } from '../errors.js'
 import type { CookieWriter } from '../transports/cookie.js'
+import type { Generations } from './generations.js'
 import {
   type CommitResult,
   capExpiry,
@@ -26,11 +28,13 @@ export interface CookieEngineOptions {
   absoluteTimeout: number
   /** Re-issue a permanent cookie on every request that reads it. */
   refresh: boolean
+  /** Revocable cookie sessions: the per-user generations a bound cookie must match. */
+  generations?: Generations | undefined
 }
 
 /** The cookie engine. */
 export function createCookieEngine(options: CookieEngineOptions, ctx: EngineContext): Engine {
-  const { codec, cookie, maxAge, refresh } = options
+  const { codec, cookie, maxAge, refresh, generations } = options
   const absolute = options.absoluteTimeout * 1000
   const { now, emit, validate } = ctx
 
@@ -40,11 +44,58 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   }
 
   function loadSync(draft: Draft): boolean {
-    if (!draft.loaded) {
+    if (draft.loaded) return true
+    if (!generations) {
       read(draft)
       draft.loaded = true
+      return true
     }
+    check(draft)
+    if (draft.loaded) return true
+    const known = generations.cached(draft.user!)
+    if (known === undefined) return false
+    settle(draft, known)
     return true
+  }
+
+  /** Decodes the cookie, once; a session with no user needs no generation, so it is loaded. */
+  function check(draft: Draft): void {
+    if (draft.checked) return
+    draft.checked = true
+    read(draft)
+    if (draft.user === null) draft.loaded = true
+  }
+
+  /** Accepts the session if its cookie carries the user's current generation. */
+  function settle(draft: Draft, current: number): void {
+    draft.loaded = true
+    if (draft.generation === current) return
+    // Revoked ("log out everywhere" since it was issued): the request is anonymous.
+    draft.data = {}
+    draft.user = null
+    draft.permanent = false
+    draft.createdAt = 0
+    draft.generation = 0
+    draft.isNew = true
+    draft.resign = false
+    reject(draft, 'revoked')
+  }
+
+  async function load(draft: Draft): Promise<void> {
+    if (loadSync(draft)) return
+    settle(draft, await generations!.current(draft.user!))
+  }
+
+  /** A session bound to a user in this request must carry that user's generation: not known yet. */
+  function loginDue(draft: Draft): boolean {
+    return (
+      generations !== undefined &&
+      draft.userChanged &&
+      draft.user !== null &&
+      draft.accessed &&
+      !draft.committed &&
+      !draft.destroyed
+    )
   }
 
   function read(draft: Draft): void {
@@ -93,13 +144,15 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.user = found.meta.user
     draft.permanent = found.meta.permanent
     draft.createdAt = created
+    draft.generation = found.meta.generation ?? 0
     draft.isNew = false
     draft.rejected = null
     // Signed with an older secret: re-issue under the current one.
     draft.resign = found.keyIndex > 0
   }
 
-  function commitSync(draft: Draft): CommitResult {
+  function commitSync(draft: Draft): CommitResult | null {
+    if (loginDue(draft)) return null
     if (!draft.accessed || draft.committed) return { setCookie: null, vary: draft.accessed }
     draft.committed = true
     if (draft.destroyed || (isEmpty(draft.data) && draft.user === null)) {
@@ -113,7 +166,12 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     const created = draft.isNew || draft.regenerate ? t : draft.createdAt
     const value = codec.encode(
       draft.data,
-      { user: draft.user, createdAt: created, permanent: draft.permanent },
+      {
+        user: draft.user,
+        createdAt: created,
+        permanent: draft.permanent,
+        generation: draft.generation,
+      },
       t,
     )
     const expiresAt = Math.min(t + maxAge * 1000, created + absolute)
@@ -129,19 +187,23 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     cookieName: cookie.name,
     reservedKeys: codec.reservedKeys,
     keyed: false,
+    loadsAsync: generations !== undefined,
     open(cookies, who) {
       const draft = newDraft(cookies, who)
-      draft.checked = true
+      // Without generations nothing is deferred to `check`: the cookie is decoded on first use.
+      draft.checked = !generations || cookies.length === 0
       if (cookies.length === 0) draft.loaded = true
       return draft
     },
-    check() {},
+    check: generations ? check : () => {},
     loadSync,
-    async load(draft) {
-      loadSync(draft)
-    },
+    load,
     async commit(draft) {
-      return commitSync(draft)
+      if (loginDue(draft)) {
+        draft.generation = await generations!.forLogin(draft.user!)
+        draft.userChanged = false
+      }
+      return commitSync(draft)!
     },
     commitSync,
     async close() {},

@@ -19,7 +19,7 @@ export function needsLoad<T extends SessionShape>(session: Session<T>): boolean 
   const draft = draftOf(session)
   if (draft.loaded) return false
   const engine = engineOf(session)
-  if (engine.kind !== 'store') return false
+  if (!engine.loadsAsync) return false
   engine.check(draft)
   return !draft.loaded
 }
