@@ -74,14 +74,21 @@ function agrees(candidate: XChaCha): boolean {
     const tampered = Uint8Array.from(expected)
     tampered[0]! ^= 1
     return (
-      Buffer.from(sealed).equals(Buffer.from(expected)) &&
+      sameBytes(sealed, expected) &&
       opened !== null &&
-      Buffer.from(opened).equals(Buffer.from(text)) &&
+      sameBytes(opened, text) &&
       candidate.open(key, nonce, tampered, aad) === null
     )
   } catch {
     return false
   }
+}
+
+/** Byte equality of public probe values (no secret in them, so no constant time needed). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 let chosen: XChaCha | undefined
