@@ -7,15 +7,17 @@
  */
 
 export { createNativeCodec, type NativeCodecOptions } from './codecs/native.js'
-export { createNativeJSON, type Tag, TaggedJSON } from './codecs/tagged-json.js'
+export { createNativeJSON, type JsonValue, type Tag, TaggedJSON } from './codecs/tagged-json.js'
 export type {
   CookieCodec,
+  DecodeOptions,
   DecodeResult,
+  DecodeSuccess,
   RejectReason,
   SessionData,
   SessionMeta,
 } from './codecs/types.js'
-export type { StandardSchema } from './engines/schema.js'
+export type { StandardResult, StandardSchema } from './engines/schema.js'
 export type { PruneOptions } from './engines/store.js'
 export type { CommitResult, RequestMeta, SessionEvent } from './engines/types.js'
 export {
@@ -45,6 +47,7 @@ export {
   type CookieSessions,
   type CookieSessionsOptions,
   createSessions,
+  type OptionalOperations,
   type RevocableCookieSessions,
   type RevocableCookieSessionsOptions,
   type RevocationOptions,
