@@ -31,4 +31,6 @@ export default defineConfig({
   target: 'node20',
   // Shared chunks, so every entry uses one copy of the core (one Session class, one set of errors).
   splitting: true,
+  // `import.meta.url` in the CommonJS build too (the native XChaCha loader and the CLI use it).
+  shims: true,
 })

@@ -257,13 +257,13 @@ describe('tessera cookie decode, as pasted from a browser', () => {
     expect(clash.err).toMatch(/"sid".*--name x/)
   })
 
-  it('recognises an encrypted (e1.) cookie without --encrypted', async () => {
+  it('recognises an encrypted (e2.) cookie without --encrypted', async () => {
     const encoded = await run('cookie', 'encode', '{"a":1}', '--secret', secret, '--encrypted')
 
     const decoded = await run('cookie', 'decode', encoded.out, '--secret', secret)
     const pasted = await run('cookie', 'decode', `session=${encoded.out}`, '--secret', secret)
 
-    expect(encoded.out).toMatch(/^e1\./)
+    expect(encoded.out).toMatch(/^e2\./)
     expect(decoded).toEqual({ code: 0, out: '{"a":1}', err: '' })
     expect(pasted.out).toBe('{"a":1}')
   })

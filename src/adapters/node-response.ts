@@ -10,7 +10,6 @@ import type { Session, SessionShape } from '../session/session.js'
 import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
-  applyCommit,
   attachSave,
   clientIp,
   forwardedHttps,
@@ -19,6 +18,7 @@ import {
   type ProxyOptions,
   storeUnavailable,
   trustOf,
+  varyCookie,
 } from './shared.js'
 
 /** Options of the node:http adapter. */
@@ -172,24 +172,24 @@ class ResponseHook<T extends object> {
     return true
   }
 
+  /** `applyCommit`'s rules, without a sink object and its three closures per request. */
   apply(result: CommitResult): void {
     const { res } = this
-    applyCommit(result, {
-      get: (name) => {
-        const value = res.getHeader(name)
-        return value === undefined ? null : String(value)
-      },
-      set: (name, value) => res.setHeader(name, value),
-      appendSetCookie: (value) => {
-        const existing = res.getHeader('set-cookie')
-        if (existing === undefined) res.setHeader('set-cookie', value)
-        else
-          res.setHeader('set-cookie', [
-            ...(Array.isArray(existing) ? existing : [String(existing)]),
-            value,
-          ])
-      },
-    })
+    if (result.vary) {
+      const vary = res.getHeader('vary')
+      res.setHeader('vary', varyCookie(vary === undefined ? null : String(vary)))
+    }
+    if (result.setCookie === null) return
+    const existing = res.getHeader('set-cookie')
+    if (existing === undefined) res.setHeader('set-cookie', result.setCookie)
+    else {
+      res.setHeader('set-cookie', [
+        ...(Array.isArray(existing) ? existing : [String(existing)]),
+        result.setCookie,
+      ])
+    }
+    // A cached response that sets a session cookie would hand that session to the next client.
+    if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-store')
   }
 
   fail(error: unknown): void {

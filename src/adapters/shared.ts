@@ -276,9 +276,5 @@ export function applyCommit(result: CommitResult, headers: HeaderSink): void {
 
 /** Attaches `save()` to a session, for handlers that must save before streaming. */
 export function attachSave<T extends object>(session: Session<T>, save: () => Promise<void>): void {
-  onSave(session, () =>
-    save().catch((error: unknown) => {
-      throw error
-    }),
-  )
+  onSave(session, save)
 }

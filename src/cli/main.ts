@@ -203,8 +203,8 @@ function decodeCommand(args: string[], io: { out: (t: string) => void; err: (t: 
   const { codec, tag } = makeCodec({
     ...values,
     name: pasted.name ?? values.name,
-    // The value says how it was made: e1. is encrypted, s1. signed.
-    encrypted: value.startsWith('e1.') || (values.encrypted && !value.startsWith('s1.')),
+    // The value says how it was made: e2. (and e1. before it) is encrypted, s1. signed.
+    encrypted: /^e[12]\./.test(value) || (values.encrypted === true && !value.startsWith('s1.')),
   })
   const now = parseNow(values.now)
   // A native cookie may carry its own lifetime (`session.maxAge`), which then stands for --max-age.

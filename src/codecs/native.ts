@@ -2,7 +2,12 @@
  * tessera's own cookie format: tagged JSON, signed with HMAC-SHA256 or sealed with AES-256-GCM.
  *
  *   signed:    s1.<key id>.<issued at, base36 seconds>.<base64url JSON>.<base64url MAC>
- *   encrypted: e1.<key id>.<issued at, base36 seconds>.<base64url (IV | ciphertext | tag)>
+ *   encrypted: e2.<key id>.<issued at, base36 seconds>.<base64url (nonce | ciphertext | tag)>
+ *   (before 0.2: e1.<key id>.<issued at>.<base64url (IV | ciphertext | tag)>)
+ *
+ * `e2.` is XChaCha20-Poly1305 (24-byte random nonce) under the HKDF subkey
+ * `cookie-xchacha20-poly1305`; `e1.`, AES-256-GCM (12-byte IV) under `cookie-aes-256-gcm`, is
+ * still read, so cookies issued before keep working, and never written.
  *
  * The JSON is `[data, created, user, permanent, generation, maxAge]`: the session's tagged-JSON
  * data, then tessera's metadata beside it (when the session began in unix seconds or null, the
@@ -11,12 +16,16 @@
  * ever read as metadata. A plain object is a 0.1 cookie, whose metadata sat among the data under `_created`,
  * `_user` and `_permanent`: it still reads.
  *
- * The MAC (or the GCM additional data) covers the cookie name and everything before it, so a
+ * The MAC (or the AEAD's additional data) covers the cookie name and everything before it, so a
  * value minted for another cookie, format or mode never verifies here.
  * @module
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto'
-import { decodeCanonicalBase64url, isBase64url } from '../primitives/encoding.js'
+import { createDecipheriv } from 'node:crypto'
+import {
+  decodeCanonicalBase64url,
+  isBase64url,
+  isCanonicalBase64url,
+} from '../primitives/encoding.js'
 import {
   createMac,
   deriveKey,
@@ -27,6 +36,8 @@ import {
 } from '../primitives/keys.js'
 import { maxCookieBytes } from '../primitives/limits.js'
 import { randomBytesPooled } from '../primitives/random.js'
+import { type XChaCha, xchachaNonceBytes, xchachaTagBytes } from '../primitives/xchacha.js'
+import { xchacha } from '../primitives/xchacha-native.js'
 import { createNativeJSON, isPlainObject, type TaggedJSON } from './tagged-json.js'
 import type { CookieCodec, DecodeOptions, DecodeResult, SessionData, SessionMeta } from './types.js'
 
@@ -44,12 +55,20 @@ export interface NativeCodecOptions {
   clockSkew?: number
   /** Minimum secret length in bytes. @default 32 */
   minSecretBytes?: number
+  /**
+   * The XChaCha20-Poly1305 implementation of encrypted cookies, for tests that pin one.
+   * @internal
+   */
+  xchacha?: XChaCha
 }
 
 interface Key {
   id: string
   mac: Mac
-  enc: Buffer
+  /** The AES-256-GCM key of `e1.` cookies, read only. */
+  gcm: Buffer
+  /** The XChaCha20-Poly1305 key of `e2.` cookies. */
+  seal: Buffer
 }
 
 const iatPattern = /^[0-9a-z]{1,10}$/
@@ -60,6 +79,8 @@ const unknownKey: DecodeResult = Object.freeze({ ok: false, reason: 'unknown_key
 const badSignature: DecodeResult = Object.freeze({ ok: false, reason: 'bad_signature' })
 /** Room for the payload of the longest cookie a browser keeps. */
 const scratch = Buffer.alloc(maxCookieBytes)
+/** Where a cookie's nonce and plaintext are put together before sealing. */
+const sealScratch = Buffer.alloc(maxCookieBytes * 3)
 
 /** A codec for tessera's native cookies. */
 export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
@@ -69,12 +90,13 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   // No browser keeps a longer value, so none can have been issued: refused before any crypto.
   const maxValueLength = maxCookieBytes - Buffer.byteLength(name) - 1
   const skew = (options.clockSkew ?? 60) * 1000
-  const mode = encrypt ? 'e1' : 's1'
-  const prefix = `${mode}.`
+  const mode = encrypt ? 'e2' : 's1'
+  const aead = encrypt ? (options.xchacha ?? xchacha()) : null
   const keys: Key[] = secretList(options.secrets, options.minSecretBytes).map((secret) => ({
     id: keyId(secret),
     mac: createMac(deriveKey(secret, 'cookie-mac')),
-    enc: deriveKey(secret, 'cookie-aes-256-gcm'),
+    gcm: deriveKey(secret, 'cookie-aes-256-gcm'),
+    seal: deriveKey(secret, 'cookie-xchacha20-poly1305'),
   }))
   const byId = new Map(keys.map((key, index) => [key.id, { key, index }]))
   const current = keys[0]!
@@ -87,28 +109,43 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
       const signed = `${head}.${body}`
       return `${signed}.${current.mac.sign(`${name}\0${signed}`)}`
     }
-    const iv = randomBytesPooled(12)
-    const cipher = createCipheriv('aes-256-gcm', current.enc, iv)
-    cipher.setAAD(Buffer.from(`${name}\0${head}`, 'utf8'))
-    const sealed = Buffer.concat([
-      iv,
-      cipher.update(text, 'utf8'),
-      cipher.final(),
-      cipher.getAuthTag(),
-    ])
-    return `${head}.${sealed.toString('base64url')}`
+    // The nonce and the plaintext side by side in a kept buffer; the nonce is 24 bytes, a whole
+    // number of base64 groups, so its text and the sealed bytes' text join without re-encoding.
+    const room = xchachaNonceBytes + text.length * 3
+    const plain = room > sealScratch.length ? Buffer.allocUnsafe(room) : sealScratch
+    plain.set(randomBytesPooled(xchachaNonceBytes), 0)
+    const length = plain.write(text, xchachaNonceBytes, 'utf8')
+    const nonce = plain.subarray(0, xchachaNonceBytes)
+    const aad = Buffer.from(`${name}\0${head}`, 'utf8')
+    const sealed = aead!.seal(
+      current.seal,
+      nonce,
+      plain.subarray(xchachaNonceBytes, xchachaNonceBytes + length),
+      aad,
+    )
+    return `${head}.${Buffer.from(nonce).toString('base64url')}${Buffer.from(sealed.buffer, sealed.byteOffset, sealed.length).toString('base64url')}`
   }
 
   function decode(value: string, { now, maxAge }: DecodeOptions): DecodeResult {
     if (value.length > maxValueLength) return tooLarge
     // Segments found with indexOf, not split: this runs on every request that has a cookie.
-    if (!value.startsWith(prefix)) return malformed
-    const idEnd = value.indexOf('.', prefix.length)
+    // Every version tag is two characters and a dot; an encrypting codec reads both of its own.
+    const sealedWith = !encrypt
+      ? value.startsWith('s1.')
+        ? 's1'
+        : null
+      : value.startsWith('e2.')
+        ? 'e2'
+        : value.startsWith('e1.')
+          ? 'e1'
+          : null
+    if (sealedWith === null) return malformed
+    const idEnd = value.indexOf('.', 3)
     const iatEnd = idEnd < 0 ? -1 : value.indexOf('.', idEnd + 1)
     if (iatEnd < 0) return malformed
     const bodyEnd = encrypt ? value.length : value.indexOf('.', iatEnd + 1)
     if (bodyEnd < 0) return malformed
-    const id = value.slice(prefix.length, idEnd)
+    const id = value.slice(3, idEnd)
     const iat = value.slice(idEnd + 1, iatEnd)
     const body = value.slice(iatEnd + 1, bodyEnd)
     // A MAC holds no dot (the verifier checks its alphabet), so a sixth segment fails there.
@@ -116,18 +153,30 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     const found = byId.get(id)
     if (!found) return unknownKey
     let text: string
-    if (!encrypt) {
+    if (sealedWith === 's1') {
       if (!found.key.mac.matches(`${name}\0${value.slice(0, bodyEnd)}`, value.slice(bodyEnd + 1))) {
         return badSignature
       }
       // Into a buffer kept for the purpose: no Buffer made per request for the payload.
       text = scratch.toString('utf8', 0, scratch.write(body, 'base64url'))
+    } else if (sealedWith === 'e2') {
+      if (!isCanonicalBase64url(body)) return malformed
+      const length = scratch.write(body, 'base64url')
+      if (length < xchachaNonceBytes + xchachaTagBytes) return malformed
+      const opened = aead!.open(
+        found.key.seal,
+        scratch.subarray(0, xchachaNonceBytes),
+        scratch.subarray(xchachaNonceBytes, length),
+        Buffer.from(`${name}\0${value.slice(0, iatEnd)}`, 'utf8'),
+      )
+      if (opened === null) return badSignature
+      text = Buffer.from(opened.buffer, opened.byteOffset, opened.length).toString('utf8')
     } else {
       const sealed = decodeCanonicalBase64url(body)
       if (sealed === null || sealed.length < 12 + 16) return malformed
       try {
-        const decipher = createDecipheriv('aes-256-gcm', found.key.enc, sealed.subarray(0, 12))
-        decipher.setAAD(Buffer.from(`${name}\0${mode}.${id}.${iat}`, 'utf8'))
+        const decipher = createDecipheriv('aes-256-gcm', found.key.gcm, sealed.subarray(0, 12))
+        decipher.setAAD(Buffer.from(`${name}\0${value.slice(0, iatEnd)}`, 'utf8'))
         decipher.setAuthTag(sealed.subarray(sealed.length - 16))
         text = Buffer.concat([
           decipher.update(sealed.subarray(12, sealed.length - 16)),
