@@ -14,13 +14,15 @@
  * value minted for another cookie, format or mode never verifies here.
  * @module
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto'
+
+import { utf8Length } from '../primitives/bytes.js'
 import { decodeCanonicalBase64url, isBase64url } from '../primitives/encoding.js'
 import {
   createMac,
   deriveKey,
   keyId,
   type Mac,
+  requireNodeCrypto,
   type Secrets,
   secretList,
 } from '../primitives/keys.js'
@@ -45,28 +47,31 @@ export interface NativeCodecOptions {
   minSecretBytes?: number
 }
 
+/** Where a cookie's crypto runs: `node:crypto` (synchronous) or Web Crypto (asynchronous). */
+export type CryptoBackend = 'node' | 'web'
+
 interface Key {
   id: string
   mac: Mac
   enc: Buffer
 }
 
-const iatPattern = /^[0-9a-z]{1,10}$/
+/** The issue time's segment: base36 seconds. */
+export const iatPattern: RegExp = /^[0-9a-z]{1,10}$/
 // Shared, frozen failures: a flood of bad cookies allocates nothing for its answers.
-const tooLarge: DecodeResult = Object.freeze({ ok: false, reason: 'too_large' })
-const malformed: DecodeResult = Object.freeze({ ok: false, reason: 'malformed' })
-const unknownKey: DecodeResult = Object.freeze({ ok: false, reason: 'unknown_key' })
-const badSignature: DecodeResult = Object.freeze({ ok: false, reason: 'bad_signature' })
-/** Room for the payload of the longest cookie a browser keeps. */
-const scratch = Buffer.alloc(maxCookieBytes)
+export const tooLarge: DecodeResult = Object.freeze({ ok: false, reason: 'too_large' })
+export const malformed: DecodeResult = Object.freeze({ ok: false, reason: 'malformed' })
+export const unknownKey: DecodeResult = Object.freeze({ ok: false, reason: 'unknown_key' })
+export const badSignature: DecodeResult = Object.freeze({ ok: false, reason: 'bad_signature' })
 
-/** A codec for tessera's native cookies. */
+/** A codec for tessera's native cookies, over `node:crypto`, synchronous. */
 export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
+  const { createCipheriv, createDecipheriv } = requireNodeCrypto('the native cookie codec')
   const encrypt = options.encrypt ?? false
   const json = options.json ?? createNativeJSON()
   const name = options.name ?? 'session'
   // No browser keeps a longer value, so none can have been issued: refused before any crypto.
-  const maxValueLength = maxCookieBytes - Buffer.byteLength(name) - 1
+  const maxValueLength = maxCookieBytes - utf8Length(name) - 1
   const skew = (options.clockSkew ?? 60) * 1000
   const mode = encrypt ? 'e1' : 's1'
   const prefix = `${mode}.`
@@ -77,6 +82,8 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   }))
   const byId = new Map(keys.map((key, index) => [key.id, { key, index }]))
   const current = keys[0]!
+  /** Room for the payload of the longest cookie a browser keeps. */
+  const scratch = Buffer.alloc(maxCookieBytes)
 
   function encode(data: SessionData, meta: SessionMeta, now: number): string {
     const text = `[${json.stringify(data)}${metaText(meta)}]`
@@ -136,42 +143,59 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
         return badSignature
       }
     }
-    // Timestamps are checked only once the MAC has vouched for them.
-    const issuedAt = Number.parseInt(iat, 36) * 1000
-    if (issuedAt - now > skew) return { ok: false, reason: 'future' }
-    // The deadline itself is past, as a store's `expiresAt` is.
-    if (now - issuedAt >= maxAge * 1000) return { ok: false, reason: 'expired' }
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
-    } catch {
-      return { ok: false, reason: 'bad_payload' }
-    }
-    let data: unknown
-    let meta: SessionMeta
-    try {
-      if (Array.isArray(parsed)) {
-        meta = readMeta(parsed)
-        data = json.untag(parsed[0])
-      } else {
-        data = json.untag(parsed)
-        if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
-        meta = legacyMeta(data)
-      }
-    } catch {
-      return { ok: false, reason: 'bad_payload' }
-    }
-    if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
-    return { ok: true, data, meta, issuedAt, keyIndex: found.index }
+    return readPayload(text, iat, found.index, now, maxAge, skew, json)
   }
 
   return { format: encrypt ? 'encrypted' : 'native', reservedKeys: noKeys, encode, decode }
 }
 
-const noKeys: ReadonlySet<string> = new Set()
+/**
+ * The session in a verified cookie's JSON `text`, once its MAC or tag has vouched for it:
+ * the issue time checked against the clock, then the data and metadata.
+ */
+export function readPayload(
+  text: string,
+  iat: string,
+  keyIndex: number,
+  now: number,
+  maxAge: number,
+  skew: number,
+  json: TaggedJSON,
+): DecodeResult {
+  // Timestamps are checked only once the MAC has vouched for them.
+  const issuedAt = Number.parseInt(iat, 36) * 1000
+  if (issuedAt - now > skew) return { ok: false, reason: 'future' }
+  // The deadline itself is past, as a store's `expiresAt` is.
+  if (now - issuedAt >= maxAge * 1000) return { ok: false, reason: 'expired' }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return { ok: false, reason: 'bad_payload' }
+  }
+  let data: unknown
+  let meta: SessionMeta
+  try {
+    if (Array.isArray(parsed)) {
+      meta = readMeta(parsed)
+      data = json.untag(parsed[0])
+    } else {
+      data = json.untag(parsed)
+      if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
+      meta = legacyMeta(data)
+    }
+  } catch {
+    return { ok: false, reason: 'bad_payload' }
+  }
+  if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
+  return { ok: true, data, meta, issuedAt, keyIndex }
+}
+
+/** A native cookie's reserved keys: none, its metadata travels beside the data. */
+export const noKeys: ReadonlySet<string> = new Set()
 
 /** The metadata as the cookie writes it, after the data: `,created[,user[,1]]`. */
-function metaText(meta: SessionMeta): string {
+export function metaText(meta: SessionMeta): string {
   const created = meta.createdAt === null ? 'null' : String(Math.floor(meta.createdAt / 1000))
   if (meta.permanent)
     return `,${created},${meta.user === null ? 'null' : JSON.stringify(meta.user)},1`

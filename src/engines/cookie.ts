@@ -3,7 +3,7 @@
  * server keeps nothing, so there is nothing to list or revoke.
  * @module
  */
-import type { CookieCodec, DecodeSuccess, RejectReason } from '../codecs/types.js'
+import type { AnyCookieCodec, DecodeSuccess, RejectReason } from '../codecs/types.js'
 import { ConfigError } from '../errors.js'
 import type { CookieWriter } from '../transports/cookie.js'
 import {
@@ -18,7 +18,8 @@ import {
 
 /** Options of the cookie engine. Durations in seconds. */
 export interface CookieEngineOptions {
-  codec: CookieCodec
+  /** A synchronous codec (`node:crypto`) is read on first use; an async one (Web Crypto) is awaited. */
+  codec: AnyCookieCodec
   cookie: CookieWriter
   /** How long a cookie is accepted after it was last written. */
   maxAge: number
@@ -39,8 +40,11 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     emit(issues ? { type: 'rejected', reason, issues } : { type: 'rejected', reason })
   }
 
+  const isAsync = 'async' in codec && codec.async === true
+
   function loadSync(draft: Draft): boolean {
     if (!draft.loaded) {
+      if (isAsync) return false
       read(draft)
       draft.loaded = true
     }
@@ -48,12 +52,13 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   }
 
   function read(draft: Draft): void {
+    const sync = codec as Exclude<AnyCookieCodec, { async: true }>
     let found: DecodeSuccess | null = null
     let foundValue = ''
     let refused: RejectReason | null = null
     for (const value of draft.cookies) {
       if (value === '' || value === foundValue) continue
-      const result = codec.decode(value, { now: now(), maxAge })
+      const result = sync.decode(value, { now: now(), maxAge })
       if (!result.ok) {
         refused ??= result.reason
         continue
@@ -66,6 +71,34 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       found = result
       foundValue = value
     }
+    settle(draft, found, refused)
+  }
+
+  async function load(draft: Draft): Promise<void> {
+    if (draft.loaded) return
+    if (!isAsync) {
+      loadSync(draft)
+      return
+    }
+    draft.loading ??= readAsync(draft)
+    await draft.loading
+  }
+
+  /** `read` for an async codec: every distinct value decoded at once, then judged as there. */
+  async function readAsync(draft: Draft): Promise<void> {
+    const values = [...new Set(draft.cookies)].filter((value) => value !== '')
+    const results = await Promise.all(
+      values.map((value) => codec.decode(value, { now: now(), maxAge })),
+    )
+    draft.loading = null
+    draft.loaded = true
+    const valid = results.filter((result) => result.ok)
+    if (valid.length > 1) reject(draft, 'malformed')
+    else settle(draft, valid[0] ?? null, results.find((result) => !result.ok)?.reason ?? null)
+  }
+
+  /** Fills the draft from the one valid cookie, or records why there was none. */
+  function settle(draft: Draft, found: DecodeSuccess | null, refused: RejectReason | null): void {
     // One event per request, however many bad values it carried: logs must not amplify.
     if (!found) {
       if (refused) reject(draft, refused)
@@ -99,28 +132,49 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.resign = found.keyIndex > 0
   }
 
-  function commitSync(draft: Draft): CommitResult {
+  /** What the commit is, when no cookie value has to be encoded; null when one has. */
+  function decide(draft: Draft): CommitResult | null {
     if (!draft.accessed || draft.committed) return { setCookie: null, vary: draft.accessed }
-    draft.committed = true
     if (draft.destroyed || (isEmpty(draft.data) && draft.user === null)) {
+      draft.committed = true
       return { setCookie: draft.modified ? cookie.remove() : null, vary: true }
     }
     if (!draft.modified && !draft.resign && !(draft.permanent && refresh)) {
+      draft.committed = true
       return { setCookie: null, vary: true }
     }
-    const t = now()
+    return null
+  }
+
+  /** The new cookie value's metadata and its expiry, at `t`. */
+  function issue(draft: Draft, t: number) {
     // A new or regenerated session starts its absolute timeout now; a re-issued one keeps it.
     const created = draft.isNew || draft.regenerate ? t : draft.createdAt
-    const value = codec.encode(
-      draft.data,
-      { user: draft.user, createdAt: created, permanent: draft.permanent },
-      t,
-    )
     const expiresAt = Math.min(t + maxAge * 1000, created + absolute)
     return {
-      setCookie: cookie.set(value, draft.permanent ? capExpiry(expiresAt, t) : undefined),
-      vary: true,
+      meta: { user: draft.user, createdAt: created, permanent: draft.permanent },
+      expires: draft.permanent ? capExpiry(expiresAt, t) : undefined,
     }
+  }
+
+  function commitSync(draft: Draft): CommitResult | null {
+    const decided = decide(draft)
+    if (decided || isAsync) return decided
+    draft.committed = true
+    const t = now()
+    const { meta, expires } = issue(draft, t)
+    const value = (codec as Exclude<AnyCookieCodec, { async: true }>).encode(draft.data, meta, t)
+    return { setCookie: cookie.set(value, expires), vary: true }
+  }
+
+  async function commit(draft: Draft): Promise<CommitResult> {
+    const decided = commitSync(draft)
+    if (decided) return decided
+    draft.committed = true
+    const t = now()
+    const { meta, expires } = issue(draft, t)
+    const value = await codec.encode(draft.data, meta, t)
+    return { setCookie: cookie.set(value, expires), vary: true }
   }
 
   return {
@@ -135,14 +189,11 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       if (cookies.length === 0) draft.loaded = true
       return draft
     },
+    asyncLoad: isAsync,
     check() {},
     loadSync,
-    async load(draft) {
-      loadSync(draft)
-    },
-    async commit(draft) {
-      return commitSync(draft)
-    },
+    load,
+    commit,
     commitSync,
     async close() {},
   }

@@ -31,7 +31,7 @@ export interface StoreEngineOptions {
   store: Store
   cookie: CookieWriter
   /** The app's secrets, newest first: the first signs session ids, all verify them. */
-  secrets: readonly Buffer[]
+  secrets: readonly Uint8Array[]
   /** How values are written into the store. */
   json: TaggedJSON
   idleTimeout: number
@@ -351,6 +351,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
       return draft
     },
     check,
+    asyncLoad: true,
     loadSync(draft) {
       check(draft)
       return draft.loaded

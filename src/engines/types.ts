@@ -162,6 +162,11 @@ export interface Engine {
    * keep their change (store sessions); cookie sessions are written whole.
    */
   readonly keyed: boolean
+  /**
+   * Whether reading a session needs a promise (a store call, or Web Crypto), so the adapters
+   * read it before the handler runs.
+   */
+  readonly asyncLoad: boolean
   /** A request's session from the values of its session cookie. Never throws for a bad cookie. */
   open(cookies: readonly string[], who: MetaSource): Draft
   /** Runs the cookie check `open` deferred, once. */

@@ -14,12 +14,15 @@ import { draftOf, engineOf, type Session, type SessionShape } from './session.js
 
 export { rotatedKeys } from './session.js'
 
-/** Whether the session must be read from its store before the handler can use it. */
+/**
+ * Whether the session must be read before the handler can use it: from its store, or from a
+ * cookie whose crypto is asynchronous (Web Crypto).
+ */
 export function needsLoad<T extends SessionShape>(session: Session<T>): boolean {
   const draft = draftOf(session)
   if (draft.loaded) return false
   const engine = engineOf(session)
-  if (engine.kind !== 'store') return false
+  if (!engine.asyncLoad) return false
   engine.check(draft)
   return !draft.loaded
 }

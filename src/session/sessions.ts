@@ -5,9 +5,11 @@
  * @module
  */
 import { createFlaskCodec } from '../codecs/flask/index.js'
-import { createNativeCodec } from '../codecs/native.js'
+import { createWebFlaskCodec } from '../codecs/flask/web.js'
+import { type CryptoBackend, createNativeCodec } from '../codecs/native.js'
+import { createWebNativeCodec } from '../codecs/native-web.js'
 import { createNativeJSON, type Tag, type TaggedJSON } from '../codecs/tagged-json.js'
-import type { CookieCodec } from '../codecs/types.js'
+import type { AnyCookieCodec } from '../codecs/types.js'
 import { createCookieEngine } from '../engines/cookie.js'
 import { createValidator, type StandardSchema } from '../engines/schema.js'
 import { createStoreEngine, type PruneOptions } from '../engines/store.js'
@@ -19,7 +21,7 @@ import type {
   SessionEvent,
 } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
-import { type Secrets, secretList } from '../primitives/keys.js'
+import { hasNodeCrypto, type Secrets, secretList } from '../primitives/keys.js'
 import { requireMethods } from '../stores/common/config.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
@@ -67,8 +69,16 @@ interface CookieOnlyOptions {
   format?: 'native' | 'flask'
   /** Encrypt native cookies (AES-256-GCM), so clients cannot read them. @default false */
   encrypt?: boolean
+  /**
+   * Where the cookie's crypto runs: `node` is `node:crypto`, synchronous and the fastest on
+   * Node; `web` is Web Crypto (`crypto.subtle`), asynchronous, which every runtime has. The
+   * cookies are the same either way. With `web` the adapters read the session before the
+   * handler runs (with `lazy`, the handler awaits `session.load()`).
+   * @default 'node' where `node:crypto` is available, else 'web'
+   */
+  crypto?: CryptoBackend
   /** A codec of your own, in place of `format`/`encrypt`. */
-  codec?: CookieCodec
+  codec?: AnyCookieCodec
 }
 
 /** What only store sessions take. */
@@ -256,7 +266,7 @@ export function createSessions<T extends SessionShape = SessionShape>(
       ['get', 'create', 'update', 'destroy', 'listByUser', 'destroyByUser'],
       'a store implements the Store interface (see the README\'s "Writing a store")',
     )
-    for (const name of ['format', 'encrypt', 'codec'] as const) {
+    for (const name of ['format', 'encrypt', 'codec', 'crypto'] as const) {
       if (options[name] !== undefined) {
         throw new ConfigError(
           `${name} is for cookie sessions; with a store only a signed id travels in the cookie`,
@@ -318,10 +328,14 @@ export function createSessions<T extends SessionShape = SessionShape>(
 
 function makeCodec(
   options: CookieOnlyOptions,
-  secrets: Buffer[],
+  secrets: Uint8Array[],
   name: string,
   json: TaggedJSON,
-): CookieCodec {
+): AnyCookieCodec {
+  const backend = options.crypto ?? (hasNodeCrypto ? 'node' : 'web')
+  if (backend !== 'node' && backend !== 'web') {
+    throw new ConfigError(`crypto must be 'node' or 'web', not ${JSON.stringify(backend)}`)
+  }
   if (options.format === 'flask') {
     if (options.encrypt) {
       throw new ConfigError(
@@ -329,14 +343,16 @@ function makeCodec(
       )
     }
     const [secret, ...fallbacks] = secrets
-    return createFlaskCodec({ secret: secret!, fallbacks })
+    const flask = { secret: secret!, fallbacks }
+    return backend === 'web' ? createWebFlaskCodec(flask) : createFlaskCodec(flask)
   }
   if (options.format !== undefined && options.format !== 'native') {
     throw new ConfigError(
       `format must be 'native' or 'flask', not ${JSON.stringify(options.format)}`,
     )
   }
-  return createNativeCodec({ secrets, encrypt: options.encrypt ?? false, name, json })
+  const native = { secrets, encrypt: options.encrypt ?? false, name, json }
+  return backend === 'web' ? createWebNativeCodec(native) : createNativeCodec(native)
 }
 
 export type { StandardSchema } from '../engines/schema.js'
