@@ -88,6 +88,7 @@ const reason = !built
     : null
 
 describeService('the tutorial app on workerd, Deno and Bun', reason, () => {
+  // Concurrently: each case waits mostly on a runtime starting up.
   let dir = ''
   /** The Node build's codec for each format: the reader and writer on the other side. */
   const codecs = {} as Record<Format, CookieCodec>
@@ -117,7 +118,7 @@ describeService('the tutorial app on workerd, Deno and Bun', reason, () => {
   })
 
   for (const runtime of runtimes) {
-    describe(runtime.name, () => {
+    describe.concurrent(runtime.name, () => {
       for (const format of formats) {
         it(`logs in and out with ${format} cookies that the Node build reads and writes`, async () => {
           const port = await freePort()
