@@ -11,6 +11,7 @@ import {
   type CookieCodec,
   createNativeCodec,
   createSessions,
+  type RevocationOptions,
   type Sessions,
   type Store,
 } from 'tessera'
@@ -92,6 +93,13 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   let sessions: Sessions<DemoSession>
   let storeLabel: string
   let cookieCheck: CookieCheck | null = null
+  const revocationUrl = env.SESSION_REVOCATION
+  if (revocationUrl && storeUrl !== 'cookie') {
+    throw new ConfigError(
+      'SESSION_REVOCATION is for cookie sessions (SESSION_STORE=cookie); sessions in a store ' +
+        'are revocable already',
+    )
+  }
   if (storeUrl === 'cookie') {
     const format = env.SESSION_FORMAT ?? 'native'
     let codec: CookieCodec
@@ -106,15 +114,26 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     } else {
       throw new ConfigError(`SESSION_FORMAT must be native, encrypted or flask, not "${format}"`)
     }
+    // Revocable cookie sessions: the session stays in the cookie, a generation per user in
+    // the store named by SESSION_REVOCATION, so "log out everywhere" works.
+    const revocation: RevocationOptions | undefined = revocationUrl
+      ? {
+          store: await openDemoStore(revocationUrl, env),
+          cache: seconds('SESSION_REVOCATION_CACHE', env.SESSION_REVOCATION_CACHE, 0),
+        }
+      : undefined
     sessions = createSessions<DemoSession>({
       secret: secrets,
       codec,
       maxAge: cookieMaxAge,
       cookie,
       schema: demoSchema,
+      ...(revocation && { revocation }),
     })
     cookieCheck = { codec, maxAge: cookieMaxAge }
-    storeLabel = sessions.description
+    storeLabel = revocation
+      ? `${sessions.description}, revocable in ${revocation.store.name}`
+      : sessions.description
   } else {
     const store = await openDemoStore(storeUrl, env)
     sessions = demoStoreSessions(secrets, store, cookie)
@@ -163,6 +182,15 @@ function onOff(name: string, value: string | undefined, fallback: boolean): bool
   if (value === 'on') return true
   if (value === 'off') return false
   throw new ConfigError(`${name} must be on or off, not "${value}"`)
+}
+
+function seconds(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value === '') return fallback
+  const parsed = Number(value)
+  if (!(Number.isFinite(parsed) && parsed >= 0)) {
+    throw new ConfigError(`${name} must be a number of seconds, 0 or more, not "${value}"`)
+  }
+  return parsed
 }
 
 function developmentSecretFile(dataDir: string): string {

@@ -11,6 +11,7 @@ import {
   type FormCsrf,
   flash,
   getFlashedMessages,
+  type RevocableCookieSessions,
   type Session,
   type Sessions,
 } from 'tessera'
@@ -39,6 +40,11 @@ export interface Site {
   inspector: boolean
   /** Sessions live in a store: they can be listed per user and ended from another browser. */
   storeMode: boolean
+  /**
+   * Revocable cookie sessions (`SESSION_REVOCATION`): the session is in the cookie, and "log out
+   * everywhere" ends the user's other cookies through a per-user generation. Null otherwise.
+   */
+  revocable: RevocableCookieSessions<DemoSession> | null
   /** The login form's token, which lives in no session (see the login page). */
   loginCsrf: FormCsrf
   /** Cookie sessions: their codec, so the inspector can tell a verified value from a forged one. */
@@ -97,12 +103,17 @@ export function createSite(settings: {
 }): Site {
   const { sessions, inspector, footer, loginCsrf, cookieCheck } = settings
   const storeMode = sessions.mode === 'store'
+  const revocable =
+    sessions.mode === 'cookie' && 'destroyByUser' in sessions
+      ? (sessions as RevocableCookieSessions<DemoSession>)
+      : null
 
   const site: Site = {
     sessions,
     storeLabel: settings.storeLabel,
     inspector,
     storeMode,
+    revocable,
     loginCsrf,
     cookieCheck,
 
@@ -181,11 +192,9 @@ export function createSite(settings: {
 
     logout(session) {
       session.clear()
-      if (storeMode) {
-        // A new id, and the old record deleted: the old cookie is worthless from now on.
-        session.setUser(null)
-        session.regenerate()
-      }
+      if (storeMode || revocable) session.setUser(null)
+      // A new id, and the old record deleted: the old cookie is worthless from now on.
+      if (storeMode) session.regenerate()
       flash(session, 'You have been logged out.', 'logged-out')
     },
   }

@@ -186,18 +186,27 @@ export function sessionsCookiePage(options: {
   ip: string | null
   issuedAt: number
   now: number
+  /** Revocable cookie sessions: the form that logs out every other browser. */
+  revocable: { csrfField: string } | null
 }): string {
-  const { label, now } = options
-  return `<h1>Your sessions</h1>
-<div class="notice" role="note" aria-labelledby="cookie-mode">
+  const { label, now, revocable } = options
+  const intro = revocable
+    ? `<div class="notice" role="note" aria-labelledby="cookie-mode">
+<h2 id="cookie-mode">Revocable cookie sessions: no list, but “log out everywhere” works</h2>
+<p>This site runs with revocable cookie sessions (<code>${escapeHtml(label)}</code>): your whole session travels in a signed cookie, and the server keeps one number per user, a generation, that every cookie of yours carries. It cannot list your other browsers, since it keeps no record of them, but it can end them all: the button bumps your generation, and every cookie that carries the old one is refused at its next request. This browser’s cookie is re-issued with the new one.</p>
+<form method="post" action="/sessions/revoke-others" class="inline">${revocable.csrfField}<button type="submit" class="danger">Log out everywhere else</button></form>
+</div>`
+    : `<div class="notice" role="note" aria-labelledby="cookie-mode">
 <h2 id="cookie-mode">Cookie sessions cannot list or revoke your other devices</h2>
 <p>This site runs with cookie sessions (<code>${escapeHtml(label)}</code>): your whole session travels in a signed cookie that only your browser holds. The server keeps no record of who is logged in, or where. So:</p>
 <ul>
 <li><strong>There is no list to show.</strong> Each browser carries its own session; the server sees one only when that browser makes a request.</li>
 <li><strong>There is nothing to revoke.</strong> Logging out deletes this browser’s cookie, but a copy of it taken earlier stays valid until it expires (by default 31 days after it was last written), because the server has no record to delete.</li>
 </ul>
-<p>To list sessions and end them from anywhere, keep them on the server: start the demo with <code>SESSION_STORE=sqlite:.data/sessions.db</code> (the default), <code>redis://…</code> or <code>postgres://…</code>.</p>
-</div>
+<p>To list sessions and end them from anywhere, keep them on the server: start the demo with <code>SESSION_STORE=sqlite:.data/sessions.db</code> (the default), <code>redis://…</code> or <code>postgres://…</code>. To end them all at once and keep them in the cookie, add <code>SESSION_REVOCATION=sqlite:.data/generations.db</code>.</p>
+</div>`
+  return `<h1>Your sessions</h1>
+${intro}
 <section aria-labelledby="this"><h2 id="this">This browser</h2>
 <dl class="facts">
 <dt>Logged in as</dt><dd><strong>${escapeHtml(options.username)}</strong></dd>

@@ -75,6 +75,24 @@ export const systems: readonly SystemSpec[] = [
   }),
   tessera('node:http', 'redis'),
   tessera('node:http', 'postgres'),
+  // Revocable cookie sessions: a signed cookie bound to its user, whose generation is read from
+  // Redis on every request (cache 0, the default) or once per 5 s per process.
+  {
+    ...peer('node:http', 'tessera-node-revocable', 'tessera', 'revocable cookie, redis'),
+    needs: 'redis',
+  },
+  {
+    ...peer(
+      'node:http',
+      'tessera-node-revocable-cached',
+      'tessera',
+      'revocable cookie, redis, cache 5 s',
+      {
+        quick: false,
+      },
+    ),
+    needs: 'redis',
+  },
   tessera('node:http', 'memory', { lazy: true }),
   tessera('node:http', 'sqlite', { lazy: true }),
   tessera('node:http', 'redis', { lazy: true }),
@@ -252,6 +270,13 @@ async function tesseraSessions(label: string, ctx: BuildContext, id: string) {
     })
   }
   const mode = label.replace(/, lazy$/, '')
+  if (mode.startsWith('revocable cookie')) {
+    const store = (await tesseraStore('redis', ctx, id))!
+    return createSessions<{ username?: string }>({
+      secret,
+      revocation: { store, cache: mode.endsWith('cache 5 s') ? 5 : 0 },
+    })
+  }
   const store = await tesseraStore(mode, ctx, id)
   return createSessions<{ username?: string }>({
     secret,
@@ -287,6 +312,7 @@ export async function build(spec: SystemSpec, ctx: BuildContext): Promise<Runnin
     const sessions = await tesseraSessions(spec.mode, ctx, spec.id)
     const { withSession } = await import('../../src/adapters/node.js')
     const lazy = spec.lazy ?? false
+    const revocable = spec.mode.startsWith('revocable')
     const handler = withSession(
       sessions,
       async (req, res, session) => {
@@ -301,6 +327,8 @@ export async function build(spec: SystemSpec, ctx: BuildContext): Promise<Runnin
           if (lazy) await session.load()
           session.regenerate()
           session.set('username', name)
+          // Revocable cookie sessions bind the user, or there is nothing to revoke.
+          if (revocable) session.setUser(name)
           res.writeHead(302, { location: '/' })
           res.end()
         } else if (url === '/ping') {

@@ -54,7 +54,7 @@ export function loginRoutes(site: Site): Routes {
         session.regenerate()
         session.set('username', username)
         // Server-side sessions are listed per user; a cookie session keeps only what Flask would.
-        if (site.storeMode) session.setUser(username)
+        if (site.storeMode || site.revocable) session.setUser(username)
         flash(session, `Welcome, ${username}! You are logged in.`, 'success')
         // The form's cookie has done its job; the session's own token protects what follows.
         appendSetCookie(ctx.res, loginCsrf.remove())

@@ -1,7 +1,7 @@
 /**
  * "Your sessions" (`/sessions`): every browser logged in as this user, each of which can be
- * logged out from here. Only server-side sessions can be listed or ended remotely; in cookie
- * mode the page explains why there is just this one.
+ * logged out from here. Only server-side sessions can be listed or ended one by one; revocable
+ * cookie sessions can all be ended at once; in plain cookie mode the page explains why neither.
  * @module
  */
 import { csrfInput, flash } from 'tessera'
@@ -26,6 +26,7 @@ export function sessionsRoutes(site: Site): Routes {
             ip: ctx.req.socket.remoteAddress ?? null,
             issuedAt: session.createdAt,
             now,
+            revocable: site.revocable ? { csrfField: csrfInput(session) } : null,
           })
           return site.render(ctx, 200, 'Your sessions', body, 'sessions')
         }
@@ -72,6 +73,12 @@ export function sessionsRoutes(site: Site): Routes {
         const { session } = ctx
         const username = session.get('username')
         if (!username) return site.toLogin(ctx, '/sessions')
+        if (site.revocable) {
+          // Every cookie of this user is refused from now on, but this one, re-issued.
+          await site.revocable.destroyByUser(username, { except: session })
+          flash(session, 'Logged out everywhere else.', 'success')
+          return site.redirect(ctx.res, '/sessions')
+        }
         if (sessions.mode !== 'store') return site.redirect(ctx.res, '/sessions')
         const except = sessions.keyOf(session)
         const count = await sessions.destroyByUser(username, except === null ? {} : { except })

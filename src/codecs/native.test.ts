@@ -211,8 +211,20 @@ describe('createNativeCodec', () => {
       })
     })
 
+    it("carries a bound user's generation, for revocable cookie sessions", () => {
+      const meta = { user: 'u-1', createdAt: t0, permanent: false, generation: 3 }
+
+      expect(read(codec.encode({}, meta, t0))).toMatchObject({ ok: true, meta })
+      // Without a user there is no generation to carry.
+      const anonymous = read(codec.encode({}, { ...noMeta, generation: 3 }, t0))
+      expect(anonymous).toMatchObject({ ok: true, meta: { user: null } })
+      expect(anonymous.ok && anonymous.meta.generation).toBeFalsy()
+    })
+
     it('refuses metadata of a shape it never writes', () => {
-      for (const json of ['[{}]', '[{},"x"]', '[{},1,2]', '[{},1,null,true]', '[{},1,null,1,5]']) {
+      const shapes = ['[{}]', '[{},"x"]', '[{},1,2]', '[{},1,null,true]', '[{},1,null,1,5]']
+      shapes.push('[{},1,"u",0,0]', '[{},1,"u",0,1.5]', '[{},1,"u",0,"1"]', '[{},1,"u",0,1,1]')
+      for (const json of shapes) {
         expect(read(sign(json)), json).toEqual({ ok: false, reason: 'bad_payload' })
       }
     })

@@ -20,6 +20,7 @@ export type RejectReason =
   | 'not_object'
   | 'too_large'
   | 'invalid_data'
+  | 'revoked'
 
 /**
  * What tessera keeps about a session beside its data, never among the user's keys: a codec or
@@ -35,6 +36,11 @@ export interface SessionMeta {
   createdAt: number | null
   /** Whether the cookie outlives the browser (Flask's `session.permanent`). */
   permanent: boolean
+  /**
+   * The user's generation when the session was bound (revocable cookie sessions); absent or 0
+   * where there is none. Formats without room for it (Flask's) leave it out.
+   */
+  generation?: number
 }
 
 /** A cookie value that verified: its data and metadata, when it was issued, which secret signed it. */

@@ -1,11 +1,13 @@
 /**
  * Cookie sessions: the whole session travels in the cookie, signed or sealed by a codec. The
- * server keeps nothing, so there is nothing to list or revoke.
+ * server keeps no session; with `generations` (revocable cookie sessions) it keeps one number
+ * per user, and a cookie bound to a user is accepted only while it carries the current one.
  * @module
  */
 import type { AnyCookieCodec, DecodeSuccess, RejectReason } from '../codecs/types.js'
 import { ConfigError } from '../errors.js'
 import type { CookieWriter } from '../transports/cookie.js'
+import type { Generations } from './generations.js'
 import {
   type CommitResult,
   capExpiry,
@@ -27,11 +29,13 @@ export interface CookieEngineOptions {
   absoluteTimeout: number
   /** Re-issue a permanent cookie on every request that reads it. */
   refresh: boolean
+  /** Revocable cookie sessions: the per-user generations a bound cookie must match. */
+  generations?: Generations | undefined
 }
 
 /** The cookie engine. */
 export function createCookieEngine(options: CookieEngineOptions, ctx: EngineContext): Engine {
-  const { codec, cookie, maxAge, refresh } = options
+  const { codec, cookie, maxAge, refresh, generations } = options
   const absolute = options.absoluteTimeout * 1000
   const { now, emit, validate } = ctx
 
@@ -41,24 +45,81 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   }
 
   const isAsync = 'async' in codec && codec.async === true
+  const syncCodec = codec as Exclude<AnyCookieCodec, { async: true }>
 
   function loadSync(draft: Draft): boolean {
-    if (!draft.loaded) {
-      if (isAsync) return false
+    if (draft.loaded) return true
+    if (isAsync) {
+      // Web Crypto answers only with a promise: `load` decodes the cookie (`checked` after).
+      if (!draft.checked) return false
+    } else if (!generations) {
       read(draft)
       draft.loaded = true
+      return true
+    } else {
+      check(draft)
     }
+    if (draft.loaded || !generations) {
+      draft.loaded = true
+      return true
+    }
+    const known = generations.cached(draft.user!)
+    if (known === undefined) return false
+    settle(draft, known)
     return true
   }
 
+  /** Decodes the cookie, once; a session with no user needs no generation, so it is loaded. */
+  function check(draft: Draft): void {
+    if (draft.checked) return
+    draft.checked = true
+    read(draft)
+    if (draft.user === null) draft.loaded = true
+  }
+
+  /** Accepts the session if its cookie carries the user's current generation. */
+  function settle(draft: Draft, current: number): void {
+    draft.loaded = true
+    if (draft.generation === current) return
+    // Revoked ("log out everywhere" since it was issued): the request is anonymous.
+    draft.data = {}
+    draft.user = null
+    draft.permanent = false
+    draft.createdAt = 0
+    draft.generation = 0
+    draft.isNew = true
+    draft.resign = false
+    reject(draft, 'revoked')
+  }
+
+  async function load(draft: Draft): Promise<void> {
+    if (isAsync && !draft.checked) {
+      draft.loading ??= readAsync(draft)
+      await draft.loading
+    }
+    if (loadSync(draft)) return
+    settle(draft, await generations!.current(draft.user!))
+  }
+
+  /** A session bound to a user in this request must carry that user's generation: not known yet. */
+  function loginDue(draft: Draft): boolean {
+    return (
+      generations !== undefined &&
+      draft.userChanged &&
+      draft.user !== null &&
+      draft.accessed &&
+      !draft.committed &&
+      !draft.destroyed
+    )
+  }
+
   function read(draft: Draft): void {
-    const sync = codec as Exclude<AnyCookieCodec, { async: true }>
     let found: DecodeSuccess | null = null
     let foundValue = ''
     let refused: RejectReason | null = null
     for (const value of draft.cookies) {
       if (value === '' || value === foundValue) continue
-      const result = sync.decode(value, { now: now(), maxAge })
+      const result = syncCodec.decode(value, { now: now(), maxAge })
       if (!result.ok) {
         refused ??= result.reason
         continue
@@ -71,17 +132,7 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       found = result
       foundValue = value
     }
-    settle(draft, found, refused)
-  }
-
-  async function load(draft: Draft): Promise<void> {
-    if (draft.loaded) return
-    if (!isAsync) {
-      loadSync(draft)
-      return
-    }
-    draft.loading ??= readAsync(draft)
-    await draft.loading
+    accept(draft, found, refused)
   }
 
   /** `read` for an async codec: every distinct value decoded at once, then judged as there. */
@@ -91,14 +142,16 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       values.map((value) => codec.decode(value, { now: now(), maxAge })),
     )
     draft.loading = null
-    draft.loaded = true
+    draft.checked = true
     const valid = results.filter((result) => result.ok)
     if (valid.length > 1) reject(draft, 'malformed')
-    else settle(draft, valid[0] ?? null, results.find((result) => !result.ok)?.reason ?? null)
+    else accept(draft, valid[0] ?? null, results.find((result) => !result.ok)?.reason ?? null)
+    // A session with no user needs no generation.
+    if (draft.user === null) draft.loaded = true
   }
 
   /** Fills the draft from the one valid cookie, or records why there was none. */
-  function settle(draft: Draft, found: DecodeSuccess | null, refused: RejectReason | null): void {
+  function accept(draft: Draft, found: DecodeSuccess | null, refused: RejectReason | null): void {
     // One event per request, however many bad values it carried: logs must not amplify.
     if (!found) {
       if (refused) reject(draft, refused)
@@ -126,6 +179,7 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.user = found.meta.user
     draft.permanent = found.meta.permanent
     draft.createdAt = created
+    draft.generation = found.meta.generation ?? 0
     draft.isNew = false
     draft.rejected = null
     // Signed with an older secret: re-issue under the current one.
@@ -152,29 +206,24 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     const created = draft.isNew || draft.regenerate ? t : draft.createdAt
     const expiresAt = Math.min(t + maxAge * 1000, created + absolute)
     return {
-      meta: { user: draft.user, createdAt: created, permanent: draft.permanent },
+      meta: {
+        user: draft.user,
+        createdAt: created,
+        permanent: draft.permanent,
+        generation: draft.generation,
+      },
       expires: draft.permanent ? capExpiry(expiresAt, t) : undefined,
     }
   }
 
   function commitSync(draft: Draft): CommitResult | null {
+    if (loginDue(draft)) return null
     const decided = decide(draft)
     if (decided || isAsync) return decided
     draft.committed = true
     const t = now()
     const { meta, expires } = issue(draft, t)
-    const value = (codec as Exclude<AnyCookieCodec, { async: true }>).encode(draft.data, meta, t)
-    return { setCookie: cookie.set(value, expires), vary: true }
-  }
-
-  async function commit(draft: Draft): Promise<CommitResult> {
-    const decided = commitSync(draft)
-    if (decided) return decided
-    draft.committed = true
-    const t = now()
-    const { meta, expires } = issue(draft, t)
-    const value = await codec.encode(draft.data, meta, t)
-    return { setCookie: cookie.set(value, expires), vary: true }
+    return { setCookie: cookie.set(syncCodec.encode(draft.data, meta, t), expires), vary: true }
   }
 
   return {
@@ -183,17 +232,30 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     cookieName: cookie.name,
     reservedKeys: codec.reservedKeys,
     keyed: false,
+    loadsAsync: generations !== undefined || isAsync,
     open(cookies, who) {
       const draft = newDraft(cookies, who)
-      draft.checked = true
+      // Without generations nothing is deferred to `check`: the cookie is decoded on first use.
+      draft.checked = (!generations && !isAsync) || cookies.length === 0
       if (cookies.length === 0) draft.loaded = true
       return draft
     },
-    asyncLoad: isAsync,
-    check() {},
+    // An async codec's cookie is decoded by `load` alone.
+    check: generations && !isAsync ? check : () => {},
     loadSync,
     load,
-    commit,
+    async commit(draft) {
+      if (loginDue(draft)) {
+        draft.generation = await generations!.forLogin(draft.user!)
+        draft.userChanged = false
+      }
+      const decided = commitSync(draft)
+      if (decided) return decided
+      draft.committed = true
+      const t = now()
+      const { meta, expires } = issue(draft, t)
+      return { setCookie: cookie.set(await codec.encode(draft.data, meta, t), expires), vary: true }
+    },
     commitSync,
     async close() {},
   }

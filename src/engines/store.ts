@@ -341,6 +341,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     cookieName: name,
     reservedKeys: noKeys,
     keyed: true,
+    loadsAsync: true,
     store,
     open(cookies, who) {
       const draft = newDraft(cookies, who)
@@ -351,7 +352,6 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
       return draft
     },
     check,
-    asyncLoad: true,
     loadSync(draft) {
       check(draft)
       return draft.loaded

@@ -64,6 +64,8 @@ export interface Draft {
   permanent: boolean
   /** When the session began (epoch ms), or 0 for a new one. */
   createdAt: number
+  /** Revocable cookie sessions: the user's generation the cookie carries (0 for none). */
+  generation: number
 
   /** Whether `data` and the metadata hold what the cookie or store has. */
   loaded: boolean
@@ -123,6 +125,7 @@ export function newDraft(cookies: readonly string[], who: MetaSource): Draft {
     user: null,
     permanent: false,
     createdAt: 0,
+    generation: 0,
     loaded: false,
     loading: null,
     loadError: null,
@@ -163,10 +166,11 @@ export interface Engine {
    */
   readonly keyed: boolean
   /**
-   * Whether reading a session needs a promise (a store call, or Web Crypto), so the adapters
-   * read it before the handler runs.
+   * Whether `load` may have to wait for a store (store sessions, revocable cookie sessions)
+   * or for Web Crypto (cookie sessions with `crypto: 'web'`), so adapters load the session
+   * before the handler runs.
    */
-  readonly asyncLoad: boolean
+  readonly loadsAsync: boolean
   /** A request's session from the values of its session cookie. Never throws for a bad cookie. */
   open(cookies: readonly string[], who: MetaSource): Draft
   /** Runs the cookie check `open` deferred, once. */

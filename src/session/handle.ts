@@ -14,15 +14,12 @@ import { draftOf, engineOf, type Session, type SessionShape } from './session.js
 
 export { rotatedKeys } from './session.js'
 
-/**
- * Whether the session must be read before the handler can use it: from its store, or from a
- * cookie whose crypto is asynchronous (Web Crypto).
- */
+/** Whether the session must be read from its store before the handler can use it. */
 export function needsLoad<T extends SessionShape>(session: Session<T>): boolean {
   const draft = draftOf(session)
   if (draft.loaded) return false
   const engine = engineOf(session)
-  if (!engine.asyncLoad) return false
+  if (!engine.loadsAsync) return false
   engine.check(draft)
   return !draft.loaded
 }

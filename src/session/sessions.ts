@@ -11,6 +11,7 @@ import { createWebNativeCodec } from '../codecs/native-web.js'
 import { createNativeJSON, type Tag, type TaggedJSON } from '../codecs/tagged-json.js'
 import type { AnyCookieCodec } from '../codecs/types.js'
 import { createCookieEngine } from '../engines/cookie.js'
+import { createGenerations, type Generations } from '../engines/generations.js'
 import { createValidator, type StandardSchema } from '../engines/schema.js'
 import { createStoreEngine, type PruneOptions } from '../engines/store.js'
 import type {
@@ -79,6 +80,25 @@ interface CookieOnlyOptions {
   crypto?: CryptoBackend
   /** A codec of your own, in place of `format`/`encrypt`. */
   codec?: AnyCookieCodec
+  /**
+   * Revocable cookie sessions: a store that keeps one generation number per user (never the
+   * sessions), so `sessions.destroyByUser(user)` ends every cookie session of that user.
+   */
+  revocation?: RevocationOptions
+}
+
+/** Options of revocable cookie sessions. Durations in seconds. */
+export interface RevocationOptions {
+  /** Where the per-user generations live: any store (memory, SQLite, Redis, PostgreSQL…). */
+  store: Store
+  /**
+   * How long a process trusts a user's generation it read, sparing the store a read per
+   * request; a revocation reaches the other processes within it. 0 reads it on every request
+   * of a signed-in user. @default 0
+   */
+  cache?: number
+  /** How long a store call may take before the request fails with a 503. @default 1 */
+  timeout?: number
 }
 
 /** What only store sessions take. */
@@ -102,6 +122,11 @@ export interface CookieSessionsOptions
     CookieOnlyOptions,
     Partial<Record<keyof StoreOnlyOptions, never>> {
   store?: undefined
+}
+
+/** Options of revocable cookie sessions: cookie sessions, with a store for the generations. */
+export interface RevocableCookieSessionsOptions extends CookieSessionsOptions {
+  revocation: RevocationOptions
 }
 
 /** Options of store sessions: the data lives in `store`, a signed id in the cookie. */
@@ -152,6 +177,22 @@ export interface CookieSessions<T extends SessionShape = SessionShape> extends S
   readonly mode: 'cookie'
 }
 
+/**
+ * Revocable cookie sessions: cookie sessions that "log out everywhere" can end, through the
+ * per-user generation kept in `revocation.store`.
+ */
+export interface RevocableCookieSessions<T extends SessionShape = SessionShape>
+  extends CookieSessions<T> {
+  /** Where the generations live. */
+  readonly revocationStore: Store
+  /**
+   * Ends every cookie session bound to `userId` (their cookies are refused from the next
+   * request on, in other processes once their `cache` has passed). `except` keeps one session,
+   * the current request's, which is re-issued with the new generation.
+   */
+  destroyByUser(userId: string, options?: { except?: Session<T> }): Promise<void>
+}
+
 /** The operations a store may lack (`list`, `prune`), present on the sessions when it has them. */
 type OptionalOperations<S extends Store> = (undefined extends S['list']
   ? unknown
@@ -199,6 +240,9 @@ export interface StoreSessionsBase<T extends SessionShape = SessionShape, S exte
  * const sessions = createSessions({ secret: process.env.SECRET_KEY! })
  * const sessions = createSessions({ secret, store: createSqliteStore({ path: 'data/sessions.db' }) })
  */
+export function createSessions<T extends SessionShape = SessionShape>(
+  options: RevocableCookieSessionsOptions,
+): RevocableCookieSessions<T>
 export function createSessions<T extends SessionShape = SessionShape>(
   options: CookieSessionsOptions,
 ): CookieSessions<T>
@@ -253,10 +297,14 @@ export function createSessions<T extends SessionShape = SessionShape>(
       )
     }
     const codec = options.codec ?? makeCodec(options, secrets, cookie.name, json)
+    const generations = options.revocation
+      ? makeGenerations(options.revocation, codec, absoluteTimeout, ctx)
+      : undefined
     engine = createCookieEngine(
-      { codec, cookie, maxAge, absoluteTimeout, refresh: options.refresh ?? true },
+      { codec, cookie, maxAge, absoluteTimeout, refresh: options.refresh ?? true, generations },
       ctx,
     )
+    if (generations) operations = revocationOperations(generations)
   } else {
     // Checked when the sessions are made, not on the request that first needs one of them.
     requireMethods(
@@ -266,7 +314,7 @@ export function createSessions<T extends SessionShape = SessionShape>(
       ['get', 'create', 'update', 'destroy', 'listByUser', 'destroyByUser'],
       'a store implements the Store interface (see the README\'s "Writing a store")',
     )
-    for (const name of ['format', 'encrypt', 'codec', 'crypto'] as const) {
+    for (const name of ['format', 'encrypt', 'codec', 'crypto', 'revocation'] as const) {
       if (options[name] !== undefined) {
         throw new ConfigError(
           `${name} is for cookie sessions; with a store only a signed id travels in the cookie`,
@@ -324,6 +372,54 @@ export function createSessions<T extends SessionShape = SessionShape>(
     close: () => engine.close(),
   }
   return Object.assign(sessions, operations) as CookieSessions<T> | StoreSessions<T>
+}
+
+function makeGenerations(
+  options: RevocationOptions,
+  codec: AnyCookieCodec,
+  absoluteTimeout: number,
+  ctx: EngineContext,
+): Generations {
+  const { store } = options
+  if (codec.format === 'flask') {
+    throw new ConfigError(
+      'revocation needs the native cookie format: a Flask cookie has no room for the ' +
+        "user's generation; drop `format: 'flask'` or `revocation`",
+    )
+  }
+  requireMethods(
+    store?.name ?? 'revocation',
+    'the revocation store',
+    store,
+    ['get', 'create', 'update'],
+    'pass a store, e.g. `revocation: { store: createRedisStore({ url }) }`',
+  )
+  const cache = options.cache ?? 0
+  const timeout = options.timeout ?? 1
+  if (!(cache >= 0 && Number.isFinite(cache))) {
+    throw new ConfigError(`revocation.cache must be 0 or more seconds, not ${cache}`)
+  }
+  if (!(timeout > 0 && Number.isFinite(timeout))) {
+    throw new ConfigError(`revocation.timeout must be a positive number of seconds, not ${timeout}`)
+  }
+  return createGenerations({ store, cache, timeout, absoluteTimeout, ...ctx })
+}
+
+function revocationOperations(generations: Generations): object {
+  return {
+    revocationStore: generations.store,
+    async destroyByUser(userId: string, options: { except?: Session } = {}) {
+      const next = await generations.bump(userId)
+      const kept = options.except && draftOf(options.except)
+      if (kept && kept.user === userId && !kept.destroyed) {
+        // Re-issued with the new generation when the response goes out.
+        kept.generation = next
+        kept.userChanged = false
+        kept.accessed = true
+        kept.modified = true
+      }
+    },
+  }
 }
 
 function makeCodec(
