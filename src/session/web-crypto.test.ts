@@ -60,6 +60,28 @@ describe("createSessions with crypto: 'web'", () => {
     expect(response.headers.get('set-cookie')).toMatch(/^session=s1\./)
   })
 
+  it('revokes a Web Crypto cookie with destroyByUser, as a node:crypto one', async () => {
+    const sessions = createSessions({
+      secret,
+      crypto: 'web',
+      revocation: { store: createMemoryStore() },
+    })
+    const login = sessions.open(undefined)
+    login.setUser('ada')
+    login.set('username', 'ada')
+    const cookie = (await sessions.commit(login)).setCookie?.split(';')[0] ?? ''
+    const before = sessions.open(cookie)
+    await before.load()
+
+    await sessions.destroyByUser('ada')
+    const after = sessions.open(cookie)
+    await after.load()
+
+    expect(before.get('username')).toBe('ada')
+    expect(after.get('username')).toBeUndefined()
+    expect(after.rejectedReason).toBe('revoked')
+  })
+
   it('refuses a crypto backend it does not know, and crypto with a store', () => {
     expect(() => createSessions({ secret, crypto: 'wasm' as 'web' })).toThrow(ConfigError)
     expect(() =>
