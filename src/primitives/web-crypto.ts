@@ -7,6 +7,7 @@
  */
 import { ConfigError } from '../errors.js'
 import { fromBase64, toBase64url, utf8Bytes } from './bytes.js'
+import { safeEqual } from './keys.js'
 
 /** The runtime's `crypto.subtle`, or a `ConfigError` naming what is missing. */
 export function subtle(): SubtleCrypto {
@@ -62,7 +63,7 @@ export interface WebMac {
   digest(message: string | Uint8Array): Promise<Uint8Array>
   /**
    * Whether `given` is the MAC of `message` in its one canonical spelling; anything else is
-   * `false`, never a rejection. The comparison is Web Crypto's `verify`, in constant time.
+   * `false`, never a rejection. The MAC is computed and compared by `safeEqual`, as on Node.
    */
   matches(message: string | Uint8Array, given: string): Promise<boolean>
 }
@@ -78,7 +79,7 @@ export function createWebMac(key: Uint8Array, hash: 'SHA-256' | 'SHA-1' = 'SHA-2
   const raw = Uint8Array.from(key)
   let imported: Promise<CryptoKey> | null = null
   const cryptoKey = () => {
-    imported ??= subtle().importKey('raw', raw, { name: 'HMAC', hash }, false, ['sign', 'verify'])
+    imported ??= subtle().importKey('raw', raw, { name: 'HMAC', hash }, false, ['sign'])
     return imported
   }
   const bytes = (message: string | Uint8Array) =>
@@ -90,7 +91,7 @@ export function createWebMac(key: Uint8Array, hash: 'SHA-256' | 'SHA-1' = 'SHA-2
     sign: async (message) => toBase64url(await digest(message)),
     async matches(message, given) {
       if (hash !== 'SHA-256' || !sha256MacPattern.test(given)) return false
-      return subtle().verify('HMAC', await cryptoKey(), source(fromBase64(given)), bytes(message))
+      return safeEqual(fromBase64(given), await digest(message))
     },
   }
 }
