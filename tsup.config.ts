@@ -54,6 +54,7 @@ export default defineConfig([
       'adapters/fastify': 'src/adapters/fastify.ts',
       'adapters/hono': 'src/adapters/hono.ts',
       'adapters/koa': 'src/adapters/koa.ts',
+      'adapters/next': 'src/adapters/next.ts',
       testing: 'src/testing/index.ts',
       // openStore: a store from a URL, as SESSION_STORE and the CLI's --store take it. Not a store
       // itself, so not under stores/.

@@ -1,25 +1,26 @@
 /**
- * `npm run demo:cluster`: two instances of the demo, on ports 5000 and 5001, sharing one Redis
- * (`SESSION_STORE`, default `redis://127.0.0.1:6379`). Log in on one and you are logged in on
- * the other: the path for an app that outgrows one machine. Each instance is its own process,
- * so nothing is shared but the store and the secret.
+ * `npm run demo:cluster`: N instances of the demo behind HAProxy, sharing one store
+ * (`SESSION_STORE`, default `redis://127.0.0.1:6379`). HAProxy listens on `PORT` (default
+ * 5000) and hands each request to the next instance in turn, with no sticky sessions: a login
+ * holds whichever instance answers, and a logout on one is a logout on all. Each instance is
+ * its own process, so nothing is shared but the store and the secret.
  *
- * Settings: as `npm start`, plus `PORTS` (default `5000,5001`).
+ * Usage: `npm run demo:cluster -- [--instances 3] [--no-balancer]`. Settings: as `npm start`,
+ * plus `PORTS` (the instances' ports; default the `--instances` ports after `PORT`).
  * @module
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { Socket } from 'node:net'
 import { resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { developmentSecret } from './config.js'
+import { haproxyMissing, startHaproxy } from './haproxy.js'
 
 const env = process.env
 const store = env.SESSION_STORE ?? 'redis://127.0.0.1:6379'
 const host = env.HOST ?? '127.0.0.1'
-const ports = (env.PORTS ?? '5000,5001')
-  .split(',')
-  .map((p) => p.trim())
-  .filter(Boolean)
 const server = fileURLToPath(new URL('./server.ts', import.meta.url))
 
 function fail(message: string): never {
@@ -27,8 +28,38 @@ function fail(message: string): never {
   process.exit(1)
 }
 
+let args: { instances?: string | undefined; 'no-balancer'?: boolean | undefined }
+try {
+  args = parseArgs({
+    options: { instances: { type: 'string' }, 'no-balancer': { type: 'boolean' } },
+  }).values
+} catch (error) {
+  fail(
+    `${(error as Error).message}; usage: npm run demo:cluster -- [--instances N] [--no-balancer]`,
+  )
+}
+const balanced = args['no-balancer'] !== true
+const port = Number(env.PORT ?? 5000)
+if (!Number.isInteger(port) || port < 1 || port > 65535)
+  fail(`PORT must be a port, not "${env.PORT}"`)
+const count = args.instances === undefined ? null : Number(args.instances)
+if (count !== null && (!Number.isInteger(count) || count < 2 || count > 64)) {
+  fail(`--instances takes a whole number from 2 to 64, not "${args.instances}"`)
+}
+const ports = env.PORTS
+  ? env.PORTS.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
+  : Array.from({ length: count ?? 3 }, (_, i) => String(port + 1 + i))
 if (ports.length < 2 || ports.some((p) => !/^\d+$/.test(p))) {
-  fail(`PORTS must list two ports or more, as 5000,5001, not "${env.PORTS}"`)
+  fail(`PORTS must list two ports or more, as 5001,5002, not "${env.PORTS}"`)
+}
+if (count !== null && ports.length !== count) {
+  fail(`--instances ${count} and PORTS (${ports.length} ports) disagree; give one of them`)
+}
+if (balanced) {
+  const missing = haproxyMissing()
+  if (missing) fail(missing)
 }
 if (store === 'memory' || store === 'cookie') {
   console.warn(
@@ -52,31 +83,26 @@ if (!env.SECRET_KEY && env.NODE_ENV !== 'production') {
   developmentSecret(resolve(env.DATA_DIR ?? '.data'))
 }
 
-console.log(
-  `tessera demo cluster: ${ports.length} instances sharing ${redact(store)}. ` +
-    `Log in on http://${host}:${ports[0]}, then open http://${host}:${ports[1]}: same login.`,
-)
-
 const children = new Map<string, ChildProcess>()
 let stopping = false
 
-for (const port of ports) {
-  const child = spawn(process.execPath, [...process.execArgv, server], {
-    env: { ...env, SESSION_STORE: store, HOST: host, PORT: port },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.set(port, child)
+/** Starts a child whose lines are printed with `label`; its exit stops the cluster. */
+function supervise(label: string, child: ChildProcess): void {
+  children.set(label, child)
   for (const [stream, out] of [
     [child.stdout, process.stdout],
     [child.stderr, process.stderr],
   ] as const) {
-    createInterface({ input: stream }).on('line', (line) => out.write(`[:${port}] ${line}\n`))
+    if (stream) {
+      createInterface({ input: stream }).on('line', (line) => out.write(`[${label}] ${line}\n`))
+    }
   }
+  child.on('error', () => {})
   child.on('exit', (code, signal) => {
-    children.delete(port)
+    children.delete(label)
     if (!stopping) {
       console.error(
-        `tessera demo cluster: the instance on port ${port} stopped (${signal ?? `exit code ${code}`}); stopping the others`,
+        `tessera demo cluster: ${label} stopped (${signal ?? `exit code ${code}`}); stopping the others`,
       )
       stop(1)
     } else if (children.size === 0) {
@@ -85,13 +111,45 @@ for (const port of ports) {
   })
 }
 
+for (const p of ports) {
+  const child = spawn(process.execPath, [...process.execArgv, server], {
+    // Behind the balancer the instances listen on loopback only; without it, where told.
+    env: { ...env, SESSION_STORE: store, HOST: balanced ? '127.0.0.1' : host, PORT: p },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  supervise(`:${p}`, child)
+}
+
+if (balanced) {
+  // HAProxy starts once every instance listens, so its first requests find them all up.
+  await Promise.all(ports.map((p) => listening(Number(p), 120_000)))
+  if (!stopping) {
+    const backends = ports.map((p) => `127.0.0.1:${p}`)
+    const balancer = startHaproxy({ host, port, backends })
+    supervise('haproxy', balancer.child)
+    await listening(port, 10_000, host)
+    if (!stopping) {
+      console.log(
+        `tessera demo cluster: http://${host}:${port} → HAProxy, round robin over ` +
+          `${ports.length} instances (${backends.join(', ')}) sharing ${redact(store)}. ` +
+          'The footer says which instance served each page.',
+      )
+    }
+  }
+} else {
+  console.log(
+    `tessera demo cluster: ${ports.length} instances sharing ${redact(store)}. ` +
+      `Log in on http://${host}:${ports[0]}, then open http://${host}:${ports[1]}: same login.`,
+  )
+}
+
 function stop(code: number): void {
   if (stopping) return
   stopping = true
   process.exitCode = code
   if (children.size === 0) process.exit(code)
   for (const child of children.values()) child.kill('SIGTERM')
-  // An instance that does not stop in time is ended.
+  // A child that does not stop in time is ended.
   setTimeout(() => {
     for (const child of children.values()) child.kill('SIGKILL')
   }, 5000).unref()
@@ -99,6 +157,31 @@ function stop(code: number): void {
 
 process.on('SIGINT', () => stop(0))
 process.on('SIGTERM', () => stop(0))
+
+/** Resolves once something accepts connections on `p`, or when the cluster is stopping. */
+async function listening(p: number, ms: number, address = '127.0.0.1'): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!stopping && !(await accepts(p, address === '0.0.0.0' ? '127.0.0.1' : address))) {
+    if (Date.now() > deadline) {
+      console.error(`tessera demo cluster: nothing listens on port ${p} after ${ms} ms`)
+      stop(1)
+      return
+    }
+    await new Promise((done) => setTimeout(done, 50))
+  }
+}
+
+function accepts(p: number, address: string): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = new Socket()
+    socket.once('connect', () => {
+      socket.destroy()
+      done(true)
+    })
+    socket.once('error', () => done(false))
+    socket.connect(p, address)
+  })
+}
 
 /** Null when Redis answers PING, else why not. */
 async function redisReachable(url: string): Promise<string | null> {

@@ -4,11 +4,11 @@
  * @module
  */
 
-import { createSessions, type SessionShape, type Sessions } from 'tessera'
+import { createSessions, type Sessions } from 'tessera'
 import { createSqliteStore } from 'tessera/stores/sqlite'
 
 /** The example's sessions, host and port; exits with the fix when SECRET_KEY is missing. */
-export function fromEnvironment<T extends SessionShape>(): {
+export function fromEnvironment<T extends object>(): {
   sessions: Sessions<T>
   host: string
   port: number

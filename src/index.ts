@@ -17,17 +17,19 @@ export {
   type NativeMode,
   type Sealer,
 } from './codecs/native-web.js'
-export { createNativeJSON, type Tag, TaggedJSON } from './codecs/tagged-json.js'
+export { createNativeJSON, type JsonValue, type Tag, TaggedJSON } from './codecs/tagged-json.js'
 export type {
   AnyCookieCodec,
   AsyncCookieCodec,
   CookieCodec,
+  DecodeOptions,
   DecodeResult,
+  DecodeSuccess,
   RejectReason,
   SessionData,
   SessionMeta,
 } from './codecs/types.js'
-export type { StandardSchema } from './engines/schema.js'
+export type { StandardResult, StandardSchema } from './engines/schema.js'
 export type { PruneOptions } from './engines/store.js'
 export type { CommitResult, RequestMeta, SessionEvent } from './engines/types.js'
 export {
@@ -57,6 +59,7 @@ export {
   type CookieSessions,
   type CookieSessionsOptions,
   createSessions,
+  type OptionalOperations,
   type RevocableCookieSessions,
   type RevocableCookieSessionsOptions,
   type RevocationOptions,

@@ -4,7 +4,7 @@
  * `npm pack` makes: installed into a fresh project, type-checked there from CommonJS and ESM,
  * and checked by @arethetypeswrong/cli.
  */
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
 import {
   copyFileSync,
   existsSync,
@@ -18,7 +18,8 @@ import {
 } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
+import { promisify } from 'node:util'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { describeService } from './support/services.js'
 
@@ -39,6 +40,7 @@ const subpaths: Record<string, string[]> = {
   'tessera/adapters/fastify': ['fastifySession', 'csrf'],
   'tessera/adapters/hono': ['session', 'csrf'],
   'tessera/adapters/koa': ['session', 'csrf'],
+  'tessera/adapters/next': ['getSession', 'readSession', 'sessionProxy'],
 }
 
 /** The export names of every subpath, loaded one way, in one child process (in `cwd`). */
@@ -183,6 +185,55 @@ function installTarball(tarball: string, app: string): void {
   writeFileSync(join(app, 'package.json'), '{ "name": "an-app", "private": true }\n')
 }
 
+const run = promisify(execFile)
+
+/**
+ * Type-checks `files` (from test/types/apps) in a project of their own under `app`: strict,
+ * `module: node16`. Resolves to tsc's diagnostics in the app's files or tessera's declarations
+ * (other packages' declarations, a framework's @types, are not this package's to fix), and all
+ * of its output.
+ */
+async function typecheck(
+  app: string,
+  name: string,
+  files: string[],
+  options: { type?: 'module' | 'commonjs'; skipLibCheck?: boolean; types?: string[] } = {},
+): Promise<{ ours: string[]; output: string; ok: boolean }> {
+  const project = join(app, name)
+  mkdirSync(project, { recursive: true })
+  writeFileSync(join(project, 'package.json'), `{ "type": "${options.type ?? 'module'}" }\n`)
+  for (const file of files)
+    copyFileSync(join('test/types/apps', file), join(project, basename(file)))
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        target: 'ES2022',
+        module: 'node16',
+        moduleResolution: 'node16',
+        // Absent: every package under node_modules/@types is loaded, as in a project of tsc --init.
+        ...(options.types && { types: options.types }),
+        skipLibCheck: options.skipLibCheck ?? false,
+        noEmit: true,
+      },
+      files: files.map((file) => basename(file)),
+    }),
+  )
+  const tsc = resolve('node_modules/typescript/bin/tsc')
+  const output = await run(process.execPath, [tsc, '-p', project, '--pretty', 'false'], {
+    cwd: project,
+  }).then(
+    ({ stdout, stderr }) => stdout + stderr,
+    (error: { stdout?: string; stderr?: string }) => (error.stdout ?? '') + (error.stderr ?? ''),
+  )
+  const ownFiles = files.map((file) => basename(file).replace(/\./g, '\\.')).join('|')
+  const ours = output
+    .split('\n')
+    .filter((line) => new RegExp(`^((${ownFiles})\\(|\\.\\./node_modules/tessera/)`).test(line))
+  return { ours, output, ok: !/error TS\d+/.test(output) }
+}
+
 describeService('the packed package', built ? null : notBuilt, () => {
   let dir = ''
   let tarball = ''
@@ -261,6 +312,56 @@ describeService('the packed package', built ? null : notBuilt, () => {
       expect(tsc.status === 0 || /error TS\d+/.test(output), output).toBe(true)
     })
   }
+
+  it('binds a declared session shape on every adapter (each @ts-expect-error must be an error)', {
+    timeout: 120_000,
+  }, async () => {
+    const { ours, output } = await typecheck(app, 'declared', ['declared.ts'], { types: ['node'] })
+
+    // An unused @ts-expect-error (TS2578) is a refusal that did not happen.
+    expect(ours, output).toEqual([])
+  })
+
+  it('loads through import and require in one project without declaring req.session twice', {
+    timeout: 120_000,
+  }, async () => {
+    const { ours, output } = await typecheck(app, 'dual', ['dual/esm.mts', 'dual/cjs.cts'], {
+      types: ['node'],
+    })
+
+    expect(
+      ours.filter((line) => line.includes('TS2717')),
+      output,
+    ).toEqual([])
+    expect(ours, output).toEqual([])
+  })
+
+  it('types req.session as tessera’s in a project that also has @types/express-session', {
+    timeout: 240_000,
+  }, async () => {
+    // The connect-store bridge's app: connect-redis's declarations import express-session's.
+    // Checked with skipLibCheck (tsc --init's default) and without, at once.
+    for (const project of ['express-session', 'express-session-skip']) {
+      for (const name of ['@types/express-session', 'express-session', 'connect-redis']) {
+        mkdirSync(dirname(join(app, project, 'node_modules', name)), { recursive: true })
+        symlinkSync(resolve('node_modules', name), join(app, project, 'node_modules', name), 'dir')
+      }
+    }
+
+    const [checking, skipping] = await Promise.all([
+      typecheck(app, 'express-session', ['express-session.ts']),
+      typecheck(app, 'express-session-skip', ['express-session.ts'], { skipLibCheck: true }),
+    ])
+
+    // With skipLibCheck the project compiles as it is.
+    expect(skipping.ok, skipping.output).toBe(true)
+    // Without it, express-session's own declaration is the one reported (TS2717), never
+    // tessera's or the app's.
+    expect(checking.ours, checking.output).toEqual([])
+    expect(checking.output).toMatch(
+      /@types\/express-session\/index\.d\.ts\(\d+,\d+\): error TS2717/,
+    )
+  })
 
   const attw = findAttw()
   describeService(

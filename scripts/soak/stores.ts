@@ -12,6 +12,7 @@ import { createPostgresStore } from '../../src/stores/postgres.js'
 import { createRedisStore } from '../../src/stores/redis.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
 import type { Store } from '../../src/stores/types.js'
+import { PrivatePgBouncer, pgbouncerAvailable } from '../../test/support/pgbouncer.js'
 import {
   DATABASE_URL,
   postgresAvailable,
@@ -92,20 +93,57 @@ export const soakStores: readonly SoakStoreKind[] = [
     name: 'postgres',
     unavailable: () => postgresAvailable(),
     prepare: async () => {
-      const database = runId()
-      await admin(`CREATE DATABASE ${database}`)
-      const url = new URL(DATABASE_URL)
-      url.pathname = `/${database}`
-      const connectionString = url.toString()
+      const { connectionString, drop } = await ownDatabase()
       return {
         env: { SESSION_STORE: connectionString },
         open: () => createPostgresStore({ connectionString }),
-        // FORCE: a server killed mid-run may leave its connections open for a moment.
-        cleanup: () => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
+        cleanup: drop,
+      }
+    },
+  },
+  {
+    // The demo reaches PostgreSQL through PgBouncer in transaction mode; this process reads
+    // the table directly. The URL form cannot give `statementTimeout: false`, so the pooler
+    // ignores the parameter and sets the timeout on its server connections itself.
+    name: 'pgbouncer',
+    unavailable: async () => (await postgresAvailable()) ?? pgbouncerAvailable(),
+    prepare: async () => {
+      const { database, connectionString, drop } = await ownDatabase()
+      const bouncer = await PrivatePgBouncer.start({
+        poolMode: 'transaction',
+        poolSize: 5,
+        ignoreStartupParameters: ['statement_timeout'],
+        connectQuery: 'SET statement_timeout = 1000',
+      })
+      return {
+        env: { SESSION_STORE: bouncer.url(database) },
+        open: () => createPostgresStore({ connectionString }),
+        cleanup: async () => {
+          await bouncer.stop()
+          await drop()
+        },
       }
     },
   },
 ]
+
+/** A database of the run's own in the suites' PostgreSQL, and how to drop it. */
+async function ownDatabase(): Promise<{
+  database: string
+  connectionString: string
+  drop(): Promise<void>
+}> {
+  const database = runId()
+  await admin(`CREATE DATABASE ${database}`)
+  const url = new URL(DATABASE_URL)
+  url.pathname = `/${database}`
+  return {
+    database,
+    connectionString: url.toString(),
+    // FORCE: a server killed mid-run may leave its connections open for a moment.
+    drop: () => admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`),
+  }
+}
 
 /** Runs one statement in the suites' PostgreSQL database. */
 async function admin(sql: string): Promise<void> {

@@ -17,11 +17,12 @@
 import type { IncomingMessage } from 'node:http'
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
 import { type CsrfOptions, checkCsrf, csrfHeader } from '../features/csrf.js'
-import type { Session, SessionShape } from '../session/session.js'
-import type { Sessions } from '../session/sessions.js'
+import type { Session } from '../session/session.js'
 import { openAndHook } from './node-response.js'
 import {
   type AdapterOptions,
+  type DeclaredSessions,
+  type DeclaredShape,
   formField,
   isStoreDown,
   refuseOwnTrust,
@@ -29,19 +30,25 @@ import {
 } from './shared.js'
 
 /**
- * The shape of `req.session`'s data, app-wide. Augment it once and every `get`/`set` is typed.
+ * The shape of `req.session`'s data, app-wide. Declare it once and every `get`/`set` is typed
+ * by it, and `session()` accepts only sessions made with it (`createSessions<AppSession>`).
+ * While it declares no key, `req.session` takes any key and `session()` any sessions.
  * @example
  * declare module 'tessera/adapters/express' {
  *   interface AppSession { username?: string }
  * }
  */
-export interface AppSession extends SessionShape {}
+// biome-ignore lint/suspicious/noEmptyInterface: empty until the app declares its keys (declaration merging)
+export interface AppSession {}
+
+/** `req.session`'s type: a `Session` of the declared `AppSession`, or of any shape. */
+export type ExpressSession = Session<DeclaredShape<AppSession>>
 
 declare global {
   namespace Express {
     interface Request {
       /** The request's session, set by tessera's `session()` middleware. */
-      session: Session<AppSession>
+      session: ExpressSession
     }
   }
 }
@@ -54,8 +61,8 @@ declare global {
  * app.use(session(sessions))
  * app.get('/', (req, res) => res.send(req.session.get('username') ?? 'anonymous'))
  */
-export function session<T extends SessionShape>(
-  sessions: Sessions<T>,
+export function session<T extends object>(
+  sessions: DeclaredSessions<AppSession, T>,
   options: AdapterOptions = {},
 ): RequestHandler {
   refuseOwnTrust(options, "set Express's `app.set('trust proxy', …)` instead")
@@ -66,12 +73,12 @@ export function session<T extends SessionShape>(
     const opened = openAndHook(sessions, req, res, { ...options, onError }, 'shared', clientAddress)
     if (opened === null) return
     if (!(opened instanceof Promise)) {
-      req.session = opened as unknown as Session<AppSession>
+      req.session = opened as unknown as ExpressSession
       return next()
     }
     opened.then((session) => {
       if (!session) return
-      req.session = session as unknown as Session<AppSession>
+      req.session = session as unknown as ExpressSession
       next()
     }, onError)
   }
@@ -115,3 +122,12 @@ export function csrf(options: CsrfOptions = {}): RequestHandler {
     res.status(failure.status).type('text/plain').send(failure.message)
   }
 }
+
+export type {
+  AdapterOptions,
+  BoundShape,
+  DeclaredSessions,
+  DeclaredShape,
+  ProxyOptions,
+  TrustProxy,
+} from './shared.js'

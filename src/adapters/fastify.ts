@@ -14,12 +14,14 @@
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import { type CsrfOptions, checkCsrf, csrfHeader } from '../features/csrf.js'
-import type { Session, SessionShape } from '../session/session.js'
-import type { CommitResult, Sessions } from '../session/sessions.js'
+import type { Session } from '../session/session.js'
+import type { CommitResult } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,
   attachSave,
+  type DeclaredSessions,
+  type DeclaredShape,
   formField,
   isStoreDown,
   openSessionNow,
@@ -28,25 +30,36 @@ import {
 } from './shared.js'
 
 /**
- * The shape of `request.session`'s data, app-wide. Augment it once and every `get`/`set` is typed.
+ * The shape of `request.session`'s data, app-wide. Declare it once and every `get`/`set` is
+ * typed by it, and `fastifySession` accepts only sessions made with it
+ * (`createSessions<AppSession>`). While it declares no key, `request.session` takes any key and
+ * the plugin any sessions.
  * @example
  * declare module 'tessera/adapters/fastify' {
  *   interface AppSession { username?: string }
  * }
  */
-export interface AppSession extends SessionShape {}
+// biome-ignore lint/suspicious/noEmptyInterface: empty until the app declares its keys (declaration merging)
+export interface AppSession {}
+
+/** `request.session`'s type: a `Session` of the declared `AppSession`, or of any shape. */
+export type FastifySession = Session<DeclaredShape<AppSession>>
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The request's session, set by tessera's `fastifySession` plugin. */
-    session: Session<AppSession>
+    session: FastifySession
   }
 }
 
 /** Options of `fastifySession`. */
 export interface FastifySessionOptions extends AdapterOptions {
-  /** The app's session system, from `createSessions`. */
-  sessions: Sessions<AppSession>
+  /**
+   * The app's session system, from `createSessions`: of the declared `AppSession`'s shape, or
+   * of any shape while the app declares none.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: a session's shape is invariant, so only `any` admits sessions of every shape (the plugin's options are not generic)
+  sessions: DeclaredSessions<AppSession, any>
   /**
    * Set the app's root error handler to answer a session store outage with tessera's JSON body
    * rather than Fastify's error body, passing every other error on to Fastify's. Not needed for
@@ -88,7 +101,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
   // Callback hooks, not async ones: a request whose session needs no store read (a cookie
   // session, an anonymous visitor) then passes both hooks without a promise.
   fastify.addHook('onRequest', (request, reply, next) => {
-    let opened: Session<AppSession> | Promise<Session<AppSession>>
+    let opened: FastifySession | Promise<FastifySession>
     try {
       // Who made the request is read only for a session it creates (see the node adapter).
       const meta =
@@ -103,7 +116,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
       next(error as Error)
       return
     }
-    const ready = (session: Session<AppSession>) => {
+    const ready = (session: FastifySession) => {
       attachSave(session, async () => apply(reply, await sessions.commit(session)))
       request.session = session
       next()
@@ -114,7 +127,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
 
   fastify.addHook('onSend', (request, reply, payload, next) => {
     // Absent when `onRequest` failed before the session was opened.
-    const opened = request.session as Session<AppSession> | undefined
+    const opened = request.session as FastifySession | undefined
     if (!opened || failed.has(request)) return next(null, payload)
     const result = sessions.commitSync(opened)
     if (result !== null) {
@@ -185,3 +198,12 @@ export function csrf(
     if (failure) await reply.code(failure.status).type('text/plain').send(failure.message)
   }
 }
+
+export type {
+  AdapterOptions,
+  BoundShape,
+  DeclaredSessions,
+  DeclaredShape,
+  ProxyOptions,
+  TrustProxy,
+} from './shared.js'

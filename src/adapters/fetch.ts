@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
@@ -28,7 +28,7 @@ export interface FetchSessionOptions extends AdapterOptions, ProxyOptions {
 }
 
 /** A Fetch handler that receives the request's session. */
-export type SessionHandler<T extends SessionShape, Rest extends unknown[]> = (
+export type SessionHandler<T extends object, Rest extends unknown[]> = (
   request: Request,
   session: Session<T>,
   ...rest: Rest
@@ -40,7 +40,7 @@ export type SessionHandler<T extends SessionShape, Rest extends unknown[]> = (
  * @example
  * export default { fetch: withSession(sessions, (req, session) => new Response(session.get('username') ?? 'anonymous')) }
  */
-export function withSession<T extends SessionShape, Rest extends unknown[] = []>(
+export function withSession<T extends object, Rest extends unknown[] = []>(
   sessions: Sessions<T>,
   handler: SessionHandler<T, Rest>,
   options: FetchSessionOptions = {},
@@ -98,3 +98,5 @@ export function withSession<T extends SessionShape, Rest extends unknown[] = []>
     })
   }
 }
+
+export type { AdapterOptions, ProxyOptions, TrustProxy } from './shared.js'

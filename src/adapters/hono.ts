@@ -6,13 +6,16 @@
  */
 import type { Context, MiddlewareHandler } from 'hono'
 import { type CsrfOptions, checkCsrf, csrfField, csrfHeader } from '../features/csrf.js'
-import type { Session, SessionShape } from '../session/session.js'
-import type { CommitResult, Sessions } from '../session/sessions.js'
+import type { Session } from '../session/session.js'
+import type { CommitResult } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,
   attachSave,
+  type BoundShape,
   clientIp,
+  type DeclaredSessions,
+  type DeclaredShape,
   isStoreDown,
   openSession,
   type ProxyOptions,
@@ -22,11 +25,25 @@ import {
 } from './shared.js'
 
 /**
- * The Hono environment the middleware provides: `c.get('session')` is a `Session<T>`.
+ * The shape of `c.get('session')`'s data, app-wide, for apps that type their Hono app with
+ * `SessionEnv` and no argument. Declare it once and `session()` accepts only sessions made
+ * with it (`createSessions<AppSession>`). While it declares no key, any sessions are accepted.
+ * @example
+ * declare module 'tessera/adapters/hono' {
+ *   interface AppSession { username?: string }
+ * }
+ * const app = new Hono<SessionEnv>()
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: empty until the app declares its keys (declaration merging)
+export interface AppSession {}
+
+/**
+ * The Hono environment the middleware provides: `c.get('session')` is a `Session<T>`, by
+ * default of the declared `AppSession` (or of any shape while none is declared).
  * @example
  * const app = new Hono<SessionEnv<{ username?: string }>>()
  */
-export type SessionEnv<T extends SessionShape = SessionShape> = {
+export type SessionEnv<T extends object = DeclaredShape<AppSession>> = {
   Variables: { session: Session<T> }
 }
 
@@ -49,10 +66,10 @@ export interface HonoSessionOptions extends AdapterOptions, ProxyOptions {
  * app.use(session(sessions))
  * app.get('/', (c) => c.text(c.get('session').get('username') ?? 'anonymous'))
  */
-export function session<T extends SessionShape>(
-  sessions: Sessions<T>,
+export function session<T extends object>(
+  sessions: DeclaredSessions<AppSession, T>,
   options: HonoSessionOptions = {},
-): MiddlewareHandler<SessionEnv<T>> {
+): MiddlewareHandler<SessionEnv<BoundShape<AppSession, T>>> {
   const trust = trustOf(options)
   return async (c, next) => {
     const opened = await openSession(
@@ -121,7 +138,7 @@ function replace(c: Context, response: Response): void {
  * @example
  * app.use(session(sessions), csrf({ exempt: ['/webhooks/*'] }))
  */
-export function csrf<T extends SessionShape>(
+export function csrf<T extends object>(
   options: CsrfOptions = {},
 ): MiddlewareHandler<SessionEnv<T>> {
   return async (c, next) => {
@@ -143,3 +160,12 @@ export function csrf<T extends SessionShape>(
     await next()
   }
 }
+
+export type {
+  AdapterOptions,
+  BoundShape,
+  DeclaredSessions,
+  DeclaredShape,
+  ProxyOptions,
+  TrustProxy,
+} from './shared.js'

@@ -13,12 +13,14 @@
  */
 import type { Middleware, ParameterizedContext } from 'koa'
 import { type CsrfOptions, checkCsrf, csrfHeader } from '../features/csrf.js'
-import type { Session, SessionShape } from '../session/session.js'
-import type { CommitResult, Sessions } from '../session/sessions.js'
+import type { Session } from '../session/session.js'
+import type { CommitResult } from '../session/sessions.js'
 import {
   type AdapterOptions,
   applyCommit,
   attachSave,
+  type DeclaredSessions,
+  type DeclaredShape,
   formField,
   isStoreDown,
   openSession,
@@ -27,18 +29,24 @@ import {
 } from './shared.js'
 
 /**
- * The shape of `ctx.session`'s data, app-wide. Augment it once and every `get`/`set` is typed.
+ * The shape of `ctx.session`'s data, app-wide. Declare it once and every `get`/`set` is typed
+ * by it, and `session()` accepts only sessions made with it (`createSessions<AppSession>`).
+ * While it declares no key, `ctx.session` takes any key and `session()` any sessions.
  * @example
  * declare module 'tessera/adapters/koa' {
  *   interface AppSession { username?: string }
  * }
  */
-export interface AppSession extends SessionShape {}
+// biome-ignore lint/suspicious/noEmptyInterface: empty until the app declares its keys (declaration merging)
+export interface AppSession {}
+
+/** `ctx.session`'s type: a `Session` of the declared `AppSession`, or of any shape. */
+export type KoaSession = Session<DeclaredShape<AppSession>>
 
 declare module 'koa' {
   interface DefaultContext {
     /** The request's session, set by tessera's `session()` middleware. */
-    session: Session<AppSession>
+    session: KoaSession
   }
 }
 
@@ -49,8 +57,8 @@ declare module 'koa' {
  * app.use(session(sessions))
  * app.use((ctx) => { ctx.body = ctx.session.get('username') ?? 'anonymous' })
  */
-export function session<T extends SessionShape>(
-  sessions: Sessions<T>,
+export function session<T extends object>(
+  sessions: DeclaredSessions<AppSession, T>,
   options: AdapterOptions = {},
 ): Middleware {
   refuseOwnTrust(options, "set Koa's `app.proxy = true` (and `app.maxIpsCount`) instead")
@@ -66,7 +74,7 @@ export function session<T extends SessionShape>(
     )
     const apply = (result: CommitResult) => applyCommit(result, sinkOf(ctx))
     attachSave(opened, async () => apply(await sessions.commit(opened)))
-    ctx.session = opened as unknown as Session<AppSession>
+    ctx.session = opened as unknown as KoaSession
     const upstream = new Set(ctx.res.getHeaderNames())
     try {
       await next()
@@ -115,3 +123,12 @@ export function csrf(options: CsrfOptions = {}): Middleware {
     ctx.body = failure.message
   }
 }
+
+export type {
+  AdapterOptions,
+  BoundShape,
+  DeclaredSessions,
+  DeclaredShape,
+  ProxyOptions,
+  TrustProxy,
+} from './shared.js'

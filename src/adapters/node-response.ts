@@ -67,7 +67,7 @@ export type HookMode = 'own' | 'shared'
  * Opens the request's session and hooks the response, synchronously unless the session must
  * be read from its store first. Null when the response was already answered (an error).
  */
-export function openAndHook<T extends SessionShape>(
+export function openAndHook<T extends object>(
   sessions: Sessions<T>,
   req: IncomingMessage,
   res: ServerResponse,
@@ -123,7 +123,7 @@ type Write = ServerResponse['write']
 type End = (...args: unknown[]) => ServerResponse
 
 /** One response's hold on its headers until its session is committed. */
-class ResponseHook<T extends SessionShape> {
+class ResponseHook<T extends object> {
   /** The session is committed (or failed): the hooked methods pass straight through. */
   done = false
   /** Puts back the response's own methods, in `own` mode. */
@@ -241,7 +241,7 @@ class ResponseHook<T extends SessionShape> {
   }
 }
 
-function hookResponse<T extends SessionShape>(hook: ResponseHook<T>, mode: HookMode): void {
+function hookResponse<T extends object>(hook: ResponseHook<T>, mode: HookMode): void {
   const { res } = hook
   const base = mode === 'shared' ? sharedBase(res) : null
   if (base !== null) {

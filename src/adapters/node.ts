@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
 import {
   defaultOnError,
@@ -18,7 +18,8 @@ import { trustOf } from './shared.js'
 
 export type { NodeSessionOptions }
 
-type Handler<T extends SessionShape> = (
+/** A node:http handler that receives the request's session as its third argument. */
+export type Handler<T extends object> = (
   req: IncomingMessage,
   res: ServerResponse,
   session: Session<T>,
@@ -32,7 +33,7 @@ type Handler<T extends SessionShape> = (
  *   res.end(session.get('username') ?? 'You are not logged in')
  * }))
  */
-export function withSession<T extends SessionShape>(
+export function withSession<T extends object>(
   sessions: Sessions<T>,
   handler: Handler<T>,
   options: NodeSessionOptions = {},
@@ -76,7 +77,7 @@ export function withSession<T extends SessionShape>(
  * Opens the request's session and hooks the response so it is saved before the headers go
  * out. Resolves to null when the response was already answered (the store is down).
  */
-export function attachSession<T extends SessionShape>(
+export function attachSession<T extends object>(
   sessions: Sessions<T>,
   req: IncomingMessage,
   res: ServerResponse,
@@ -97,3 +98,5 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     typeof (value as { then?: unknown }).then === 'function'
   )
 }
+
+export type { AdapterOptions, ProxyOptions, TrustProxy } from './shared.js'

@@ -12,6 +12,22 @@ import { deferLoadError, needsLoad, onSave } from '../session/handle.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
 
+/**
+ * The session shape an app declared app-wide by augmenting an adapter's `AppSession`
+ * interface, or `SessionShape` (any key) while it declares nothing.
+ */
+export type DeclaredShape<A extends object> = [keyof A] extends [never] ? SessionShape : A
+
+/** `A`, once the app declares a key in it; else `T`, the shape of the sessions given. */
+export type BoundShape<A extends object, T extends object> = [keyof A] extends [never] ? T : A
+
+/**
+ * The sessions an adapter accepts: once the app declares `AppSession`, only sessions of that
+ * shape (`createSessions<AppSession>(…)`), so the shape the handlers see is the one the
+ * sessions were made with; while it declares nothing, sessions of any shape `T`.
+ */
+export type DeclaredSessions<A extends object, T extends object> = Sessions<BoundShape<A, T>>
+
 /** Options every adapter takes. */
 export interface AdapterOptions {
   /**
@@ -148,7 +164,7 @@ export function isStoreDown(error: unknown): boolean {
  * down, the error is kept and thrown only if the handler touches the session, so pages that
  * never use it still answer during an outage.
  */
-export async function openSession<T extends SessionShape>(
+export async function openSession<T extends object>(
   sessions: Sessions<T>,
   cookie: string | undefined,
   meta: RequestMeta | (() => RequestMeta),
@@ -162,7 +178,7 @@ export async function openSession<T extends SessionShape>(
  * be read from a store (cookie sessions, anonymous visitors, `lazy`), which saves every request
  * that reads no store the promise hops. Throws what `sessions.open` throws.
  */
-export function openSessionNow<T extends SessionShape>(
+export function openSessionNow<T extends object>(
   sessions: Sessions<T>,
   cookie: string | undefined,
   meta: RequestMeta | (() => RequestMeta) | undefined,
@@ -237,10 +253,7 @@ export function applyCommit(result: CommitResult, headers: HeaderSink): void {
 }
 
 /** Attaches `save()` to a session, for handlers that must save before streaming. */
-export function attachSave<T extends SessionShape>(
-  session: Session<T>,
-  save: () => Promise<void>,
-): void {
+export function attachSave<T extends object>(session: Session<T>, save: () => Promise<void>): void {
   onSave(session, () =>
     save().catch((error: unknown) => {
       throw error

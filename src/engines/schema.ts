@@ -11,6 +11,7 @@ export interface StandardSchema {
   readonly '~standard': {
     readonly version: 1
     readonly vendor: string
+    /** Checks a value: its issues, or the value. */
     readonly validate: (value: unknown) => StandardResult | Promise<StandardResult>
   }
 }

@@ -8,21 +8,22 @@ import { utf8Bytes } from '../primitives/bytes.js'
 import { safeEqual } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
 import { rotatedKeys } from '../session/handle.js'
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 
 /** The session key of the token. A privilege change (`regenerate()`) drops it. */
 const csrfKey = '_csrf'
 rotatedKeys.add(csrfKey)
 
-/** The form field and header a token is read from, by default. */
+/** The form field a token is read from. */
 export const csrfField = '_csrf'
+/** The request header a token is read from, before the form field (JSON and single-page clients). */
 export const csrfHeader = 'x-csrf-token'
 
 /** Methods that change state and must carry a token (RFC 9110's unsafe methods). */
 const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
 /** The session's CSRF token, created (and saved with the session) on first use. */
-export function csrfToken<T extends SessionShape>(session: Session<T>): string {
+export function csrfToken<T extends object>(session: Session<T>): string {
   const s = session as unknown as Session<Record<string, unknown>>
   const token = s.get(csrfKey)
   if (typeof token === 'string') return token
@@ -32,13 +33,13 @@ export function csrfToken<T extends SessionShape>(session: Session<T>): string {
 }
 
 /** A hidden form field carrying the token; put it in every form that POSTs. */
-export function csrfInput<T extends SessionShape>(session: Session<T>): string {
+export function csrfInput<T extends object>(session: Session<T>): string {
   // The token is base64url, so it needs no HTML escaping.
   return `<input type="hidden" name="${csrfField}" value="${csrfToken(session)}">`
 }
 
 /** Whether `token` is the session's CSRF token, compared in constant time. */
-export function verifyCsrfToken<T extends SessionShape>(
+export function verifyCsrfToken<T extends object>(
   session: Session<T>,
   token: string | null | undefined,
 ): boolean {
@@ -63,7 +64,7 @@ export interface CsrfFailure {
  * Checks a request: safe methods and exempt paths pass; an unsafe method must carry the
  * session's token (from the form field or the `X-CSRF-Token` header, whichever the caller read).
  */
-export function checkCsrf<T extends SessionShape>(
+export function checkCsrf<T extends object>(
   session: Session<T>,
   request: { method: string; path: string; token: string | null | undefined },
   options: CsrfOptions = {},

@@ -9,7 +9,7 @@
  */
 import { randomToken } from '../primitives/random.js'
 import { isKeyed } from '../session/handle.js'
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 
 const listKey = '_flashes'
 const keyPrefix = '_flash:'
@@ -20,7 +20,7 @@ let sequence = 0
 const taken = new WeakMap<object, [string, string][]>()
 
 /** Keeps `message` for the next request that asks for flashed messages. */
-export function flash<T extends SessionShape>(
+export function flash<T extends object>(
   session: Session<T>,
   message: string,
   category = 'message',
@@ -50,15 +50,15 @@ export interface FlashOptions {
  * The messages flashed since they were last shown, oldest first, removed from the session.
  * Asking again in the same request gives the same messages.
  */
-export function getFlashedMessages<T extends SessionShape>(
+export function getFlashedMessages<T extends object>(
   session: Session<T>,
   options?: FlashOptions & { withCategories?: false },
 ): string[]
-export function getFlashedMessages<T extends SessionShape>(
+export function getFlashedMessages<T extends object>(
   session: Session<T>,
   options: FlashOptions & { withCategories: true },
 ): [string, string][]
-export function getFlashedMessages<T extends SessionShape>(
+export function getFlashedMessages<T extends object>(
   session: Session<T>,
   options: FlashOptions = {},
 ): string[] | [string, string][] {

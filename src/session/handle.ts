@@ -10,12 +10,12 @@
  * - `rotatedKeys`: keys a feature keeps a per-session secret under, dropped by `regenerate()`.
  * @module
  */
-import { draftOf, engineOf, type Session, type SessionShape } from './session.js'
+import { draftOf, engineOf, type Session } from './session.js'
 
 export { rotatedKeys } from './session.js'
 
 /** Whether the session must be read from its store before the handler can use it. */
-export function needsLoad<T extends SessionShape>(session: Session<T>): boolean {
+export function needsLoad<T extends object>(session: Session<T>): boolean {
   const draft = draftOf(session)
   if (draft.loaded) return false
   const engine = engineOf(session)
@@ -25,19 +25,16 @@ export function needsLoad<T extends SessionShape>(session: Session<T>): boolean 
 }
 
 /** Keeps why the eager load failed: thrown when the handler touches the session's data. */
-export function deferLoadError<T extends SessionShape>(session: Session<T>, error: unknown): void {
+export function deferLoadError<T extends object>(session: Session<T>, error: unknown): void {
   draftOf(session).loadError = error
 }
 
 /** Sets what `session.save()` does for this request. */
-export function onSave<T extends SessionShape>(
-  session: Session<T>,
-  save: () => Promise<void>,
-): void {
+export function onSave<T extends object>(session: Session<T>, save: () => Promise<void>): void {
   draftOf(session).save = save
 }
 
 /** Whether the session is saved key by key, so distinct keys written concurrently all stay. */
-export function isKeyed<T extends SessionShape>(session: Session<T>): boolean {
+export function isKeyed<T extends object>(session: Session<T>): boolean {
   return engineOf(session).keyed
 }

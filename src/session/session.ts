@@ -29,11 +29,15 @@ function noteRead(draft: Draft, key: string): void {
   else draft.read.add(key)
 }
 
+const draftSlot = Symbol('draft')
+const engineSlot = Symbol('engine')
+const dataOf = Symbol('data')
+
 /** The draft behind a session: for the session layer's own modules only. */
-export let draftOf: <T extends SessionShape>(session: Session<T>) => Draft
+export let draftOf: <T extends object>(session: Session<T>) => Draft
 
 /** The engine behind a session: for the session layer's own modules only. */
-export let engineOf: <T extends SessionShape>(session: Session<T>) => Engine
+export let engineOf: <T extends object>(session: Session<T>) => Engine
 
 /**
  * One client's session for the current request.
@@ -42,15 +46,22 @@ export let engineOf: <T extends SessionShape>(session: Session<T>) => Engine
  * session.get('username') // 'admin'
  * session.pop('username')
  */
-export class Session<T extends SessionShape = SessionShape> {
-  readonly #draft: Draft
-  readonly #engine: Engine
+export class Session<in out T extends object = SessionShape> {
+  // Symbol-keyed and @internal rather than `#private`: a `#private` field makes the class
+  // nominal, so the package's two declaration copies (.d.ts for import, .d.cts for require)
+  // would declare two Session types that never match, and a project loading tessera both ways
+  // would see each framework augmentation (`req.session`) declared twice with different types
+  // (TS2717). Stripped from the declarations, the class is structural and both copies agree.
+  /** @internal */
+  readonly [draftSlot]: Draft
+  /** @internal */
+  readonly [engineSlot]: Engine
 
   static {
     // Accessors rather than one function returning both: they run on every request, and an
     // object per call would be garbage per request.
-    draftOf = (session) => session.#draft
-    engineOf = (session) => session.#engine
+    draftOf = (session) => session[draftSlot]
+    engineOf = (session) => session[engineSlot]
   }
 
   /**
@@ -58,30 +69,30 @@ export class Session<T extends SessionShape = SessionShape> {
    * @internal
    */
   constructor(draft: Draft, engine: Engine) {
-    this.#draft = draft
-    this.#engine = engine
+    this[draftSlot] = draft
+    this[engineSlot] = engine
   }
 
   /** The value under `key`, or `fallback` when there is none. */
   get<K extends keyof T & string>(key: K): T[K] | undefined
   get<K extends keyof T & string>(key: K, fallback: T[K]): T[K]
   get<K extends keyof T & string>(key: K, fallback?: T[K]): T[K] | undefined {
-    const data = this.#data()
+    const data = this[dataOf]()
     if (!Object.hasOwn(data, key)) return fallback
     const value = data[key] as T[K]
-    if (typeof value === 'object' && value !== null) noteRead(this.#draft, key)
+    if (typeof value === 'object' && value !== null) noteRead(this[draftSlot], key)
     return value
   }
 
   /** Sets `key` to `value`; marks the session modified. */
   set<K extends keyof T & string>(key: K, value: T[K]): this {
-    checkKey(key, this.#engine.reservedKeys)
+    checkKey(key, this[engineSlot].reservedKeys)
     if (value === undefined) {
       this.delete(key)
       return this
     }
-    const draft = this.#draft
-    this.#data()[key] = value
+    const draft = this[draftSlot]
+    this[dataOf]()[key] = value
     noteChanged(draft, key)
     draft.modified = true
     return this
@@ -89,7 +100,9 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** Sets every key of `values`, as Python's `dict.update`. */
   update(values: Partial<T>): this {
-    for (const key of Object.keys(values)) this.set(key, values[key] as T[keyof T & string])
+    for (const key of Object.keys(values) as (keyof T & string)[]) {
+      this.set(key, values[key] as T[keyof T & string])
+    }
     return this
   }
 
@@ -102,10 +115,10 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** Removes `key`; whether it was there. Removing a missing key changes nothing. */
   delete(key: keyof T & string): boolean {
-    const data = this.#data()
+    const data = this[dataOf]()
     if (!Object.hasOwn(data, key)) return false
     delete data[key]
-    const draft = this.#draft
+    const draft = this[draftSlot]
     noteChanged(draft, key)
     draft.modified = true
     return true
@@ -115,7 +128,7 @@ export class Session<T extends SessionShape = SessionShape> {
   pop<K extends keyof T & string>(key: K): T[K] | undefined
   pop<K extends keyof T & string>(key: K, fallback: T[K]): T[K]
   pop<K extends keyof T & string>(key: K, fallback?: T[K]): T[K] | undefined {
-    const data = this.#data()
+    const data = this[dataOf]()
     if (!Object.hasOwn(data, key)) return fallback
     const value = data[key] as T[K]
     this.delete(key)
@@ -124,13 +137,13 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** Whether `key` holds a value. */
   has(key: keyof T & string): boolean {
-    return Object.hasOwn(this.#data(), key)
+    return Object.hasOwn(this[dataOf](), key)
   }
 
   /** Removes every key. Counts as a change even on an empty session, as in Flask. */
   clear(): void {
-    const draft = this.#draft
-    this.#data()
+    const draft = this[draftSlot]
+    this[dataOf]()
     draft.data = {}
     draft.changed = null
     draft.cleared = true
@@ -139,33 +152,33 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** The keys, in insertion order. */
   keys(): (keyof T & string)[] {
-    return Object.keys(this.#data()) as (keyof T & string)[]
+    return Object.keys(this[dataOf]()) as (keyof T & string)[]
   }
 
   /** The values, in key order. */
   values(): T[keyof T & string][] {
-    return Object.values(this.#data()) as T[keyof T & string][]
+    return Object.values(this[dataOf]()) as T[keyof T & string][]
   }
 
   /** `[key, value]` pairs, in key order. */
   entries(): [keyof T & string, T[keyof T & string]][] {
-    return Object.entries(this.#data()) as [keyof T & string, T[keyof T & string]][]
+    return Object.entries(this[dataOf]()) as [keyof T & string, T[keyof T & string]][]
   }
 
   /** How many keys the session holds. */
   get size(): number {
-    return Object.keys(this.#data()).length
+    return Object.keys(this[dataOf]()).length
   }
 
   /** Whether the session holds no data. */
   get isEmpty(): boolean {
-    for (const _ in this.#data()) return false
+    for (const _ in this[dataOf]()) return false
     return true
   }
 
   /** A shallow copy of the data. */
   toJSON(): Partial<T> {
-    return { ...this.#data() } as Partial<T>
+    return { ...this[dataOf]() } as Partial<T>
   }
 
   /**
@@ -176,31 +189,31 @@ export class Session<T extends SessionShape = SessionShape> {
    * session.markModified('cart')
    */
   markModified(...keys: (keyof T & string)[]): void {
-    const draft = this.#draft
-    this.#data()
+    const draft = this[draftSlot]
+    this[dataOf]()
     for (const key of keys.length > 0 ? keys : (draft.read ?? [])) noteChanged(draft, key)
     draft.modified = true
   }
 
   /** Whether this session was created by this request (no valid cookie came in). */
   get isNew(): boolean {
-    return this.#draft.isNew
+    return this[draftSlot].isNew
   }
 
   /** Whether anything was written to the session during this request. */
   get isModified(): boolean {
-    return this.#draft.modified
+    return this[draftSlot].modified
   }
 
   /** Whether the request looked at the session at all; it drives `Vary: Cookie`. */
   get isAccessed(): boolean {
-    return this.#draft.accessed
+    return this[draftSlot].accessed
   }
 
   /** Whether the session data has been read from its cookie or store. */
   get isLoaded(): boolean {
-    this.#engine.check(this.#draft)
-    return this.#draft.loaded
+    this[engineSlot].check(this[draftSlot])
+    return this[draftSlot].loaded
   }
 
   /**
@@ -208,13 +221,13 @@ export class Session<T extends SessionShape = SessionShape> {
    * browser drops it when it closes. Flask's `session.permanent`.
    */
   get permanent(): boolean {
-    this.#data()
-    return this.#draft.permanent
+    this[dataOf]()
+    return this[draftSlot].permanent
   }
 
   set permanent(value: boolean) {
-    const draft = this.#draft
-    this.#data()
+    const draft = this[draftSlot]
+    this[dataOf]()
     if (draft.permanent !== value) {
       draft.permanent = value
       draft.modified = true
@@ -223,8 +236,8 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** The user this session belongs to, if the app bound one with `setUser`. */
   get userId(): string | null {
-    this.#data()
-    return this.#draft.user
+    this[dataOf]()
+    return this[draftSlot].user
   }
 
   /**
@@ -232,8 +245,8 @@ export class Session<T extends SessionShape = SessionShape> {
    * sessions. Pass `null` to unbind.
    */
   setUser(userId: string | null): void {
-    const draft = this.#draft
-    this.#data()
+    const draft = this[draftSlot]
+    this[dataOf]()
     if (draft.user !== userId) {
       draft.user = userId
       draft.userChanged = true
@@ -243,14 +256,14 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** When the session was created (epoch ms), or 0 for a new one. */
   get createdAt(): number {
-    this.#data()
-    return this.#draft.createdAt
+    this[dataOf]()
+    return this[draftSlot].createdAt
   }
 
   /** Why the request's session cookie was refused, for logging; null when none was. */
   get rejectedReason(): RejectReason | null {
-    this.#engine.check(this.#draft)
-    return this.#draft.rejected
+    this[engineSlot].check(this[draftSlot])
+    return this[draftSlot].rejected
   }
 
   /**
@@ -258,18 +271,20 @@ export class Session<T extends SessionShape = SessionShape> {
    * change, so an id planted before login is worthless afterwards (session fixation).
    */
   regenerate(): void {
-    const draft = this.#draft
-    const data = this.#data()
+    const draft = this[draftSlot]
+    const data = this[dataOf]()
     draft.regenerate = true
     draft.modified = true
     // A per-session secret (a CSRF token) seen before the privilege change must not work after.
-    for (const key of rotatedKeys) if (Object.hasOwn(data, key)) this.delete(key)
+    for (const key of rotatedKeys) {
+      if (Object.hasOwn(data, key)) this.delete(key as keyof T & string)
+    }
   }
 
   /** Ends the session: its data is removed from the store and the cookie is deleted. */
   destroy(): void {
-    const draft = this.#draft
-    this.#data()
+    const draft = this[draftSlot]
+    this[dataOf]()
     draft.destroyed = true
     draft.data = {}
     draft.modified = true
@@ -277,12 +292,12 @@ export class Session<T extends SessionShape = SessionShape> {
 
   /** Whether `destroy()` was called. */
   get isDestroyed(): boolean {
-    return this.#draft.destroyed
+    return this[draftSlot].destroyed
   }
 
   /** Reads the session from its cookie or store, once. Adapters call it unless `lazy` is set. */
   load(): Promise<void> {
-    return this.#engine.load(this.#draft)
+    return this[engineSlot].load(this[draftSlot])
   }
 
   /**
@@ -290,17 +305,18 @@ export class Session<T extends SessionShape = SessionShape> {
    * response, since the cookie must go out with the headers.
    */
   async save(): Promise<void> {
-    const draft = this.#draft
+    const draft = this[draftSlot]
     if (!draft.save) throw new SerializeError('this session is not attached to a response')
     await draft.save()
   }
 
-  #data(): SessionData {
-    const draft = this.#draft
+  /** @internal */
+  [dataOf](): SessionData {
+    const draft = this[draftSlot]
     draft.accessed = true
     if (!draft.loaded) {
       if (draft.loadError) throw draft.loadError
-      if (!this.#engine.loadSync(draft)) throw new SessionNotLoadedError()
+      if (!this[engineSlot].loadSync(draft)) throw new SessionNotLoadedError()
     }
     return draft.data
   }

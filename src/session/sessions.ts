@@ -148,7 +148,7 @@ export interface SessionsOptions extends CommonOptions, CookieOnlyOptions, Store
 }
 
 /** What every session system has, whichever its kind. */
-export interface SessionsBase<T extends SessionShape = SessionShape> {
+export interface SessionsBase<in out T extends object = SessionShape> {
   /** `cookie` or `store`. */
   readonly mode: 'cookie' | 'store'
   /** Where sessions live, for display: `cookie/native`, `cookie/flask`, `sqlite`, `redis`… */
@@ -173,7 +173,7 @@ export interface SessionsBase<T extends SessionShape = SessionShape> {
 }
 
 /** Cookie sessions: nothing is kept on the server, so there is nothing to list or revoke. */
-export interface CookieSessions<T extends SessionShape = SessionShape> extends SessionsBase<T> {
+export interface CookieSessions<in out T extends object = SessionShape> extends SessionsBase<T> {
   readonly mode: 'cookie'
 }
 
@@ -181,7 +181,7 @@ export interface CookieSessions<T extends SessionShape = SessionShape> extends S
  * Revocable cookie sessions: cookie sessions that "log out everywhere" can end, through the
  * per-user generation kept in `revocation.store`.
  */
-export interface RevocableCookieSessions<T extends SessionShape = SessionShape>
+export interface RevocableCookieSessions<in out T extends object = SessionShape>
   extends CookieSessions<T> {
   /** Where the generations live. */
   readonly revocationStore: Store
@@ -194,7 +194,7 @@ export interface RevocableCookieSessions<T extends SessionShape = SessionShape>
 }
 
 /** The operations a store may lack (`list`, `prune`), present on the sessions when it has them. */
-type OptionalOperations<S extends Store> = (undefined extends S['list']
+export type OptionalOperations<S extends Store> = (undefined extends S['list']
   ? unknown
   : {
       /** Live sessions, for operators (see `Store.list`). */
@@ -209,7 +209,7 @@ type OptionalOperations<S extends Store> = (undefined extends S['list']
 
 /** Store sessions: the data lives in a store, which can list and revoke them. */
 export type StoreSessions<
-  T extends SessionShape = SessionShape,
+  T extends object = SessionShape,
   S extends Store = Store,
 > = StoreSessionsBase<T, S> & OptionalOperations<S>
 
@@ -217,10 +217,10 @@ export type StoreSessions<
  * A session system of either kind, as adapters take it and as an app that picks its store at
  * run time holds it: narrow with `sessions.mode === 'store'` to reach the store's operations.
  */
-export type Sessions<T extends SessionShape = SessionShape> = CookieSessions<T> | StoreSessions<T>
+export type Sessions<T extends object = SessionShape> = CookieSessions<T> | StoreSessions<T>
 
 /** What every store session system has. */
-export interface StoreSessionsBase<T extends SessionShape = SessionShape, S extends Store = Store>
+export interface StoreSessionsBase<in out T extends object = SessionShape, S extends Store = Store>
   extends SessionsBase<T> {
   readonly mode: 'store'
   readonly store: S
@@ -240,19 +240,19 @@ export interface StoreSessionsBase<T extends SessionShape = SessionShape, S exte
  * const sessions = createSessions({ secret: process.env.SECRET_KEY! })
  * const sessions = createSessions({ secret, store: createSqliteStore({ path: 'data/sessions.db' }) })
  */
-export function createSessions<T extends SessionShape = SessionShape>(
+export function createSessions<T extends object = SessionShape>(
   options: RevocableCookieSessionsOptions,
 ): RevocableCookieSessions<T>
-export function createSessions<T extends SessionShape = SessionShape>(
+export function createSessions<T extends object = SessionShape>(
   options: CookieSessionsOptions,
 ): CookieSessions<T>
-export function createSessions<T extends SessionShape = SessionShape, S extends Store = Store>(
+export function createSessions<T extends object = SessionShape, S extends Store = Store>(
   options: StoreSessionsOptions<S>,
 ): StoreSessions<T, S>
-export function createSessions<T extends SessionShape = SessionShape>(
+export function createSessions<T extends object = SessionShape>(
   options: SessionsOptions,
 ): CookieSessions<T> | StoreSessions<T>
-export function createSessions<T extends SessionShape = SessionShape>(
+export function createSessions<T extends object = SessionShape>(
   options: SessionsOptions,
 ): CookieSessions<T> | StoreSessions<T> {
   const listeners = new Set<(event: SessionEvent) => void>()

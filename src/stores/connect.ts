@@ -72,12 +72,15 @@ export interface ConnectStoreLike {
   get(sid: string, callback: (error: unknown, session?: unknown) => void): unknown
   /** Writes (upserts) the whole session. */
   set(sid: string, session: { cookie: unknown }, callback?: (error?: unknown) => void): unknown
+  /** Removes the session. */
   destroy(sid: string, callback?: (error?: unknown) => void): unknown
   /** Recommended by express-session; not used by the bridge (every write is a whole `set`). */
   touch?(sid: string, session: { cookie: unknown }, callback?: (error?: unknown) => void): unknown
   /** Every session: an array (each with its `id`) or an object by session id. */
   all?(callback: (error: unknown, sessions?: unknown) => void): unknown
+  /** Removes every session the store holds, express-session's included. */
   clear?(callback?: (error?: unknown) => void): unknown
+  /** How many sessions the store holds; not used by the bridge. */
   length?(callback: (error: unknown, length?: number) => void): unknown
 }
 

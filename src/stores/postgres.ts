@@ -2,9 +2,12 @@
  * A PostgreSQL store over `pg`. One row per session; the data is a jsonb object of tagged-JSON
  * strings, so `update` merges one request's keys in a single statement and concurrent requests
  * never overwrite each other's keys. The table and its indexes are created on first use.
+ *
+ * Every call is one statement on whichever connection the pool gives, and leaves nothing on the
+ * server session (no named prepared statement, no `SET`, no session lock, no temp table), so
+ * the store runs behind PgBouncer in transaction pooling mode as it runs on a direct connection.
  * @module
  */
-import { createHash } from 'node:crypto'
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult, QueryConfig } from 'pg'
 import { clockOption, configError, positiveMs, stringOption, wholeNumber } from './common/config.js'
 import {
@@ -38,6 +41,14 @@ export interface PostgresStoreOptions {
   applicationName?: string
   /** The most connections of the store's own pool. @default 10 */
   max?: number
+  /**
+   * Whether the store's own connections ask the server, when they connect, to cancel a
+   * statement past `timeout` (`statement_timeout`). PgBouncer refuses that parameter: through
+   * it, give `false` and set the timeout on the role instead
+   * (`ALTER ROLE app SET statement_timeout = '1s'`), which every server connection then has.
+   * @default true
+   */
+  statementTimeout?: boolean
   /** The clock, in epoch ms: what decides that a session has expired. @default Date.now */
   now?: () => number
 }
@@ -79,9 +90,10 @@ export function createPostgresStore(
   } else {
     checkConnectionString(options.connectionString)
   }
+  if (options.statementTimeout !== undefined && typeof options.statementTimeout !== 'boolean') {
+    throw configError('postgres', '`statementTimeout` must be true or false')
+  }
   const table = `${ident(schema)}.${ident(tableName)}`
-  // Prepared-statement names are per connection; the hash keeps two stores on one pool apart.
-  const tag = createHash('sha256').update(`${schema}.${tableName}`).digest('hex').slice(0, 12)
   const sql = sharedStatements({ table, param: (n) => `$${n}` })
   const bounded = createCommandTimeout('postgres', timeout)
   const ownsPool = options.pool === undefined
@@ -102,7 +114,7 @@ export function createPostgresStore(
       connectionTimeoutMillis: timeout,
       idleTimeoutMillis: 30_000,
       // The server cancels a statement past the timeout, so a late write never lands…
-      statement_timeout: timeout,
+      ...(options.statementTimeout === false ? {} : { statement_timeout: timeout }),
       // …and the client gives up a little later, should the server not answer at all.
       query_timeout: timeout + 250,
       application_name: applicationName,
@@ -120,11 +132,15 @@ export function createPostgresStore(
   async function acquire(): Promise<PoolClient> {
     if (closed) throw new Error('postgres store: the store is closed; make a new one')
     const p = pool ?? (await building!)
-    const client = await bounded.within(
-      'give a connection',
-      () => p.connect(),
-      (late) => late.release(),
-    )
+    const client = await bounded
+      .within(
+        'give a connection',
+        () => p.connect(),
+        (late) => late.release(),
+      )
+      .catch((error: unknown) => {
+        throw refusedTimeout(error) ?? error
+      })
     if (!watched.has(client)) {
       // A checked-out client whose backend dies emits 'error'; the query rejects anyway.
       client.on('error', () => {})
@@ -133,12 +149,15 @@ export function createPostgresStore(
     return client
   }
 
-  /** Runs one statement on a pooled connection; a connection that failed is discarded. */
-  async function query(name: string, text: string, values: unknown[]): Promise<QueryArrayResult> {
+  /**
+   * Runs one statement on a pooled connection; a connection that failed is discarded. The
+   * statement is unnamed: a named one is prepared once per server session, and behind a
+   * transaction-mode pooler the next call may run on a server session that never saw it.
+   */
+  async function query(text: string, values: unknown[]): Promise<QueryArrayResult> {
     if (!isMigrated) await migrate()
     const client = await acquire()
     const config: QueryArrayConfig & { query_timeout: number } = {
-      name: `tessera_${name}_${tag}`,
       text,
       values,
       rowMode: 'array',
@@ -209,13 +228,12 @@ export function createPostgresStore(
     name: 'postgres',
 
     async get(key) {
-      const { rows } = await query('get', sql.get, [key, now()])
+      const { rows } = await query(sql.get, [key, now()])
       return rows[0] ? rowToSession(rows[0]) : null
     },
 
     async create(key, s) {
       await query(
-        'create',
         sql.create,
         createParams(key, s, (b) => b),
       )
@@ -225,7 +243,6 @@ export function createPostgresStore(
       // One statement: the row lock serialises concurrent updates, and each one merges its
       // keys into the data as it is when the lock is granted.
       const { rowCount } = await query(
-        'update',
         `UPDATE ${table} SET
            data = (CASE WHEN $2::boolean THEN '{}'::jsonb ELSE data - $3::text[] END) || $4::jsonb,
            user_id = CASE WHEN $5::boolean THEN $6::text ELSE user_id END,
@@ -250,21 +267,21 @@ export function createPostgresStore(
     },
 
     async destroy(key) {
-      await query('destroy', sql.destroy, [key])
+      await query(sql.destroy, [key])
     },
 
     async listByUser(userId) {
-      const { rows } = await query('list', sql.listByUser, [userId, now()])
+      const { rows } = await query(sql.listByUser, [userId, now()])
       return rows.map(rowToSummary)
     },
 
     async list(options) {
-      const { rows } = await query('list_all', sql.list, [now(), listLimit(options)])
+      const { rows } = await query(sql.list, [now(), listLimit(options)])
       return rows.map(rowToSummary)
     },
 
     async destroyByUser(userId, { except } = {}) {
-      const { rows } = await query('destroy_user', sql.destroyByUser, [userId, except ?? null])
+      const { rows } = await query(sql.destroyByUser, [userId, except ?? null])
       return countLive(rows, now())
     },
 
@@ -274,7 +291,6 @@ export function createPostgresStore(
       let total = 0
       for (;;) {
         const { rowCount } = await query(
-          'prune',
           `DELETE FROM ${table} WHERE key IN (
              SELECT key FROM ${table} WHERE expires_at <= $1
              LIMIT ${pruneBatch} FOR UPDATE SKIP LOCKED
@@ -288,7 +304,7 @@ export function createPostgresStore(
     },
 
     async clear() {
-      await query('clear', sql.clear, [])
+      await query(sql.clear, [])
     },
 
     migrate,
@@ -345,6 +361,25 @@ function checkConnectionString(text: unknown): void {
         'add one: postgres://USER@HOST:5432/DB (or ?user=USER)',
     )
   }
+}
+
+/**
+ * The error to throw when the server refused the `statement_timeout` sent at connect, as
+ * PgBouncer does (`unsupported startup parameter`), or null for any other error.
+ */
+function refusedTimeout(error: unknown): Error | null {
+  if (
+    !(error instanceof Error) ||
+    !/unsupported startup parameter: statement_timeout/.test(error.message)
+  ) {
+    return null
+  }
+  return new Error(
+    'postgres store: the server refused the statement_timeout the store sends when it ' +
+      'connects, as PgBouncer does; give `statementTimeout: false` and set the timeout on ' +
+      "the role instead (ALTER ROLE app SET statement_timeout = '1s')",
+    { cause: error },
+  )
 }
 
 /** Quotes an SQL identifier. */

@@ -4,7 +4,7 @@
  * mode, without knowing the cookie format.
  * @module
  */
-import type { Session, SessionShape } from '../session/session.js'
+import type { Session } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
 
 /**
@@ -14,7 +14,7 @@ import type { Sessions } from '../session/sessions.js'
  * const cookie = await sessionTransaction(sessions, undefined, (s) => s.set('username', 'admin'))
  * const res = await app.request('/', { headers: { cookie } })
  */
-export async function sessionTransaction<T extends SessionShape>(
+export async function sessionTransaction<T extends object>(
   sessions: Sessions<T>,
   cookie: string | undefined,
   edit: (session: Session<T>) => unknown,
@@ -29,7 +29,7 @@ export async function sessionTransaction<T extends SessionShape>(
 }
 
 /** A `Cookie` header carrying a new session that holds `data`. */
-export function sessionCookie<T extends SessionShape>(
+export function sessionCookie<T extends object>(
   sessions: Sessions<T>,
   data: Partial<T>,
   options: { permanent?: boolean; userId?: string } = {},
@@ -46,7 +46,7 @@ export function sessionCookie<T extends SessionShape>(
  * cookie. A server-side session changes in the store without a new cookie: pass the request's
  * `cookie` to read it then. Undefined when the response set no cookie and none was given.
  */
-export async function readSession<T extends SessionShape>(
+export async function readSession<T extends object>(
   sessions: Sessions<T>,
   response: Response | Headers | string | readonly string[],
   cookie?: string,

@@ -1,10 +1,9 @@
 import { createServer } from 'node:http'
 import express, { type ErrorRequestHandler, type Express } from 'express'
 import { describe, expect, expectTypeOf, it, vi } from 'vitest'
-import { type AppSession, csrf, session, sessionErrors } from '../../src/adapters/express.js'
+import { csrf, type ExpressSession, session, sessionErrors } from '../../src/adapters/express.js'
 import { isStoreDown } from '../../src/adapters/shared.js'
 import { csrfToken } from '../../src/features/csrf.js'
-import type { Session } from '../../src/session/session.js'
 import { createSessions, type Sessions } from '../../src/session/sessions.js'
 import { cookieOf, describeAdapter, type SuiteShape, suiteRoutes } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
@@ -54,7 +53,7 @@ describe('express adapter', () => {
   }
 
   it('types req.session with the augmentable AppSession', () => {
-    expectTypeOf<express.Request['session']>().toEqualTypeOf<Session<AppSession>>()
+    expectTypeOf<express.Request['session']>().toEqualTypeOf<ExpressSession>()
   })
 
   it('hands an async handler’s store failure to sessionErrors as a 503', async () => {

@@ -1,8 +1,7 @@
 import Fastify, { type FastifyRequest } from 'fastify'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { type AppSession, csrf, fastifySession } from '../../src/adapters/fastify.js'
+import { csrf, type FastifySession, fastifySession } from '../../src/adapters/fastify.js'
 import { csrfToken } from '../../src/features/csrf.js'
-import type { Session } from '../../src/session/session.js'
 import { createSessions } from '../../src/session/sessions.js'
 import { describeAdapter, suiteRoutes } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
@@ -37,7 +36,7 @@ describe('fastify adapter', () => {
   const { store, closeAfter } = adapterFixture()
 
   it('decorates FastifyRequest with a session typed by AppSession', () => {
-    expectTypeOf<FastifyRequest['session']>().toEqualTypeOf<Session<AppSession>>()
+    expectTypeOf<FastifyRequest['session']>().toEqualTypeOf<FastifySession>()
   })
 
   it('sends no Set-Cookie and no Vary from a route that never touches the session', async () => {

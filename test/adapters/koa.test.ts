@@ -1,9 +1,8 @@
 import { createServer } from 'node:http'
 import Koa, { type Context } from 'koa'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { type AppSession, csrf, session } from '../../src/adapters/koa.js'
+import { csrf, type KoaSession, session } from '../../src/adapters/koa.js'
 import { csrfToken } from '../../src/features/csrf.js'
-import type { Session } from '../../src/session/session.js'
 import { createSessions } from '../../src/session/sessions.js'
 import { cookieOf, describeAdapter, suiteRoute } from '../contracts/adapter.js'
 import { describeCsrf } from '../contracts/csrf.js'
@@ -41,7 +40,7 @@ describe('koa adapter', () => {
   }
 
   it('types ctx.session with the augmentable AppSession', () => {
-    expectTypeOf<Context['session']>().toEqualTypeOf<Session<AppSession>>()
+    expectTypeOf<Context['session']>().toEqualTypeOf<KoaSession>()
   })
 
   it('refuses tessera’s own trustProxy, naming Koa’s setting', () => {

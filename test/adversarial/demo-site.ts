@@ -326,7 +326,7 @@ export function home(site: DemoSite, cookie?: string): Promise<Result> {
 }
 
 /** The demo's sessions, in a case that runs with a store only. */
-export function storeSessionsOf<T extends SessionShape>(sessions: Sessions<T>): StoreSessions<T> {
+export function storeSessionsOf<T extends object>(sessions: Sessions<T>): StoreSessions<T> {
   if (sessions.mode !== 'store') throw new Error('this case runs with a store')
   return sessions
 }

@@ -37,10 +37,11 @@ export async function redisAvailable(url: string = REDIS_URL): Promise<string | 
 /** Null when PostgreSQL answers a query at `url`, else a one-line reason. */
 export async function postgresAvailable(url: string = DATABASE_URL): Promise<string | null> {
   const { default: pg } = await import('pg')
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 })
+  // A backend is a forked process: on a busy machine a connect can take over a second.
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 })
   client.on('error', () => {})
   try {
-    await withTimeout(client.connect(), 1500)
+    await withTimeout(client.connect(), 3500)
     await withTimeout(client.query('SELECT 1'), 1000)
     return null
   } catch (error) {

@@ -27,10 +27,12 @@ export class Markup {
     return this.value
   }
 
+  /** The HTML itself. */
   toString(): string {
     return this.value
   }
 
+  /** The HTML itself, so `JSON.stringify` shows it. */
   toJSON(): string {
     return this.value
   }
@@ -53,11 +55,13 @@ export class UUID {
     this.hex = hex
   }
 
+  /** The canonical form, `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, as Python's `str(uuid)`. */
   toString(): string {
     const h = this.hex
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
   }
 
+  /** The canonical form, so `JSON.stringify` shows it. */
   toJSON(): string {
     return this.toString()
   }

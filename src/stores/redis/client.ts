@@ -10,13 +10,21 @@ import { configError, requireMethods } from '../common/config.js'
  * `@redis/client` (v5 or later) fits it.
  */
 export interface RedisClientLike {
+  /** Whether `connect()` was called and the client not closed since. */
   readonly isOpen: boolean
+  /** Whether the client is connected and can send commands. */
   readonly isReady: boolean
+  /** Connects; the store calls it for a client that is not open. */
   connect(): Promise<unknown>
+  /** Sends one raw command (`['HGET', key, field]`), with a timeout in milliseconds. */
   sendCommand(args: readonly string[], options?: { timeout?: number }): Promise<unknown>
+  /** Listens to connection errors, which the store reports as `store_error` events. */
   on(event: 'error', listener: (error: Error) => void): unknown
+  /** Listens to the client becoming ready again after a reconnection. */
   on(event: 'ready', listener: () => void): unknown
+  /** Closes the connection once pending commands are answered. */
   close(): Promise<unknown>
+  /** Closes the connection at once. */
   destroy(): void
 }
 

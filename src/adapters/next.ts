@@ -1,0 +1,269 @@
+/**
+ * The Next.js App Router adapter. Next gives no hook at the end of a response, so each place
+ * meets the session its own way:
+ *
+ * - Route Handlers and Server Actions: `getSession(sessions, await cookies())`, then
+ *   `await session.save()` after the last change; the cookie goes out through `cookies().set`.
+ * - Server Components: `readSession(sessions, await cookies())`, read only. Next forbids setting
+ *   a cookie while rendering, so a read there refreshes nothing: neither a permanent cookie's
+ *   expiry nor a stored session's idle expiry. The proxy (middleware) does that.
+ * - The proxy (`proxy.ts`, `middleware.ts` before Next 16): `sessionProxy(sessions, handler)`
+ *   opens the session, lets the handler answer, and commits: the rolling refresh happens here,
+ *   and a cookie it sets is seen by the same request's render.
+ *
+ * Nothing here imports `next`: its objects are met through the few members used.
+ * @module
+ */
+
+import { parseSetCookie } from 'cookie'
+import type { Session, SessionShape } from '../session/session.js'
+import type { CommitResult, Sessions } from '../session/sessions.js'
+import {
+  type AdapterOptions,
+  applyCommit,
+  attachSave,
+  clientIp,
+  type HeaderSink,
+  isStoreDown,
+  openSession,
+  type ProxyOptions,
+  storeUnavailableResponse,
+  type Trust,
+  trustOf,
+} from './shared.js'
+
+/** A cookie as Next's cookie stores take it (`cookies().set({...})`). */
+export interface NextCookie {
+  name: string
+  value: string
+  expires?: Date
+  maxAge?: number
+  path?: string
+  domain?: string
+  secure?: boolean
+  httpOnly?: boolean
+  sameSite?: 'strict' | 'lax' | 'none'
+  partitioned?: boolean
+}
+
+/** What reading a session needs of `await cookies()`: Next's read-only store has it. */
+export interface NextCookieReader {
+  getAll(name: string): readonly { name: string; value: string }[]
+}
+
+/** What writing a session needs of `await cookies()`: Next's store in a Route Handler or Server Action. */
+export interface NextCookieStore extends NextCookieReader {
+  set(cookie: NextCookie): unknown
+}
+
+/** The request headers, as `await headers()` gives them. */
+export interface NextHeaders {
+  get(name: string): string | null
+}
+
+/** Options of `getSession` and `readSession`. */
+export interface NextSessionOptions extends AdapterOptions, ProxyOptions {
+  /**
+   * The request's headers (`await headers()`), for the User-Agent and client IP recorded when
+   * a request creates a server-side session; `X-Forwarded-For` is read as far as `trustProxy`
+   * trusts it. Without them, nothing is recorded.
+   */
+  headers?: NextHeaders
+}
+
+/** A session a Server Component holds: every read, and nothing that changes it. */
+export type ReadonlySession<T extends SessionShape = SessionShape> = Pick<
+  Session<T>,
+  | 'get'
+  | 'has'
+  | 'keys'
+  | 'values'
+  | 'entries'
+  | 'size'
+  | 'isEmpty'
+  | 'toJSON'
+  | 'isNew'
+  | 'isLoaded'
+  | 'userId'
+  | 'createdAt'
+  | 'rejectedReason'
+> & {
+  /** Whether the cookie outlives the browser. */
+  readonly permanent: boolean
+}
+
+/**
+ * The request's session in a Route Handler or a Server Action, read and write. Call
+ * `await session.save()` after the last change: it commits the session (and writes its store)
+ * and sets the cookie through `cookies()`. Throws `StoreError` when the store is down.
+ * @example
+ * 'use server'
+ * export async function login(form: FormData) {
+ *   const session = await getSession(sessions, await cookies())
+ *   session.regenerate()
+ *   session.set('username', String(form.get('username')))
+ *   await session.save()
+ *   redirect('/')
+ * }
+ */
+export async function getSession<T extends SessionShape>(
+  sessions: Sessions<T>,
+  cookies: NextCookieStore,
+  options: NextSessionOptions = {},
+): Promise<Session<T>> {
+  const session = await open(sessions, cookies, options)
+  attachSave(session, async () => {
+    const { setCookie } = await sessions.commit(session)
+    if (setCookie !== null) cookies.set(toNextCookie(setCookie))
+  })
+  return session
+}
+
+/**
+ * The request's session in a Server Component, to read. Nothing is written, not even a
+ * rolling refresh, since Next lets no cookie be set while rendering: put `sessionProxy` in the
+ * proxy for that. Throws `StoreError` when the store is down.
+ * @example
+ * export default async function Page() {
+ *   const session = await readSession(sessions, await cookies())
+ *   return <p>{session.get('username') ?? 'You are not logged in'}</p>
+ * }
+ */
+export async function readSession<T extends SessionShape>(
+  sessions: Sessions<T>,
+  cookies: NextCookieReader,
+  options: Omit<NextSessionOptions, 'lazy'> = {},
+): Promise<ReadonlySession<T>> {
+  // Always read at once: a read-only session has no `load()` to call later.
+  const session = await open(sessions, cookies, { ...options, lazy: false })
+  // A failed eager load is kept for the first read; a render that reads must see it now.
+  session.isEmpty
+  return session
+}
+
+/** Options of `sessionProxy`. */
+export interface NextProxyOptions extends ProxyOptions {
+  /**
+   * Read the session on every request the proxy sees, so that its expiry slides as the engine
+   * decides (a permanent cookie is re-issued, a stored session touched once per
+   * `touchInterval`), even when the handler does not look at it. @default true
+   */
+  refresh?: boolean
+}
+
+/**
+ * The proxy (`proxy.ts`; `middleware.ts` before Next 16) with the request's session: the
+ * handler answers (`NextResponse.next()`, a redirect…), then the session is committed and its
+ * cookie set on that response, and passed on to this request's render as well. A store outage
+ * is answered with 503 and `Retry-After`.
+ * @example
+ * export const proxy = sessionProxy(sessions, (request, session) =>
+ *   request.nextUrl.pathname.startsWith('/admin') && !session.get('username')
+ *     ? NextResponse.redirect(new URL('/login', request.url))
+ *     : NextResponse.next())
+ */
+export function sessionProxy<T extends SessionShape, R extends Request = Request>(
+  sessions: Sessions<T>,
+  handler: (request: R, session: Session<T>) => Response | Promise<Response>,
+  options: NextProxyOptions = {},
+): (request: R) => Promise<Response> {
+  const trust = trustOf(options)
+  const refresh = options.refresh ?? true
+  return async (request) => {
+    const headers = request.headers
+    let response: Response
+    let result: CommitResult
+    try {
+      const session = await openSession(
+        sessions,
+        headers.get('cookie') ?? undefined,
+        () => metaOf(headers, trust),
+        {},
+      )
+      response = await handler(request, session)
+      // Reading marks the session used, which is what lets the engine slide its expiry.
+      if (refresh) session.isEmpty
+      result = await sessions.commit(session)
+    } catch (error) {
+      if (isStoreDown(error)) return storeUnavailableResponse()
+      throw error
+    }
+    if (result.setCookie === null && !result.vary) return response
+    try {
+      applyCommit(result, proxySink(response.headers))
+      return response
+    } catch {
+      // The headers of `Response.redirect` and of fetched responses are immutable: copy them.
+      const copy = new Response(response.body, response)
+      applyCommit(result, proxySink(copy.headers))
+      return copy
+    }
+  }
+}
+
+/** The header that carries the proxy's cookies to the same request's render (Next 14.2.8+). */
+const renderCookies = 'x-middleware-set-cookie'
+
+/**
+ * Where a proxy's commit goes: `Set-Cookie` for the browser and, when the request goes on to
+ * render (`NextResponse.next()` or a rewrite), the header Next merges into that render's
+ * `cookies()`, so a page sees what the proxy just wrote (iron-session's issue #887).
+ */
+function proxySink(headers: Headers): HeaderSink {
+  return {
+    get: (name) => headers.get(name),
+    set: (name, value) => headers.set(name, value),
+    appendSetCookie(value) {
+      headers.append('set-cookie', value)
+      if (headers.has('x-middleware-next') || headers.has('x-middleware-rewrite')) {
+        headers.append(renderCookies, value)
+      }
+    },
+  }
+}
+
+function open<T extends SessionShape>(
+  sessions: Sessions<T>,
+  cookies: NextCookieReader,
+  options: NextSessionOptions,
+): Promise<Session<T>> {
+  const name = sessions.cookieName
+  // Next's store keeps one value per name (the last in the header), so the rule that two valid
+  // session cookies make a request anonymous holds in the proxy, which reads the raw header.
+  const header = cookies
+    .getAll(name)
+    .map((cookie) => `${name}=${cookie.value}`)
+    .join('; ')
+  const trust = trustOf(options)
+  const headers = options.headers
+  return openSession(
+    sessions,
+    header || undefined,
+    () => (headers ? metaOf(headers, trust) : {}),
+    options,
+  )
+}
+
+function metaOf(headers: NextHeaders, trust: Trust | null) {
+  return {
+    userAgent: headers.get('user-agent'),
+    ip: clientIp(undefined, headers.get('x-forwarded-for'), trust),
+  }
+}
+
+/** A `Set-Cookie` value as the object Next's `cookies().set` takes. */
+function toNextCookie(setCookie: string): NextCookie {
+  const parsed = parseSetCookie(setCookie)
+  const cookie: NextCookie = { name: parsed.name, value: parsed.value ?? '' }
+  if (parsed.expires !== undefined) cookie.expires = parsed.expires
+  if (parsed.maxAge !== undefined) cookie.maxAge = parsed.maxAge
+  if (parsed.path !== undefined) cookie.path = parsed.path
+  if (parsed.domain !== undefined) cookie.domain = parsed.domain
+  if (parsed.secure) cookie.secure = true
+  if (parsed.httpOnly) cookie.httpOnly = true
+  if (typeof parsed.sameSite === 'string') {
+    cookie.sameSite = parsed.sameSite.toLowerCase() as NextCookie['sameSite'] & string
+  }
+  if (parsed.partitioned) cookie.partitioned = true
+  return cookie
+}
