@@ -6,9 +6,21 @@
  * @module
  */
 
-export { createNativeCodec, type NativeCodecOptions } from './codecs/native.js'
+export {
+  type CryptoBackend,
+  createNativeCodec,
+  type NativeCodecOptions,
+} from './codecs/native.js'
+export {
+  createAsyncNativeCodec,
+  createWebNativeCodec,
+  type NativeMode,
+  type Sealer,
+} from './codecs/native-web.js'
 export { createNativeJSON, type JsonValue, type Tag, TaggedJSON } from './codecs/tagged-json.js'
 export type {
+  AnyCookieCodec,
+  AsyncCookieCodec,
   CookieCodec,
   DecodeOptions,
   DecodeResult,

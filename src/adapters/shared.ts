@@ -4,10 +4,10 @@
  * @module
  */
 
-import { BlockList, isIP } from 'node:net'
 import type { CommitResult, RequestMeta } from '../engines/types.js'
 import { ConfigError, isSessionError, storeRetryAfter } from '../errors.js'
 import { csrfField } from '../features/csrf.js'
+import { nodeNet } from '../primitives/runtime.js'
 import { deferLoadError, needsLoad, onSave } from '../session/handle.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
@@ -76,6 +76,13 @@ export function compileTrust(option: TrustProxy | undefined): Trust | null {
     return (_address, hop) => hop < option
   }
   if (typeof option === 'function') return option
+  if (!nodeNet) {
+    throw new ConfigError(
+      '`trustProxy` as a list of addresses needs node:net, which this runtime lacks; ' +
+        'give the number of proxy hops or a function instead',
+    )
+  }
+  const { BlockList, isIP } = nodeNet
   const list = new BlockList()
   for (const entry of option.flatMap((e) => namedRanges[e] ?? [e])) {
     const [address = '', bits] = entry.split('/')

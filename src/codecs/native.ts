@@ -20,7 +20,7 @@
  * value minted for another cookie, format or mode never verifies here.
  * @module
  */
-import { createDecipheriv } from 'node:crypto'
+import { utf8Length } from '../primitives/bytes.js'
 import {
   decodeCanonicalBase64url,
   isBase64url,
@@ -31,6 +31,7 @@ import {
   deriveKey,
   keyId,
   type Mac,
+  requireNodeCrypto,
   type Secrets,
   secretList,
 } from '../primitives/keys.js'
@@ -62,6 +63,9 @@ export interface NativeCodecOptions {
   xchacha?: XChaCha
 }
 
+/** Where a cookie's crypto runs: `node:crypto` (synchronous) or Web Crypto (asynchronous). */
+export type CryptoBackend = 'node' | 'web'
+
 interface Key {
   id: string
   mac: Mac
@@ -71,24 +75,27 @@ interface Key {
   seal: Buffer
 }
 
-const iatPattern = /^[0-9a-z]{1,10}$/
+/** The issue time's segment: base36 seconds. */
+export const iatPattern: RegExp = /^[0-9a-z]{1,10}$/
 // Shared, frozen failures: a flood of bad cookies allocates nothing for its answers.
-const tooLarge: DecodeResult = Object.freeze({ ok: false, reason: 'too_large' })
-const malformed: DecodeResult = Object.freeze({ ok: false, reason: 'malformed' })
-const unknownKey: DecodeResult = Object.freeze({ ok: false, reason: 'unknown_key' })
-const badSignature: DecodeResult = Object.freeze({ ok: false, reason: 'bad_signature' })
-/** Room for the payload of the longest cookie a browser keeps. */
-const scratch = Buffer.alloc(maxCookieBytes)
-/** Where a cookie's nonce and plaintext are put together before sealing. */
-const sealScratch = Buffer.alloc(maxCookieBytes * 3)
+export const tooLarge: DecodeResult = Object.freeze({ ok: false, reason: 'too_large' })
+export const malformed: DecodeResult = Object.freeze({ ok: false, reason: 'malformed' })
+export const unknownKey: DecodeResult = Object.freeze({ ok: false, reason: 'unknown_key' })
+export const badSignature: DecodeResult = Object.freeze({ ok: false, reason: 'bad_signature' })
 
-/** A codec for tessera's native cookies. */
+/** A codec for tessera's native cookies, over `node:crypto`, synchronous. */
 export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
+  const { createDecipheriv } = requireNodeCrypto('the native cookie codec')
+  // Per codec, not per module: the edge build loads this module where no Buffer exists.
+  /** Room for the payload of the longest cookie a browser keeps. */
+  const scratch = Buffer.alloc(maxCookieBytes)
+  /** Where a cookie's nonce and plaintext are put together before sealing. */
+  const sealScratch = Buffer.alloc(maxCookieBytes * 3)
   const encrypt = options.encrypt ?? false
   const json = options.json ?? createNativeJSON()
   const name = options.name ?? 'session'
   // No browser keeps a longer value, so none can have been issued: refused before any crypto.
-  const maxValueLength = maxCookieBytes - Buffer.byteLength(name) - 1
+  const maxValueLength = maxCookieBytes - utf8Length(name) - 1
   const skew = (options.clockSkew ?? 60) * 1000
   const mode = encrypt ? 'e2' : 's1'
   const aead = encrypt ? (options.xchacha ?? xchacha()) : null
@@ -186,33 +193,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
         return badSignature
       }
     }
-    // Timestamps are checked only once the MAC has vouched for them.
-    const issuedAt = Number.parseInt(iat, 36) * 1000
-    if (issuedAt - now > skew) return { ok: false, reason: 'future' }
-    // The deadline itself is past, as a store's `expiresAt` is.
-    if (now - issuedAt >= maxAge * 1000) return { ok: false, reason: 'expired' }
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
-    } catch {
-      return { ok: false, reason: 'bad_payload' }
-    }
-    let data: unknown
-    let meta: SessionMeta
-    try {
-      if (Array.isArray(parsed)) {
-        meta = readMeta(parsed)
-        data = json.untag(parsed[0])
-      } else {
-        data = json.untag(parsed)
-        if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
-        meta = legacyMeta(data)
-      }
-    } catch {
-      return { ok: false, reason: 'bad_payload' }
-    }
-    if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
-    return { ok: true, data, meta, issuedAt, keyIndex: found.index }
+    return readPayload(text, iat, found.index, now, maxAge, skew, json)
   }
 
   return {
@@ -224,13 +205,56 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   }
 }
 
-const noKeys: ReadonlySet<string> = new Set()
+/**
+ * The session in a verified cookie's JSON `text`, once its MAC or tag has vouched for it:
+ * the issue time checked against the clock, then the data and metadata.
+ */
+export function readPayload(
+  text: string,
+  iat: string,
+  keyIndex: number,
+  now: number,
+  maxAge: number,
+  skew: number,
+  json: TaggedJSON,
+): DecodeResult {
+  // Timestamps are checked only once the MAC has vouched for them.
+  const issuedAt = Number.parseInt(iat, 36) * 1000
+  if (issuedAt - now > skew) return { ok: false, reason: 'future' }
+  // The deadline itself is past, as a store's `expiresAt` is.
+  if (now - issuedAt >= maxAge * 1000) return { ok: false, reason: 'expired' }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return { ok: false, reason: 'bad_payload' }
+  }
+  let data: unknown
+  let meta: SessionMeta
+  try {
+    if (Array.isArray(parsed)) {
+      meta = readMeta(parsed)
+      data = json.untag(parsed[0])
+    } else {
+      data = json.untag(parsed)
+      if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
+      meta = legacyMeta(data)
+    }
+  } catch {
+    return { ok: false, reason: 'bad_payload' }
+  }
+  if (!isPlainObject(data)) return { ok: false, reason: 'not_object' }
+  return { ok: true, data, meta, issuedAt, keyIndex }
+}
+
+/** A native cookie's reserved keys: none, its metadata travels beside the data. */
+export const noKeys: ReadonlySet<string> = new Set()
 
 /**
  * The metadata as the cookie writes it, after the data:
  * `,created[,user[,permanent[,generation[,maxAge]]]]`.
  */
-function metaText(meta: SessionMeta): string {
+export function metaText(meta: SessionMeta): string {
   const created = meta.createdAt === null ? 'null' : String(Math.floor(meta.createdAt / 1000))
   const generation = meta.user === null ? 0 : (meta.generation ?? 0)
   if (typeof meta.maxAge === 'number') {

@@ -93,5 +93,28 @@ export interface CookieCodec {
   decode(value: string, options: DecodeOptions): DecodeResult
 }
 
+/**
+ * A codec whose crypto is asynchronous (Web Crypto, which has no synchronous calls): the same
+ * seam as `CookieCodec`, with promises. The cookie engine awaits it, so a session it reads is
+ * loaded before the handler runs (`await session.load()` with the adapters' `lazy` option).
+ */
+export interface AsyncCookieCodec {
+  /** The name shown in logs, the demo's footer and the CLI: `native`, `encrypted`, `flask`. */
+  readonly format: string
+  /** As `CookieCodec.reservedKeys`. */
+  readonly reservedKeys: ReadonlySet<string>
+  /** As `CookieCodec.lifetimes`. */
+  readonly lifetimes?: boolean
+  /** Tells the engine to await `encode` and `decode`. */
+  readonly async: true
+  /** The cookie value for `data` and `meta`, issued at `now`. Rejects with `SerializeError`. */
+  encode(data: SessionData, meta: SessionMeta, now: number): Promise<string>
+  /** The data and metadata in `value`, or why it was refused. Never rejects. */
+  decode(value: string, options: DecodeOptions): Promise<DecodeResult>
+}
+
+/** A codec of either kind. */
+export type AnyCookieCodec = CookieCodec | AsyncCookieCodec
+
 /** The metadata of a session with none: no user, no creation time, not permanent. */
 export const noMeta: SessionMeta = Object.freeze({ user: null, createdAt: null, permanent: false })

@@ -4,7 +4,13 @@
  * per user, and a cookie bound to a user is accepted only while it carries the current one.
  * @module
  */
-import type { CookieCodec, DecodeSuccess, RejectReason } from '../codecs/types.js'
+import type {
+  AnyCookieCodec,
+  DecodeResult,
+  DecodeSuccess,
+  RejectReason,
+  SessionMeta,
+} from '../codecs/types.js'
 import { ConfigError, SessionError } from '../errors.js'
 import type { CookieWriter } from '../transports/cookie.js'
 import type { Generations } from './generations.js'
@@ -23,7 +29,8 @@ import {
 
 /** Options of the cookie engine. Durations in seconds. */
 export interface CookieEngineOptions {
-  codec: CookieCodec
+  /** A synchronous codec (`node:crypto`) is read on first use; an async one (Web Crypto) is awaited. */
+  codec: AnyCookieCodec
   cookie: CookieWriter
   /** How long a cookie is accepted after it was last written. */
   maxAge: number
@@ -34,6 +41,9 @@ export interface CookieEngineOptions {
   /** Revocable cookie sessions: the per-user generations a bound cookie must match. */
   generations?: Generations | undefined
 }
+
+/** A verified cookie past its own lifetime: refused as expired. */
+const expired: DecodeResult = Object.freeze({ ok: false, reason: 'expired' })
 
 /** The cookie engine. */
 export function createCookieEngine(options: CookieEngineOptions, ctx: EngineContext): Engine {
@@ -50,15 +60,25 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     emit(issues ? { type: 'rejected', reason, issues } : { type: 'rejected', reason })
   }
 
+  const isAsync = 'async' in codec && codec.async === true
+  const syncCodec = codec as Exclude<AnyCookieCodec, { async: true }>
+
   function loadSync(draft: Draft): boolean {
     if (draft.loaded) return true
-    if (!generations) {
+    if (isAsync) {
+      // Web Crypto answers only with a promise: `load` decodes the cookie (`checked` after).
+      if (!draft.checked) return false
+    } else if (!generations) {
       read(draft)
       draft.loaded = true
       return true
+    } else {
+      check(draft)
     }
-    check(draft)
-    if (draft.loaded) return true
+    if (draft.loaded || !generations) {
+      draft.loaded = true
+      return true
+    }
     const known = generations.cached(draft.user!)
     if (known === undefined) return false
     settle(draft, known)
@@ -90,6 +110,10 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   }
 
   async function load(draft: Draft): Promise<void> {
+    if (isAsync && !draft.checked) {
+      draft.loading ??= readAsync(draft)
+      await draft.loading
+    }
     if (loadSync(draft)) return
     settle(draft, await generations!.current(draft.user!))
   }
@@ -113,12 +137,12 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     const t = now()
     for (const value of draft.cookies) {
       if (value === '' || value === foundValue) continue
-      const result = codec.decode(value, { now: t, maxAge: ceiling })
+      const result = syncCodec.decode(value, { now: t, maxAge: ceiling })
       if (!result.ok) {
         refused ??= result.reason
         continue
       }
-      if (lifetimes && t - result.issuedAt >= (result.meta.maxAge ?? maxAge) * 1000) {
+      if (outlived(result, t)) {
         refused ??= 'expired'
         continue
       }
@@ -130,6 +154,32 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       found = result
       foundValue = value
     }
+    accept(draft, found, refused)
+  }
+
+  /** `read` for an async codec: every distinct value decoded at once, then judged as there. */
+  async function readAsync(draft: Draft): Promise<void> {
+    const values = [...new Set(draft.cookies)].filter((value) => value !== '')
+    const t = now()
+    const results = (
+      await Promise.all(values.map((value) => codec.decode(value, { now: t, maxAge: ceiling })))
+    ).map((result): DecodeResult => (result.ok && outlived(result, t) ? expired : result))
+    draft.loading = null
+    draft.checked = true
+    const valid = results.filter((result) => result.ok)
+    if (valid.length > 1) reject(draft, 'malformed')
+    else accept(draft, valid[0] ?? null, results.find((result) => !result.ok)?.reason ?? null)
+    // A session with no user needs no generation.
+    if (draft.user === null) draft.loaded = true
+  }
+
+  /** Whether a cookie that verified is past its session's own lifetime (or the configured one). */
+  function outlived(result: DecodeSuccess, t: number): boolean {
+    return lifetimes && t - result.issuedAt >= (result.meta.maxAge ?? maxAge) * 1000
+  }
+
+  /** Fills the draft from the one valid cookie, or records why there was none. */
+  function accept(draft: Draft, found: DecodeSuccess | null, refused: RejectReason | null): void {
     // One event per request, however many bad values it carried: logs must not amplify.
     if (!found) {
       if (refused) reject(draft, refused)
@@ -165,35 +215,50 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.resign = found.keyIndex > 0
   }
 
-  function commitSync(draft: Draft): CommitResult | null {
-    if (loginDue(draft)) return null
+  /** What the commit is, when no cookie value has to be encoded; null when one has. */
+  function decide(draft: Draft): CommitResult | null {
     if (!draft.accessed || draft.committed) return { setCookie: null, vary: draft.accessed }
-    draft.committed = true
-    const https = cookie.auto && isHttps(draft)
     if (draft.destroyed || (isEmpty(draft.data) && draft.user === null)) {
+      draft.committed = true
+      const https = cookie.auto && isHttps(draft)
       return { setCookie: draft.modified ? cookie.remove(https) : null, vary: true }
     }
     // `touch()` re-issues the cookie: its lifetime runs from its last write.
     if (!draft.modified && !draft.resign && !draft.touched && !(draft.permanent && refresh)) {
+      draft.committed = true
       return { setCookie: null, vary: true }
     }
-    const t = now()
+    return null
+  }
+
+  /** The new cookie value's metadata and its expiry, at `t`. */
+  function issue(draft: Draft, t: number) {
     // A new or regenerated session starts its absolute timeout now; a re-issued one keeps it.
     const created = draft.isNew || draft.regenerate ? t : draft.createdAt
-    const meta = {
+    const expiresAt = Math.min(t + (draft.maxAge ?? maxAge) * 1000, created + absolute)
+    const meta: SessionMeta = {
       user: draft.user,
       createdAt: created,
       permanent: draft.permanent,
       generation: draft.generation,
     }
-    const value = codec.encode(
-      draft.data,
-      draft.maxAge === null ? meta : { ...meta, maxAge: draft.maxAge },
-      t,
-    )
-    const expiresAt = Math.min(t + (draft.maxAge ?? maxAge) * 1000, created + absolute)
+    if (draft.maxAge !== null) meta.maxAge = draft.maxAge
     return {
-      setCookie: cookie.set(value, draft.permanent ? capExpiry(expiresAt, t) : undefined, https),
+      meta,
+      expires: draft.permanent ? capExpiry(expiresAt, t) : undefined,
+      https: cookie.auto && isHttps(draft),
+    }
+  }
+
+  function commitSync(draft: Draft): CommitResult | null {
+    if (loginDue(draft)) return null
+    const decided = decide(draft)
+    if (decided || isAsync) return decided
+    draft.committed = true
+    const t = now()
+    const { meta, expires, https } = issue(draft, t)
+    return {
+      setCookie: cookie.set(syncCodec.encode(draft.data, meta, t), expires, https),
       vary: true,
     }
   }
@@ -204,15 +269,16 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     cookieName: cookie.name,
     reservedKeys: codec.reservedKeys,
     keyed: false,
-    loadsAsync: generations !== undefined,
+    loadsAsync: generations !== undefined || isAsync,
     open(cookies, who, https) {
       const draft = newDraft(cookies, who, https)
       // Without generations nothing is deferred to `check`: the cookie is decoded on first use.
-      draft.checked = !generations || cookies.length === 0
+      draft.checked = (!generations && !isAsync) || cookies.length === 0
       if (cookies.length === 0) draft.loaded = true
       return draft
     },
-    check: generations ? check : () => {},
+    // An async codec's cookie is decoded by `load` alone.
+    check: generations && !isAsync ? check : () => {},
     loadSync,
     load,
     async reload(draft) {
@@ -225,7 +291,7 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       }
       resetDraft(draft)
       // As `open` left it: the cookie is decoded again (and its generation checked again).
-      draft.checked = !generations || draft.cookies.length === 0
+      draft.checked = (!generations && !isAsync) || draft.cookies.length === 0
       if (draft.cookies.length === 0) draft.loaded = true
       await load(draft)
     },
@@ -244,7 +310,15 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
         draft.generation = await generations!.forLogin(draft.user!)
         draft.userChanged = false
       }
-      return commitSync(draft)!
+      const decided = commitSync(draft)
+      if (decided) return decided
+      draft.committed = true
+      const t = now()
+      const { meta, expires, https } = issue(draft, t)
+      return {
+        setCookie: cookie.set(await codec.encode(draft.data, meta, t), expires, https),
+        vary: true,
+      }
     },
     commitSync,
     async close() {},

@@ -103,7 +103,7 @@ function describeId(id: unknown): string {
 
 /** Signs ids into cookie values and finds the id in one, for the cookie `name`. */
 export function createIdSigner(
-  secrets: readonly Buffer[],
+  secrets: readonly Uint8Array[],
   name: string,
   custom: boolean,
 ): {

@@ -34,7 +34,7 @@ export interface StoreEngineOptions {
   store: Store
   cookie: CookieWriter
   /** The app's secrets, newest first: the first signs session ids, all verify them. */
-  secrets: readonly Buffer[]
+  secrets: readonly Uint8Array[]
   /** How values are written into the store. */
   json: TaggedJSON
   idleTimeout: number

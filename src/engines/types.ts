@@ -221,8 +221,9 @@ export interface Engine {
    */
   readonly keyed: boolean
   /**
-   * Whether `load` may have to wait for a store (store sessions, revocable cookie sessions),
-   * so adapters load the session before the handler runs.
+   * Whether `load` may have to wait for a store (store sessions, revocable cookie sessions)
+   * or for Web Crypto (cookie sessions with `crypto: 'web'`), so adapters load the session
+   * before the handler runs.
    */
   readonly loadsAsync: boolean
   /** A request's session from the values of its session cookie. Never throws for a bad cookie. */

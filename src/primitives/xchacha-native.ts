@@ -7,7 +7,7 @@
  * the figures.
  * @module
  */
-import { createRequire } from 'node:module'
+import { nodeModule } from './runtime.js'
 import { type XChaCha, xchachaJs, xchachaTagBytes } from './xchacha.js'
 
 /** The few `sodium-native` functions used here, as its README documents them. */
@@ -34,7 +34,8 @@ function loadSodium(): Sodium | null {
   try {
     // A require for this file, not a bare `require`: bundlers turn that, in an ES module, into
     // a stub that throws. The CommonJS build has `import.meta.url` through tsup's shims.
-    return createRequire(import.meta.url)('sodium-native') as Sodium
+    if (!nodeModule) return null
+    return nodeModule.createRequire(import.meta.url)('sodium-native') as Sodium
   } catch {
     return null
   }

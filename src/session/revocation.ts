@@ -3,7 +3,7 @@
  * per-user generations made, and `destroyByUser`, which bumps a user's generation.
  * @module
  */
-import type { CookieCodec } from '../codecs/types.js'
+import type { AnyCookieCodec } from '../codecs/types.js'
 import { createGenerations, type Generations } from '../engines/generations.js'
 import type { EngineContext } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
@@ -28,7 +28,7 @@ export interface RevocationOptions {
 /** The generations behind `options`, checked: throws `ConfigError` with the fix. */
 export function makeGenerations(
   options: RevocationOptions,
-  codec: CookieCodec,
+  codec: AnyCookieCodec,
   absoluteTimeout: number,
   ctx: EngineContext,
 ): Generations {

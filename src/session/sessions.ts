@@ -5,9 +5,11 @@
  * @module
  */
 import { createFlaskCodec } from '../codecs/flask/index.js'
-import { createNativeCodec } from '../codecs/native.js'
+import { createWebFlaskCodec } from '../codecs/flask/web.js'
+import { type CryptoBackend, createNativeCodec } from '../codecs/native.js'
+import { createWebNativeCodec } from '../codecs/native-web.js'
 import { createNativeJSON, type Tag, type TaggedJSON } from '../codecs/tagged-json.js'
-import type { CookieCodec } from '../codecs/types.js'
+import type { AnyCookieCodec } from '../codecs/types.js'
 import { createCookieEngine } from '../engines/cookie.js'
 import { checkGenid } from '../engines/ids.js'
 import { createValidator, type StandardSchema } from '../engines/schema.js'
@@ -21,7 +23,7 @@ import type {
 } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
 import { maxLifetime, seconds } from '../primitives/durations.js'
-import { type Secrets, secretList } from '../primitives/keys.js'
+import { hasNodeCrypto, type Secrets, secretList } from '../primitives/keys.js'
 import { requireMethods } from '../stores/common/config.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
@@ -74,8 +76,16 @@ interface CookieOnlyOptions {
   format?: 'native' | 'flask'
   /** Encrypt native cookies (AES-256-GCM), so clients cannot read them. @default false */
   encrypt?: boolean
+  /**
+   * Where the cookie's crypto runs: `node` is `node:crypto`, synchronous and the fastest on
+   * Node; `web` is Web Crypto (`crypto.subtle`), asynchronous, which every runtime has. The
+   * cookies are the same either way. With `web` the adapters read the session before the
+   * handler runs (with `lazy`, the handler awaits `session.load()`).
+   * @default 'node' where `node:crypto` is available, else 'web'
+   */
+  crypto?: CryptoBackend
   /** A codec of your own, in place of `format`/`encrypt`. */
-  codec?: CookieCodec
+  codec?: AnyCookieCodec
   /**
    * Revocable cookie sessions: a store that keeps one generation number per user (never the
    * sessions), so `sessions.destroyByUser(user)` ends every cookie session of that user.
@@ -330,7 +340,7 @@ export function createSessions<T extends object = SessionShape>(
       'a store implements the Store interface (see the README\'s "Writing a store")',
     )
     if (options.genid !== undefined) checkGenid(options.genid)
-    for (const name of ['format', 'encrypt', 'codec', 'revocation'] as const) {
+    for (const name of ['format', 'encrypt', 'codec', 'crypto', 'revocation'] as const) {
       if (options[name] !== undefined) {
         throw new ConfigError(
           `${name} is for cookie sessions; with a store only a signed id travels in the cookie`,
@@ -400,10 +410,14 @@ export function createSessions<T extends object = SessionShape>(
 
 function makeCodec(
   options: CookieOnlyOptions,
-  secrets: Buffer[],
+  secrets: Uint8Array[],
   name: string,
   json: TaggedJSON,
-): CookieCodec {
+): AnyCookieCodec {
+  const backend = options.crypto ?? (hasNodeCrypto ? 'node' : 'web')
+  if (backend !== 'node' && backend !== 'web') {
+    throw new ConfigError(`crypto must be 'node' or 'web', not ${JSON.stringify(backend)}`)
+  }
   if (options.format === 'flask') {
     if (options.encrypt) {
       throw new ConfigError(
@@ -411,14 +425,16 @@ function makeCodec(
       )
     }
     const [secret, ...fallbacks] = secrets
-    return createFlaskCodec({ secret: secret!, fallbacks })
+    const flask = { secret: secret!, fallbacks }
+    return backend === 'web' ? createWebFlaskCodec(flask) : createFlaskCodec(flask)
   }
   if (options.format !== undefined && options.format !== 'native') {
     throw new ConfigError(
       `format must be 'native' or 'flask', not ${JSON.stringify(options.format)}`,
     )
   }
-  return createNativeCodec({ secrets, encrypt: options.encrypt ?? false, name, json })
+  const native = { secrets, encrypt: options.encrypt ?? false, name, json }
+  return backend === 'web' ? createWebNativeCodec(native) : createNativeCodec(native)
 }
 
 export type { StandardSchema } from '../engines/schema.js'

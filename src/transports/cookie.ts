@@ -4,6 +4,7 @@
  */
 import { stringifySetCookie } from 'cookie'
 import { ConfigError, CookieTooLargeError } from '../errors.js'
+import { utf8Length } from '../primitives/bytes.js'
 import { maxCookieBytes } from '../primitives/limits.js'
 
 export { maxCookieBytes }
@@ -99,18 +100,14 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
   // For an HTTPS request under 'auto'.
   const secureTail = `; Secure${rest}`
   const head = domain === undefined ? '' : `; Domain=${domain}`
-  const limit = maxCookieBytes - Buffer.byteLength(name) - 1
+  const limit = maxCookieBytes - utf8Length(name) - 1
 
   return {
     name,
     auto,
     set(value, expiresAt, https) {
       if (value.length > limit) {
-        throw new CookieTooLargeError(
-          name,
-          Buffer.byteLength(name) + 1 + value.length,
-          maxCookieBytes,
-        )
+        throw new CookieTooLargeError(name, utf8Length(name) + 1 + value.length, maxCookieBytes)
       }
       const expires =
         expiresAt === undefined ? '' : `; Expires=${new Date(expiresAt).toUTCString()}`
