@@ -24,6 +24,8 @@ export default defineConfig({
       'examples/**/*.test.ts',
     ],
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // A local Redis Cluster for the run, for the suites that run the Redis store on one.
+    globalSetup: ['./test/support/redis-cluster-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },

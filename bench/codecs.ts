@@ -19,8 +19,10 @@ import cookieSignature from 'cookie-signature'
 import * as Iron from 'iron-webcrypto'
 import { Bench, type FnReturnedObject } from 'tinybench'
 import { createFlaskCodec } from '../src/codecs/flask/index.js'
+import { createWebFlaskCodec } from '../src/codecs/flask/web.js'
 import { createNativeCodec } from '../src/codecs/native.js'
-import type { CookieCodec, SessionData } from '../src/codecs/types.js'
+import { createWebNativeCodec } from '../src/codecs/native-web.js'
+import type { AsyncCookieCodec, CookieCodec, SessionData } from '../src/codecs/types.js'
 import { noMeta } from '../src/codecs/types.js'
 import { secret } from './lib/config.js'
 import { resultsDir } from './lib/paths.js'
@@ -60,6 +62,10 @@ const maxAge = 31 * 86_400
 const native = createNativeCodec({ secrets: secret })
 const encrypted = createNativeCodec({ secrets: secret, encrypt: true })
 const flask = createFlaskCodec({ secret })
+// The same formats over Web Crypto (`crypto: 'web'`), what edge runtimes use.
+const webNative = createWebNativeCodec({ secrets: secret })
+const webEncrypted = createWebNativeCodec({ secrets: secret, encrypt: true })
+const webFlask = createWebFlaskCodec({ secret })
 
 interface Case {
   group: string
@@ -91,6 +97,30 @@ function codecCases(group: string, codec: CookieCodec, data: SessionData, label:
   ]
 }
 
+/** `codecCases` for a codec over Web Crypto: each call awaited. */
+async function webCases(
+  group: string,
+  codec: AsyncCookieCodec,
+  data: SessionData,
+  label: string,
+): Promise<Case[]> {
+  const t = Date.now()
+  const value = await codec.encode(data, noMeta, t)
+  const options = { now: t, maxAge }
+  if (!(await codec.decode(value, options)).ok) throw new Error(`${group}: its own cookie fails`)
+  const [write, read] =
+    label === 'sign'
+      ? ['sign', 'verify']
+      : label === 'seal'
+        ? ['seal', 'open']
+        : ['encode', 'decode']
+  const size = data === small ? 'small' : 'medium'
+  return [
+    { group, name: `${write} (${size})`, fn: () => codec.encode(data, noMeta, t), async: true },
+    { group, name: `${read} (${size})`, fn: () => codec.decode(value, options), async: true },
+  ]
+}
+
 const smallJson = JSON.stringify(small)
 const signed = cookieSignature.sign(smallJson, secret)
 const ironPassword = secret
@@ -115,6 +145,9 @@ const cases: Case[] = [
   ...codecCases('tessera encrypted (AES-256-GCM)', encrypted, medium, 'seal'),
   ...codecCases('tessera flask (itsdangerous)', flask, small, 'encode'),
   ...codecCases('tessera flask (itsdangerous)', flask, medium, 'encode'),
+  ...(await webCases('tessera native, Web Crypto', webNative, small, 'sign')),
+  ...(await webCases('tessera encrypted, Web Crypto', webEncrypted, small, 'seal')),
+  ...(await webCases('tessera flask, Web Crypto', webFlask, small, 'encode')),
   {
     group: 'cookie-signature (express-session)',
     name: 'sign (small)',

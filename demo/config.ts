@@ -16,7 +16,7 @@ import {
   type Store,
 } from 'tessera'
 import { createFlaskCodec } from 'tessera/flask'
-import { openStore } from 'tessera/url'
+import { openStore, parseStoreUrl } from 'tessera/url'
 import { z } from 'zod'
 
 /**
@@ -163,11 +163,20 @@ export function demoStoreSessions(
   return createSessions<DemoSession>({ secret: secrets, store, cookie, schema: demoSchema })
 }
 
-/** `SESSION_STORE` as a store; `REDIS_PREFIX` sets the Redis key prefix (default `tessera:`). */
+/**
+ * `SESSION_STORE` as a store. For Redis (`redis://`, `redis-cluster://`…), `REDIS_PREFIX` sets
+ * the key prefix (default `tessera:`) and `REDIS_WAIT_REPLICAS=N` acknowledges a write only once
+ * N replicas have it (waiting at most 0.1 s; see the store's `replicas` option).
+ */
 async function openDemoStore(url: string, env: NodeJS.ProcessEnv): Promise<Store> {
-  if (env.REDIS_PREFIX && (url.startsWith('redis://') || url.startsWith('rediss://'))) {
+  const wait = env.REDIS_WAIT_REPLICAS ? Number(env.REDIS_WAIT_REPLICAS) : undefined
+  if ((env.REDIS_PREFIX || wait) && parseStoreUrl(url).kind === 'redis') {
     const { createRedisStore } = await import('tessera/stores/redis')
-    return createRedisStore({ url, prefix: env.REDIS_PREFIX })
+    return createRedisStore({
+      url,
+      ...(env.REDIS_PREFIX ? { prefix: env.REDIS_PREFIX } : {}),
+      ...(wait === undefined ? {} : { replicas: { wait, timeout: 0.1 } }),
+    })
   }
   return openStore(url)
 }

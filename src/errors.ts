@@ -103,8 +103,9 @@ export class SessionNotLoadedError extends SessionError {
   constructor() {
     super(
       'NOT_LOADED',
-      'this session lives in a store and is not loaded yet; call `await session.load()` first ' +
-        '(adapters do it for you unless you set `lazy: true`)',
+      'this session is not loaded yet (it lives in a store, or its cookie is read with Web ' +
+        'Crypto, which is asynchronous); call `await session.load()` first (adapters do it for ' +
+        'you unless you set `lazy: true`)',
     )
   }
 }

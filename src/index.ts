@@ -6,9 +6,21 @@
  * @module
  */
 
-export { createNativeCodec, type NativeCodecOptions } from './codecs/native.js'
+export {
+  type CryptoBackend,
+  createNativeCodec,
+  type NativeCodecOptions,
+} from './codecs/native.js'
+export {
+  createAsyncNativeCodec,
+  createWebNativeCodec,
+  type NativeMode,
+  type Sealer,
+} from './codecs/native-web.js'
 export { createNativeJSON, type JsonValue, type Tag, TaggedJSON } from './codecs/tagged-json.js'
 export type {
+  AnyCookieCodec,
+  AsyncCookieCodec,
   CookieCodec,
   DecodeOptions,
   DecodeResult,
@@ -43,6 +55,7 @@ export {
 export { type FlashOptions, flash, getFlashedMessages } from './features/flash.js'
 export { createFormCsrf, type FormCsrf, type FormCsrfOptions } from './features/form-csrf.js'
 export type { Secret, Secrets } from './primitives/keys.js'
+export type { RevocationOptions } from './session/revocation.js'
 export { Session, type SessionShape } from './session/session.js'
 export {
   type CookieSessions,
@@ -51,7 +64,6 @@ export {
   type OptionalOperations,
   type RevocableCookieSessions,
   type RevocableCookieSessionsOptions,
-  type RevocationOptions,
   type Sessions,
   type SessionsBase,
   type SessionsOptions,

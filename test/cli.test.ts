@@ -100,6 +100,23 @@ describe('tessera cookie', () => {
     expect(tampered.code).toBe(1)
   })
 
+  it('holds a cookie to its own lifetime (session.maxAge) rather than --max-age', async () => {
+    const sessions = createSessions({ secret, now: () => 1_000_000_000_000 })
+    const session = sessions.open(undefined)
+    session.set('a', 1)
+    session.maxAge = 7200
+    const setCookie = (await sessions.commit(session)).setCookie!
+    const value = setCookie.slice(setCookie.indexOf('=') + 1, setCookie.indexOf(';'))
+    const decode = (now: number) =>
+      run('cookie', 'decode', value, '--secret', secret, '--max-age', '60', '--now', String(now))
+
+    const within = await decode(1_000_003_600)
+    const past = await decode(1_000_007_201)
+
+    expect(within).toMatchObject({ code: 0, out: '{"a":1}' })
+    expect(past.err).toMatch(/expired/)
+  })
+
   it('accepts an older secret given as --fallback', async () => {
     const old = 'an-older-cli-secret-that-is-32-bytes'
     const encoded = await run('cookie', 'encode', '{"a":1}', '--secret', old)
@@ -240,13 +257,13 @@ describe('tessera cookie decode, as pasted from a browser', () => {
     expect(clash.err).toMatch(/"sid".*--name x/)
   })
 
-  it('recognises an encrypted (e1.) cookie without --encrypted', async () => {
+  it('recognises an encrypted (e2.) cookie without --encrypted', async () => {
     const encoded = await run('cookie', 'encode', '{"a":1}', '--secret', secret, '--encrypted')
 
     const decoded = await run('cookie', 'decode', encoded.out, '--secret', secret)
     const pasted = await run('cookie', 'decode', `session=${encoded.out}`, '--secret', secret)
 
-    expect(encoded.out).toMatch(/^e1\./)
+    expect(encoded.out).toMatch(/^e2\./)
     expect(decoded).toEqual({ code: 0, out: '{"a":1}', err: '' })
     expect(pasted.out).toBe('{"a":1}')
   })

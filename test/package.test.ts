@@ -55,6 +55,10 @@ function exportsOf(kind: 'import' | 'require', cwd = process.cwd()): Record<stri
   return JSON.parse(out) as Record<string, string[]>
 }
 
+/** The entries of the edge build, and the export conditions that lead there. */
+const edgeEntries = ['index', 'flask', 'adapters/fetch', 'adapters/hono']
+const edgeConditions = ['workerd', 'edge-light', 'worker', 'browser']
+
 const built = existsSync('dist/index.js') && existsSync('dist/index.cjs')
 const notBuilt = 'no build in dist/; `npm test` makes it first (or run `npm run build`)'
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as {
@@ -72,10 +76,23 @@ describeService('the built package', built ? null : notBuilt, () => {
     )
     for (const specifier of Object.keys(subpaths)) {
       const file = specifier === 'tessera' ? 'index' : specifier.slice('tessera/'.length)
+      // The entries an edge runtime can run send its conditions to the edge build, first.
+      const edge = edgeEntries.includes(file)
+        ? Object.fromEntries(
+            edgeConditions.map((c) => [
+              c,
+              { types: `./dist/${file}.d.ts`, default: `./dist/edge/${file}.js` },
+            ]),
+          )
+        : {}
       expect(pkg.exports[subpathOf(specifier)], specifier).toEqual({
+        ...edge,
         import: { types: `./dist/${file}.d.ts`, default: `./dist/${file}.js` },
         require: { types: `./dist/${file}.d.cts`, default: `./dist/${file}.cjs` },
       })
+      expect(Object.keys(pkg.exports[subpathOf(specifier)] as object).slice(0, -2)).toEqual(
+        Object.keys(edge),
+      )
     }
   })
 

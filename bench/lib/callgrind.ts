@@ -13,7 +13,7 @@
  * @module
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -120,6 +120,10 @@ export async function countInstructions(
     // The dump of the main thread: `<out>.<pid>.1-01` (dump 1, thread 1).
     const dump = readdirSync(dir).find((f) => f.endsWith('.1-01'))
     if (!dump) throw new Error(`${id}: callgrind wrote no dump in ${dir}`)
+    // For `callgrind_annotate`: the native functions (OpenSSL, libsodium, the HTTP parser) are
+    // named there; JIT-compiled JavaScript is not.
+    const keep = process.env.TESSERA_CALLGRIND_KEEP
+    if (keep) copyFileSync(join(dir, dump), `${keep}.${id}.${scenario}`)
     const totals = /^totals:\s+(\d+)/m.exec(readFileSync(join(dir, dump), 'utf8'))
     if (!totals) throw new Error(`${id}: no totals in ${dump}`)
     return Number(totals[1]) / requests

@@ -25,6 +25,22 @@ export async function redisUp(): Promise<boolean> {
   }
 }
 
+/** Whether `REDIS_CLUSTER_URL` names a Redis Cluster that answers. */
+export async function redisClusterUp(): Promise<boolean> {
+  const url = process.env.REDIS_CLUSTER_URL
+  if (!url) return false
+  const { createRedisStore } = await import('../../src/stores/redis.js')
+  const store = createRedisStore({ url, timeout: 3000 })
+  try {
+    await store.get('bench-probe')
+    return true
+  } catch {
+    return false
+  } finally {
+    await store.close()
+  }
+}
+
 export async function postgresUp(): Promise<boolean> {
   const { default: pg } = await import('pg')
   const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 1000 })
@@ -123,7 +139,11 @@ export function pickSystems(
 export async function reachable(
   chosen: SystemSpec[],
 ): Promise<{ chosen: SystemSpec[]; skipped: string[] }> {
-  const services = { redis: await redisUp(), postgres: await postgresUp() }
+  const services = {
+    redis: await redisUp(),
+    postgres: await postgresUp(),
+    'redis-cluster': await redisClusterUp(),
+  }
   const skipped: string[] = []
   const kept = chosen.filter((s) => {
     if (s.needs && !services[s.needs]) {

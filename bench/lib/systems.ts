@@ -33,8 +33,8 @@ export interface SystemSpec {
   mode: string
   /** The id of the same framework with no sessions, for the framework ratio. */
   baseline?: string
-  /** A service that must be up. */
-  needs?: 'redis' | 'postgres'
+  /** A service that must be up (`redis-cluster`: the one `REDIS_CLUSTER_URL` names). */
+  needs?: 'redis' | 'postgres' | 'redis-cluster'
   scenarios: readonly Scenario[]
   /** Whether the quick run includes it. */
   quick: boolean
@@ -80,6 +80,11 @@ export const systems: readonly SystemSpec[] = [
   }),
   tessera('node:http', 'redis'),
   tessera('node:http', 'postgres'),
+  // A Redis Cluster, writes acknowledged by the master (the default) or only once a replica
+  // has them too (`replicas: { wait: 1 }`): what the durability costs. Both need
+  // REDIS_CLUSTER_URL, e.g. a cluster from `npx tsx bench/cluster.ts`.
+  tessera('node:http', 'redis-cluster', { quick: false }),
+  tessera('node:http', 'redis-cluster-wait', { quick: false }),
   // Revocable cookie sessions: a signed cookie bound to its user, whose generation is read from
   // Redis on every request (cache 0, the default) or once per 5 s per process.
   {
@@ -166,7 +171,9 @@ function peer(
 ): SystemSpec {
   const { bare, scenarios } = frameworks[framework]
   // A system that keeps its sessions in Redis or Postgres cannot start without that service.
-  const needs = (['redis', 'postgres'] as const).find((service) => mode.startsWith(service))
+  const needs = (['redis-cluster', 'redis', 'postgres'] as const).find((service) =>
+    mode.startsWith(service),
+  )
   return {
     id,
     system,
@@ -182,10 +189,24 @@ function peer(
 /** tessera on `framework` with the cookie format or store `key` names. */
 function tessera(
   framework: Framework,
-  key: 'native' | 'encrypted' | 'flask' | 'memory' | 'sqlite' | 'redis' | 'postgres',
+  key:
+    | 'native'
+    | 'encrypted'
+    | 'flask'
+    | 'memory'
+    | 'sqlite'
+    | 'redis'
+    | 'postgres'
+    | 'redis-cluster'
+    | 'redis-cluster-wait',
   { quick = true, lazy = false }: { quick?: boolean; lazy?: boolean } = {},
 ): SystemSpec {
-  const mode = key === 'native' || key === 'encrypted' || key === 'flask' ? `${key} cookie` : key
+  const mode =
+    key === 'native' || key === 'encrypted' || key === 'flask'
+      ? `${key} cookie`
+      : key === 'redis-cluster-wait'
+        ? 'redis-cluster, wait 1'
+        : key
   const id = `tessera-${frameworks[framework].short}-${key}`
   if (!lazy) return peer(framework, id, 'tessera', mode, { quick })
   // With `lazy: true`, a request that never touches a server-side session costs no store call:
@@ -265,6 +286,15 @@ async function tesseraStore(mode: string, ctx: BuildContext, id: string): Promis
     case 'redis': {
       const { createRedisStore } = await import('../../src/stores/redis.js')
       return createRedisStore({ url: redisUrl, prefix: redisPrefix(ctx.runId, id) })
+    }
+    case 'redis-cluster':
+    case 'redis-cluster, wait 1': {
+      const { createRedisStore } = await import('../../src/stores/redis.js')
+      return createRedisStore({
+        url: process.env.REDIS_CLUSTER_URL ?? '',
+        prefix: redisPrefix(ctx.runId, id),
+        ...(mode === 'redis-cluster' ? {} : { replicas: { wait: 1, timeout: 0.1 } }),
+      })
     }
     case 'postgres': {
       const { createPostgresStore } = await import('../../src/stores/postgres.js')

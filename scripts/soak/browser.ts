@@ -25,6 +25,12 @@ export interface Tally {
   anomalies: number
   /** The first anomalies and lost writes, described. */
   examples: string[]
+  /** 503s with Retry-After, when the run injects a fault and so expects them. */
+  unavailable: number
+  /** When the last of them came (performance.now()), or null. */
+  lastUnavailableAt: number | null
+  /** Browsers whose session vanished while they were logged in (after a fault). */
+  silentLogouts: number
 }
 
 export function newTally(): Tally {
@@ -37,12 +43,20 @@ export function newTally(): Tally {
     lostWrites: 0,
     anomalies: 0,
     examples: [],
+    unavailable: 0,
+    lastUnavailableAt: null,
+    silentLogouts: 0,
   }
 }
 
 /** An answer the site should not have given. */
 export class Unexpected extends Error {
   override name = 'Unexpected'
+}
+
+/** A 503 with Retry-After while a fault is injected: the answer the site owes, not an anomaly. */
+export class Unavailable extends Error {
+  override name = 'Unavailable'
 }
 
 /** Records an anomaly (an `Unexpected`, or anything a request threw). */
@@ -55,6 +69,7 @@ interface Page {
   status: number
   location: string | null
   html: string
+  retryAfter: string | null
 }
 
 export class Browser {
@@ -69,6 +84,8 @@ export class Browser {
     readonly name: string,
     origin: string,
     readonly tally: Tally,
+    /** Take a 503 with Retry-After as the store's outage (an `Unavailable`), not a failure. */
+    readonly expectOutage = false,
   ) {
     this.#client = new DemoClient(origin)
   }
@@ -168,6 +185,56 @@ export class Browser {
     this.#csrf = csrfTokenIn(page.html)
   }
 
+  /**
+   * After an `Unavailable`: reads the home page until it comes, and takes it as the truth, but
+   * first counts what the outage cost. What the interrupted `action` may or may not have done is
+   * excused (a note it tried to add, notes it tried to clear, a logout, a login); anything else
+   * missing is lost: acknowledged notes (`lostWrites`) or the whole session (`silentLogouts`).
+   */
+  async recover(action: Action, attempted: string | null): Promise<void> {
+    let page: Page
+    for (;;) {
+      try {
+        page = await this.#request('GET', '/')
+        break
+      } catch (error) {
+        if (!(error instanceof Unavailable)) throw error
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    this.#expect(page, 200, 'GET / after the outage')
+    const shown = loggedInAs(page.html)
+    const excused = action === 'login' || (action === 'logout' && shown === null)
+    if (shown !== this.username && !excused) {
+      if (shown === null) {
+        this.tally.silentLogouts++
+        example(this.tally, `${this.name}: logged out by the outage (was ${this.username})`)
+      } else {
+        throw new Unexpected(`${this.name}: after the outage shows ${shown}, not ${this.username}`)
+      }
+    } else if (shown !== null && shown === this.username) {
+      const notes = notesIn(page.html)
+      const lost =
+        action === 'write' && notes.length === 0 ? [] : this.notes.filter((n) => !notes.includes(n))
+      const foreign = notes.filter((n) => !this.notes.includes(n) && n !== attempted)
+      if (lost.length > 0) {
+        this.tally.lostWrites += lost.length
+        example(
+          this.tally,
+          `${this.name}: after the outage lacks the acknowledged notes ${lost.join(', ')}`,
+        )
+      }
+      if (foreign.length > 0) {
+        throw new Unexpected(
+          `${this.name}: after the outage shows notes it never wrote: ${foreign.join(', ')}`,
+        )
+      }
+    }
+    this.username = shown
+    this.notes = shown === null ? [] : notesIn(page.html)
+    this.#csrf = csrfTokenIn(page.html)
+  }
+
   /** GETs the home page and checks it shows this browser's user and exactly its notes. */
   async #home(what: string, flash?: string): Promise<void> {
     const page = await this.#request('GET', '/')
@@ -218,13 +285,23 @@ export class Browser {
     let page: Page
     try {
       const res = await this.#client.fetch(path, init)
-      page = { status: res.status, location: res.headers.get('location'), html: await res.text() }
+      page = {
+        status: res.status,
+        location: res.headers.get('location'),
+        html: await res.text(),
+        retryAfter: res.headers.get('retry-after'),
+      }
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error
       throw new Unexpected(`${this.name}: ${method} ${path} failed: ${String(cause)}`)
     }
     this.tally.requests++
     this.tally.latencies.push(performance.now() - started)
+    if (page.status === 503 && this.expectOutage && page.retryAfter) {
+      this.tally.unavailable++
+      this.tally.lastUnavailableAt = performance.now()
+      throw new Unavailable(`${this.name}: ${method} ${path} answered 503`)
+    }
     if (page.status >= 500) {
       this.tally.serverErrors++
       throw new Unexpected(`${this.name}: ${method} ${path} answered ${page.status}`)

@@ -13,7 +13,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { maxListLimit, type Store } from '../../src/stores/types.js'
-import { type Action, Browser, newTally, noteAnomaly, type Tally, Unexpected } from './browser.js'
+import {
+  type Action,
+  Browser,
+  newTally,
+  noteAnomaly,
+  type Tally,
+  Unavailable,
+  Unexpected,
+} from './browser.js'
 import { type MemorySample, startDemo } from './demo-process.js'
 import type { SoakStoreKind } from './stores.js'
 
@@ -32,6 +40,12 @@ export interface SoakOptions {
   maxHeapGrowth: number
   /** The same for its resident set size; null: not checked. */
   maxRssGrowth: number | null
+  /**
+   * A fault injected `at` seconds into the run (say, a Redis master killed). Its 503s with
+   * Retry-After are then expected, and counted apart; what the outage cost is counted by each
+   * browser as it recovers (lost notes, lost sessions).
+   */
+  fault?: { at: number; inject: () => Promise<void> }
 }
 
 export interface SoakResult {
@@ -65,6 +79,8 @@ export interface SoakResult {
   failures: string[]
   /** The first anomalies and lost writes, and what the server logged, for a failed run. */
   examples: string[]
+  /** With a fault: its 503s (with Retry-After), and seconds from the fault to the last one. */
+  outage?: { unavailable: number; seconds: number; silentLogouts: number }
 }
 
 /**
@@ -99,7 +115,7 @@ export async function runSoak(kind: SoakStoreKind, options: SoakOptions): Promis
       const users = Math.max(1, Math.ceil(options.concurrency / 2))
       const browsers = Array.from(
         { length: options.concurrency },
-        (_, i) => new Browser(`browser ${i}`, demo.origin, tally),
+        (_, i) => new Browser(`browser ${i}`, demo.origin, tally, options.fault !== undefined),
       )
       const run = `${kind.name}-${seed.toString(36)}`
       let written = 0
@@ -113,13 +129,23 @@ export async function runSoak(kind: SoakStoreKind, options: SoakOptions): Promis
           // One logged-out browser in ten only looks at the login form this turn.
           const action = loggedOut ? (random() < 0.1 ? 'read' : 'login') : pick(random)
           tally.actions[action]++
+          let attempted: string | null = null
           try {
             if (loggedOut && action === 'read') await browser.viewLoginForm()
             else if (action === 'login') await browser.login(anyUser())
             else if (action === 'read') await browser.read(random() < 0.1)
-            else if (action === 'write') await browser.write(`${run}-${i}-${++written}`)
-            else await browser.logout()
+            else if (action === 'write') {
+              attempted = `${run}-${i}-${++written}`
+              await browser.write(attempted)
+            } else await browser.logout()
           } catch (error) {
+            if (error instanceof Unavailable) {
+              await browser.recover(action, attempted).catch((e: unknown) => {
+                noteAnomaly(tally, e)
+                return browser.resync().catch(() => {})
+              })
+              continue
+            }
             noteAnomaly(tally, error)
             await browser.resync().catch(() => {})
           }
@@ -127,6 +153,14 @@ export async function runSoak(kind: SoakStoreKind, options: SoakOptions): Promis
       })
 
       const deadline = started + options.duration * 1000
+      let faultAt: number | null = null
+      const fault = options.fault
+      const injecting = fault
+        ? sleep(fault.at * 1000).then(() => {
+            faultAt = performance.now()
+            return fault.inject()
+          })
+        : Promise.resolve()
       await waitFor(() => performance.now() >= started + warmup * 1000, tally, options)
       // The leak check uses the server's heap right after a full GC: what it still holds,
       // whenever the collector last ran. RSS alone is a poor signal over a minute (V8 grows its
@@ -147,6 +181,7 @@ export async function runSoak(kind: SoakStoreKind, options: SoakOptions): Promis
       const third = Math.max(1, Math.floor(samples.length / 3))
       const warm = median(samples.slice(0, third))
       const end = median(samples.slice(-third))
+      await injecting
       stopping = true
       await Promise.all(workers)
       const seconds = (performance.now() - started) / 1000
@@ -190,6 +225,15 @@ export async function runSoak(kind: SoakStoreKind, options: SoakOptions): Promis
         memory: { warm, end, samples },
         failures: [],
         examples: tally.examples,
+        ...(faultAt === null
+          ? {}
+          : {
+              outage: {
+                unavailable: tally.unavailable,
+                seconds: ((tally.lastUnavailableAt ?? faultAt) - faultAt) / 1000,
+                silentLogouts: tally.silentLogouts,
+              },
+            }),
       }
       result.failures = failuresOf(result, options)
       if (result.failures.length > 0) {

@@ -18,6 +18,7 @@ import {
   postgresAvailable,
   REDIS_URL,
   redisAvailable,
+  redisClusterAvailable,
 } from '../../test/support/services.js'
 
 /** A store prepared for one soak run. */
@@ -90,6 +91,11 @@ export const soakStores: readonly SoakStoreKind[] = [
     },
   },
   {
+    name: 'redis-cluster',
+    unavailable: () => redisClusterAvailable(),
+    prepare: async () => redisCluster(process.env.REDIS_CLUSTER_URL!),
+  },
+  {
     name: 'postgres',
     unavailable: () => postgresAvailable(),
     prepare: async () => {
@@ -126,6 +132,23 @@ export const soakStores: readonly SoakStoreKind[] = [
     },
   },
 ]
+
+/** A fresh key prefix on the Redis Cluster at `url`. */
+export function redisCluster(url: string, env: Record<string, string> = {}): SoakStore {
+  const prefix = `${runId()}:`
+  return {
+    env: { SESSION_STORE: url, REDIS_PREFIX: prefix, ...env },
+    open: () => createRedisStore({ url, prefix }),
+    cleanup: async () => {
+      const store = createRedisStore({ url, prefix })
+      try {
+        await store.clear?.()
+      } finally {
+        await store.close?.()
+      }
+    },
+  }
+}
 
 /** A database of the run's own in the suites' PostgreSQL, and how to drop it. */
 async function ownDatabase(): Promise<{

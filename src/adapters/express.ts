@@ -70,7 +70,15 @@ export function session<T extends object>(
     // Errors after this point (a failed save as the response ends) happen outside any handler,
     // so they are handed to Express's error handlers from here.
     const onError = (error: unknown) => next(error)
-    const opened = openAndHook(sessions, req, res, { ...options, onError }, 'shared', clientAddress)
+    const opened = openAndHook(
+      sessions,
+      req,
+      res,
+      { ...options, onError },
+      'shared',
+      clientAddress,
+      isSecure,
+    )
     if (opened === null) return
     if (!(opened instanceof Promise)) {
       req.session = opened as unknown as ExpressSession
@@ -82,6 +90,11 @@ export function session<T extends object>(
       next()
     }, onError)
   }
+}
+
+/** `req.secure`: whether the request came over HTTPS, under Express's `trust proxy` setting. */
+function isSecure(req: IncomingMessage): boolean {
+  return (req as Request).secure
 }
 
 /** `req.ip`: Express's answer under its `trust proxy` setting. */

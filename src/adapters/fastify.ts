@@ -18,7 +18,6 @@ import type { Session } from '../session/session.js'
 import type { CommitResult } from '../session/sessions.js'
 import {
   type AdapterOptions,
-  applyCommit,
   attachSave,
   type DeclaredSessions,
   type DeclaredShape,
@@ -27,6 +26,7 @@ import {
   openSessionNow,
   refuseOwnTrust,
   storeUnavailable,
+  varyCookie,
 } from './shared.js'
 
 /**
@@ -83,17 +83,14 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
   // Requests whose save failed in `onSend`: Fastify sends the error's answer through `onSend`
   // again, where the session must not be saved a second time.
   const failed = new WeakSet<FastifyRequest>()
+  // Until a save has failed, no request is looked up in `failed`: a WeakSet lookup gives the
+  // request object an identity hash, on every request.
+  let anyFailed = false
 
-  function apply(reply: FastifyReply, result: CommitResult): void {
-    applyCommit(result, {
-      get: (name) => {
-        const value = reply.getHeader(name)
-        return value === undefined ? null : String(value)
-      },
-      set: (name, value) => reply.header(name, value),
-      // Fastify appends repeated set-cookie headers rather than replacing them.
-      appendSetCookie: (value) => reply.header('set-cookie', value),
-    })
+  /** Sets `request.session` and what its `save()` does. */
+  function ready(request: FastifyRequest, reply: FastifyReply, session: FastifySession): void {
+    attachSave(session, async () => apply(reply, await sessions.commit(session)))
+    request.session = session
   }
 
   fastify.decorateRequest('session')
@@ -111,24 +108,33 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
               userAgent: request.headers['user-agent'] ?? null,
               ip: request.ip ?? null,
             })
-      opened = openSessionNow(sessions, request.headers, meta, adapterOptions)
+      // `request.protocol` is Fastify's answer under its `trustProxy`.
+      opened = openSessionNow(
+        sessions,
+        request.headers,
+        meta,
+        adapterOptions,
+        sessions.secureAuto ? () => request.protocol === 'https' : undefined,
+      )
     } catch (error) {
       next(error as Error)
       return
     }
-    const ready = (session: FastifySession) => {
-      attachSave(session, async () => apply(reply, await sessions.commit(session)))
-      request.session = session
-      next()
+    if (opened instanceof Promise) {
+      opened.then((session) => {
+        ready(request, reply, session)
+        next()
+      }, next)
+      return
     }
-    if (opened instanceof Promise) opened.then(ready, next)
-    else ready(opened)
+    ready(request, reply, opened)
+    next()
   })
 
   fastify.addHook('onSend', (request, reply, payload, next) => {
     // Absent when `onRequest` failed before the session was opened.
     const opened = request.session as FastifySession | undefined
-    if (!opened || failed.has(request)) return next(null, payload)
+    if (!opened || (anyFailed && failed.has(request))) return next(null, payload)
     const result = sessions.commitSync(opened)
     if (result !== null) {
       apply(reply, result)
@@ -140,6 +146,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
         next(null, payload)
       },
       (error: unknown) => {
+        anyFailed = true
         failed.add(request)
         // Fastify keeps a reply's headers on an error (CORS ones, say), but a request that
         // failed must change no cookie.
@@ -163,6 +170,25 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
     })
   }
   done()
+}
+
+/**
+ * Writes a commit's headers to the reply: `applyCommit`'s rules, without a sink object and its
+ * three closures for every request.
+ */
+function apply(reply: FastifyReply, result: CommitResult): void {
+  if (result.vary) {
+    const vary = reply.getHeader('vary')
+    reply.header('vary', varyCookie(vary === undefined ? null : String(vary), result.varyOn))
+  }
+  const extra = result.headers
+  if (result.setCookie === null && extra === undefined) return
+  // Fastify appends repeated set-cookie headers rather than replacing them; any other header
+  // (a token's) is set.
+  if (result.setCookie !== null) reply.header('set-cookie', result.setCookie)
+  if (extra !== undefined) for (const [name, value] of extra) reply.header(name, value)
+  // A cached response that carries a session would hand that session to the next client.
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
 }
 
 /**

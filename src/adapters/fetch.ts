@@ -12,6 +12,7 @@ import {
   attachSave,
   clientIp,
   errorResponse,
+  forwardedHttps,
   isStoreDown,
   openSession,
   type ProxyOptions,
@@ -59,6 +60,16 @@ export function withSession<T extends object, Rest extends unknown[] = []>(
           ip: clientIp(options.ip?.(request) ?? undefined, headers.get('x-forwarded-for'), trust),
         },
         options,
+        sessions.secureAuto
+          ? () =>
+              forwardedHttps(
+                request.url.startsWith('https:'),
+                options.ip?.(request) ?? undefined,
+                headers.get('x-forwarded-for'),
+                headers.get('x-forwarded-proto'),
+                trust,
+              )
+          : undefined,
       )
     } catch (error) {
       const answer = errorResponse(error)

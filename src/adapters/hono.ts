@@ -17,6 +17,7 @@ import {
   type DeclaredSessions,
   type DeclaredShape,
   errorResponse,
+  forwardedHttps,
   isStoreDown,
   openSession,
   type ProxyOptions,
@@ -83,6 +84,16 @@ export function session<T extends object>(
           ip: clientIp(options.ip?.(c) ?? undefined, c.req.header('x-forwarded-for'), trust),
         },
         options,
+        sessions.secureAuto
+          ? () =>
+              forwardedHttps(
+                c.req.url.startsWith('https:'),
+                options.ip?.(c) ?? undefined,
+                c.req.header('x-forwarded-for'),
+                c.req.header('x-forwarded-proto'),
+                trust,
+              )
+          : undefined,
       )
     } catch (error) {
       const answer = errorResponse(error)

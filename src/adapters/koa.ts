@@ -64,25 +64,25 @@ export function session<T extends object>(
 ): Middleware {
   refuseOwnTrust(options, "set Koa's `app.proxy = true` (and `app.maxIpsCount`) instead")
   return async (ctx, next) => {
-    let opened: Session<T>
-    try {
-      opened = await openSession(
-        sessions,
-        ctx.req.headers,
-        {
-          userAgent: ctx.get('user-agent') || null,
-          ip: ctx.ip || null,
-        },
-        options,
-      )
-    } catch (error) {
+    const opened = await openSession(
+      sessions,
+      ctx.req.headers,
+      {
+        userAgent: ctx.get('user-agent') || null,
+        ip: ctx.ip || null,
+      },
+      options,
+      // `ctx.secure` is Koa's answer under `app.proxy`.
+      sessions.secureAuto ? () => ctx.secure : undefined,
+    ).catch((error: unknown) => {
       const answer = errorAnswer(error)
       if (!answer) throw error
       ctx.status = answer.status
       ctx.set(answer.headers)
       ctx.body = answer.body
-      return
-    }
+      return null
+    })
+    if (opened === null) return
     const apply = (result: CommitResult) => applyCommit(result, sinkOf(ctx))
     attachSave(opened, async () => apply(await sessions.commit(opened)))
     ctx.session = opened as unknown as KoaSession

@@ -10,13 +10,14 @@ import type { Session, SessionShape } from '../session/session.js'
 import type { CommitResult, Sessions } from '../session/sessions.js'
 import {
   type AdapterOptions,
-  applyCommit,
   attachSave,
   clientIp,
   errorAnswer,
+  forwardedHttps,
   openSessionNow,
   type ProxyOptions,
   trustOf,
+  varyCookie,
 } from './shared.js'
 
 /** Options of the node:http adapter. */
@@ -73,6 +74,7 @@ export function openAndHook<T extends object>(
   options: NodeSessionOptions,
   mode: HookMode = 'own',
   address?: (req: IncomingMessage) => string | null,
+  secure?: (req: IncomingMessage) => boolean,
 ): Session<T> | null | Promise<Session<T> | null> {
   const onError = options.onError ?? defaultOnError
   let opened: Session<T> | Promise<Session<T>>
@@ -87,7 +89,11 @@ export function openAndHook<T extends object>(
             // The framework's answer where it has one (Express's `req.ip`), else ours.
             ip: address ? address(req) : forwardedIp(req, options),
           })
-    opened = openSessionNow(sessions, req.headers, meta, options)
+    // The framework's answer where it has one (Express's `req.secure`), else ours.
+    const https = sessions.secureAuto
+      ? () => (secure ? secure(req) : forwardedProto(req, options))
+      : undefined
+    opened = openSessionNow(sessions, req.headers, meta, options, https)
   } catch (error) {
     onError(error, req, res)
     return null
@@ -113,6 +119,19 @@ function forwardedIp(req: IncomingMessage, options: NodeSessionOptions): string 
   return clientIp(
     req.socket.remoteAddress,
     Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+    trustOf(options),
+  )
+}
+
+function forwardedProto(req: IncomingMessage, options: NodeSessionOptions): boolean {
+  const { socket, headers } = req
+  const proto = headers['x-forwarded-proto']
+  const forwarded = headers['x-forwarded-for']
+  return forwardedHttps(
+    (socket as { encrypted?: boolean }).encrypted === true,
+    socket.remoteAddress,
+    Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+    Array.isArray(proto) ? proto.join(',') : proto,
     trustOf(options),
   )
 }
@@ -152,24 +171,36 @@ class ResponseHook<T extends object> {
     return true
   }
 
+  /** `applyCommit`'s rules, without a sink object and its three closures per request. */
   apply(result: CommitResult): void {
     const { res } = this
-    applyCommit(result, {
-      get: (name) => {
-        const value = res.getHeader(name)
-        return value === undefined ? null : String(value)
-      },
-      set: (name, value) => res.setHeader(name, value),
-      appendSetCookie: (value) => {
-        const existing = res.getHeader('set-cookie')
-        if (existing === undefined) res.setHeader('set-cookie', value)
-        else
-          res.setHeader('set-cookie', [
-            ...(Array.isArray(existing) ? existing : [String(existing)]),
-            value,
-          ])
-      },
-    })
+    if (result.vary) {
+      const vary = res.getHeader('vary')
+      res.setHeader('vary', varyCookie(vary === undefined ? null : String(vary), result.varyOn))
+    }
+    const extra = result.headers
+    if (result.setCookie === null && extra === undefined) return
+    if (result.setCookie !== null) this.appendSetCookie(result.setCookie)
+    if (extra !== undefined) {
+      for (const [name, value] of extra) {
+        if (name === 'set-cookie') this.appendSetCookie(value)
+        else res.setHeader(name, value)
+      }
+    }
+    // A cached response that carries a session would hand that session to the next client.
+    if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-store')
+  }
+
+  appendSetCookie(line: string): void {
+    const { res } = this
+    const existing = res.getHeader('set-cookie')
+    if (existing === undefined) res.setHeader('set-cookie', line)
+    else {
+      res.setHeader('set-cookie', [
+        ...(Array.isArray(existing) ? existing : [String(existing)]),
+        line,
+      ])
+    }
   }
 
   fail(error: unknown): void {

@@ -4,10 +4,10 @@
  * @module
  */
 
-import { BlockList, isIP } from 'node:net'
 import type { CommitResult, RequestMeta } from '../engines/types.js'
 import { ConfigError, isSessionError, storeRetryAfter } from '../errors.js'
 import { csrfField } from '../features/csrf.js'
+import { nodeNet } from '../primitives/runtime.js'
 import { deferLoadError, needsLoad, onSave } from '../session/handle.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
@@ -77,6 +77,13 @@ export function compileTrust(option: TrustProxy | undefined): Trust | null {
     return (_address, hop) => hop < option
   }
   if (typeof option === 'function') return option
+  if (!nodeNet) {
+    throw new ConfigError(
+      '`trustProxy` as a list of addresses needs node:net, which this runtime lacks; ' +
+        'give the number of proxy hops or a function instead',
+    )
+  }
+  const { BlockList, isIP } = nodeNet
   const list = new BlockList()
   for (const entry of option.flatMap((e) => namedRanges[e] ?? [e])) {
     const [address = '', bits] = entry.split('/')
@@ -193,8 +200,9 @@ export async function openSession<T extends object>(
   headers: RequestHeaders,
   meta: RequestMeta | (() => RequestMeta),
   options: AdapterOptions,
+  https?: () => boolean,
 ): Promise<Session<T>> {
-  return openSessionNow(sessions, headers, meta, options)
+  return openSessionNow(sessions, headers, meta, options, https)
 }
 
 /**
@@ -207,8 +215,10 @@ export function openSessionNow<T extends object>(
   headers: RequestHeaders,
   meta: RequestMeta | (() => RequestMeta) | undefined,
   options: AdapterOptions,
+  https?: () => boolean,
 ): Session<T> | Promise<Session<T>> {
-  const session = sessions.open(headers, meta)
+  // Asked only when the cookie is Secure on HTTPS alone, and then only when one is written.
+  const session = sessions.open(headers, meta, sessions.secureAuto ? https : undefined)
   if (options.lazy || !needsLoad(session)) return session
   return session.load().then(
     () => session,
@@ -237,6 +247,32 @@ export function clientIp(
     address = (hops[hops.length - 1 - hop] as string).trim()
   }
   return address || null
+}
+
+/**
+ * Whether a request came over HTTPS, for a `secure: 'auto'` cookie: the connection's own
+ * protocol, unless the socket's peer is a trusted proxy. Then `X-Forwarded-Proto` says, read as
+ * far as `X-Forwarded-For` is trusted: the entry of the outermost trusted proxy, counted from
+ * the right, or the first when the proxies write one value (most overwrite it).
+ */
+export function forwardedHttps(
+  connectionHttps: boolean,
+  remote: string | undefined,
+  forwardedFor: string | null | undefined,
+  forwardedProto: string | null | undefined,
+  trust: Trust | null,
+): boolean {
+  if (trust === null || !forwardedProto || !trust(remote ?? '', 0)) return connectionHttps
+  // How many proxies are trusted: the peer, and each hop of X-Forwarded-For that trust passes.
+  const hops = forwardedFor ? forwardedFor.split(',') : []
+  let trusted = 1
+  for (let hop = 1; hop <= hops.length; hop++) {
+    if (!trust((hops[hops.length - hop] as string).trim(), hop)) break
+    trusted++
+  }
+  const protos = forwardedProto.split(',')
+  const proto = protos[Math.max(0, protos.length - trusted)] as string
+  return proto.trim().toLowerCase() === 'https'
 }
 
 /**
@@ -294,9 +330,5 @@ export function applyCommit(result: CommitResult, headers: HeaderSink): void {
 
 /** Attaches `save()` to a session, for handlers that must save before streaming. */
 export function attachSave<T extends object>(session: Session<T>, save: () => Promise<void>): void {
-  onSave(session, () =>
-    save().catch((error: unknown) => {
-      throw error
-    }),
-  )
+  onSave(session, save)
 }

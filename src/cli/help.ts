@@ -34,15 +34,17 @@ export const commands: Record<string, CommandHelp> = {
       'tessera cookie decode COOKIE --secret KEY [--fallback KEY]... [--format native|flask] [--name NAME] [--max-age SECONDS] [--now UNIX_SECONDS]',
     summary: 'print the session in a cookie as tagged JSON, or why it is invalid',
     details: `COOKIE is the value, or NAME=VALUE as a browser's tools copy it (the name then is
-the cookie's name). An encrypted cookie (e1.…) is recognised as such; --encrypted is not needed.
---max-age is the oldest a cookie may be, in seconds (default: 2678400, 31 days).
+the cookie's name). An encrypted cookie (e2.…, or e1.… from 0.1) is recognised as such;
+--encrypted is not needed. --max-age is the oldest a cookie may be, in seconds (default:
+2678400, 31 days); a native cookie that carries its own lifetime (session.maxAge) is held to
+that instead.
 ${codecDetails}`,
   },
   'cookie encode': {
     synopsis:
       'tessera cookie encode JSON --secret KEY [--format native|flask] [--encrypted] [--name NAME] [--now UNIX_SECONDS]',
     summary: 'print a cookie value holding the session JSON (tagged JSON, as decode prints it)',
-    details: `--encrypted makes an encrypted native cookie (e1.…) instead of a signed one (s1.…).
+    details: `--encrypted makes an encrypted native cookie (e2.…) instead of a signed one (s1.…).
 ${codecDetails}`,
   },
   'sessions list': {

@@ -15,6 +15,7 @@ import { createNativeJSON } from '../codecs/tagged-json.js'
 import type { CookieCodec, SessionData } from '../codecs/types.js'
 import { noMeta } from '../codecs/types.js'
 import { isSessionError } from '../errors.js'
+import { maxLifetime } from '../primitives/durations.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { defaultFileStoreDir, openStore, parseStoreUrl } from '../stores/url.js'
 import { commands, helpFor } from './help.js'
@@ -202,12 +203,17 @@ function decodeCommand(args: string[], io: { out: (t: string) => void; err: (t: 
   const { codec, tag } = makeCodec({
     ...values,
     name: pasted.name ?? values.name,
-    // The value says how it was made: e1. is encrypted, s1. signed.
-    encrypted: value.startsWith('e1.') || (values.encrypted && !value.startsWith('s1.')),
+    // The value says how it was made: e2. (and e1. before it) is encrypted, s1. signed.
+    encrypted: /^e[12]\./.test(value) || (values.encrypted === true && !value.startsWith('s1.')),
   })
-  const result = codec.decode(value, { now: parseNow(values.now), maxAge })
-  if (!result.ok) {
-    io.err(`invalid cookie: ${describeReason(result.reason)}${formatHint(value, values.format)}`)
+  const now = parseNow(values.now)
+  // A native cookie may carry its own lifetime (`session.maxAge`), which then stands for --max-age.
+  const result = codec.decode(value, { now, maxAge: codec.lifetimes ? maxLifetime : maxAge })
+  const expired =
+    result.ok && codec.lifetimes && now - result.issuedAt >= (result.meta.maxAge ?? maxAge) * 1000
+  if (!result.ok || expired) {
+    const reason = result.ok ? 'expired' : result.reason
+    io.err(`invalid cookie: ${describeReason(reason)}${formatHint(value, values.format)}`)
     return 1
   }
   io.out(tag(result.data))

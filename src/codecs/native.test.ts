@@ -122,6 +122,7 @@ for (const encrypt of [false, true]) {
         fc.property(fc.string({ maxLength: 300 }), (value) => {
           codec.decode(value, { now: t0, maxAge: day })
           codec.decode(`${encrypt ? 'e1' : 's1'}.${value}`, { now: t0, maxAge: day })
+          if (encrypt) codec.decode(`e2.${value}`, { now: t0, maxAge: day })
           return true
         }),
         { seed: 1, numRuns: 500 },
@@ -201,6 +202,14 @@ describe('createNativeCodec', () => {
       expect(result).toMatchObject({ ok: true, meta: { ...noMeta, createdAt: t0 } })
     })
 
+    it("carries a session's own lifetime after the other metadata", () => {
+      const meta = { user: null, createdAt: t0, permanent: false, maxAge: 600 }
+
+      const result = read(codec.encode({ a: 1 }, meta, t0))
+
+      expect(result).toMatchObject({ ok: true, meta })
+    })
+
     it("still reads a 0.1 cookie, whose metadata sat among the data's keys", () => {
       const legacy = sign(`{"a":1,"_permanent":true,"_user":"u-1","_created":${t0 / 1000 - 5}}`)
 
@@ -222,8 +231,9 @@ describe('createNativeCodec', () => {
     })
 
     it('refuses metadata of a shape it never writes', () => {
-      const shapes = ['[{}]', '[{},"x"]', '[{},1,2]', '[{},1,null,true]', '[{},1,null,1,5]']
-      shapes.push('[{},1,"u",0,0]', '[{},1,"u",0,1.5]', '[{},1,"u",0,"1"]', '[{},1,"u",0,1,1]')
+      const shapes = ['[{}]', '[{},"x"]', '[{},1,2]', '[{},1,null,true]', '[{},1,null,1,0,5,6]']
+      shapes.push('[{},1,"u",0,0]', '[{},1,"u",0,1.5]', '[{},1,"u",0,"1"]', '[{},1,null,0,1,5]')
+      shapes.push('[{},1,null,1,0,0]', '[{},1,null,0,0,"60"]', '[{},1,null,0,0,null]')
       for (const json of shapes) {
         expect(read(sign(json)), json).toEqual({ ok: false, reason: 'bad_payload' })
       }

@@ -5,6 +5,7 @@
  * @module
  */
 import { SerializeError } from '../errors.js'
+import { fromBase64, toBase64url } from '../primitives/bytes.js'
 import { isCanonicalBase64url } from '../primitives/encoding.js'
 import { isForbiddenKey, maxDepth } from '../primitives/guards.js'
 
@@ -230,12 +231,11 @@ export const nativeTags: readonly Tag[] = [
   {
     key: ' b',
     check: (v): v is Uint8Array => v instanceof Uint8Array,
-    toJSON: (b: Uint8Array) =>
-      Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64url'),
+    toJSON: (b: Uint8Array) => toBase64url(b),
     fromJSON: (s) => {
       const text = expectString(s, 'bytes')
       if (!isCanonicalBase64url(text)) throw new SerializeError('not canonical base64url')
-      return new Uint8Array(Buffer.from(text, 'base64url'))
+      return Uint8Array.from(fromBase64(text))
     },
   },
   {

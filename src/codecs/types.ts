@@ -37,6 +37,11 @@ export interface SessionMeta {
   /** Whether the cookie outlives the browser (Flask's `session.permanent`). */
   permanent: boolean
   /**
+   * The session's own lifetime in seconds (`session.maxAge`); absent or null for the app's
+   * `maxAge`. Only formats with `lifetimes` carry it.
+   */
+  maxAge?: number | null
+  /**
    * The user's generation when the session was bound (revocable cookie sessions); absent or 0
    * where there is none. Formats without room for it (Flask's) leave it out.
    */
@@ -76,11 +81,40 @@ export interface CookieCodec {
    * one dict, so there `_permanent` and `_user` are taken.
    */
   readonly reservedKeys: ReadonlySet<string>
+  /**
+   * Whether the format carries a session's own lifetime (`SessionMeta.maxAge`). Then `decode`
+   * is given the longest lifetime a session may have, and the engine holds each cookie to its
+   * own. tessera's format does; Flask's does not.
+   */
+  readonly lifetimes?: boolean
   /** The cookie value for `data` and `meta`, issued at `now` (epoch ms). Throws `SerializeError`. */
   encode(data: SessionData, meta: SessionMeta, now: number): string
   /** The data and metadata in `value`, or why it was refused. */
   decode(value: string, options: DecodeOptions): DecodeResult
 }
+
+/**
+ * A codec whose crypto is asynchronous (Web Crypto, which has no synchronous calls): the same
+ * seam as `CookieCodec`, with promises. The cookie engine awaits it, so a session it reads is
+ * loaded before the handler runs (`await session.load()` with the adapters' `lazy` option).
+ */
+export interface AsyncCookieCodec {
+  /** The name shown in logs, the demo's footer and the CLI: `native`, `encrypted`, `flask`. */
+  readonly format: string
+  /** As `CookieCodec.reservedKeys`. */
+  readonly reservedKeys: ReadonlySet<string>
+  /** As `CookieCodec.lifetimes`. */
+  readonly lifetimes?: boolean
+  /** Tells the engine to await `encode` and `decode`. */
+  readonly async: true
+  /** The cookie value for `data` and `meta`, issued at `now`. Rejects with `SerializeError`. */
+  encode(data: SessionData, meta: SessionMeta, now: number): Promise<string>
+  /** The data and metadata in `value`, or why it was refused. Never rejects. */
+  decode(value: string, options: DecodeOptions): Promise<DecodeResult>
+}
+
+/** A codec of either kind. */
+export type AnyCookieCodec = CookieCodec | AsyncCookieCodec
 
 /** The metadata of a session with none: no user, no creation time, not permanent. */
 export const noMeta: SessionMeta = Object.freeze({ user: null, createdAt: null, permanent: false })

@@ -5,15 +5,16 @@
  * back.
  * @module
  */
-import { isPlainObject, type TaggedJSON } from '../codecs/tagged-json.js'
-import type { RejectReason, SessionData } from '../codecs/types.js'
+import type { TaggedJSON } from '../codecs/tagged-json.js'
+import type { RejectReason } from '../codecs/types.js'
 import { StoreError } from '../errors.js'
 import { createDeadlines } from '../primitives/deadlines.js'
-import { isForbiddenKey } from '../primitives/guards.js'
-import { createMac, deriveKey, sha256 } from '../primitives/keys.js'
+import { sha256 } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
-import type { SessionPatch, SessionSummary, Store, StoredSession } from '../stores/types.js'
+import type { SessionPatch, SessionSummary, Store } from '../stores/types.js'
 import { keep, type Outgoing, removal, setTo } from '../transports/types.js'
+import { checkedIds, createIdSigner } from './ids.js'
+import { checkLifetime, decodeData, maxAgeKey } from './lifetime.js'
 import { startSweeper } from './sweeper.js'
 import {
   capExpiry,
@@ -22,6 +23,7 @@ import {
   type EngineContext,
   isEmpty,
   newDraft,
+  resetDraft,
   type Validated,
 } from './types.js'
 
@@ -31,7 +33,7 @@ export interface StoreEngineOptions {
   /** The session cookie's name, which the id's signature covers. */
   cookieName: string
   /** The app's secrets, newest first: the first signs session ids, all verify them. */
-  secrets: readonly Buffer[]
+  secrets: readonly Uint8Array[]
   /** How values are written into the store. */
   json: TaggedJSON
   idleTimeout: number
@@ -40,8 +42,10 @@ export interface StoreEngineOptions {
   touchInterval: number
   /** Seconds between background prunes; 0 for none. */
   pruneInterval: number
-  /** Milliseconds a store call may take. */
+  /** Seconds a store call may take. */
   storeTimeout: number
+  /** Makes a session id, in place of 32 random bytes; see `checkGenid` in `./ids.ts`. */
+  genid?: (() => string) | undefined
 }
 
 /** The store engine, with the operations on sessions other than the request's own. */
@@ -63,18 +67,22 @@ export interface PruneOptions {
   onProgress?: (removedSoFar: number) => void
 }
 
-const idPattern = /^[A-Za-z0-9_-]{43}$/
-
 /** The store engine. */
 export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContext): StoreEngine {
   const { store, json } = options
-  const idKeys = options.secrets.map((secret) => createMac(deriveKey(secret, 'session-id')))
   const { now, emit, validate } = ctx
   const name = options.cookieName
   const idle = options.idleTimeout * 1000
+  const genid = options.genid
+  const { sign: signId, unsign: unsignId } = createIdSigner(
+    options.secrets,
+    name,
+    genid !== undefined,
+  )
+  const newId = genid ? checkedIds(genid) : () => randomToken(32)
   const absolute = options.absoluteTimeout * 1000
   const touchInterval = options.touchInterval * 1000
-  const timeout = options.storeTimeout
+  const timeout = options.storeTimeout * 1000
   const deadlines = createDeadlines(timeout)
   const sweeper = startSweeper(store, options.pruneInterval, (cause) =>
     emit({
@@ -100,23 +108,6 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
   function reject(draft: Draft, reason: RejectReason, issues?: readonly string[]): void {
     draft.rejected = reason
     emit(issues ? { type: 'rejected', reason, issues } : { type: 'rejected', reason })
-  }
-
-  function signId(id: string): string {
-    return `${id}.${idKeys[0]!.sign(`${name}\0${id}`)}`
-  }
-
-  /** The id in a cookie value and the index of the secret that signed it, or null. */
-  function unsignId(value: string): { id: string; keyIndex: number } | null {
-    const dot = value.indexOf('.')
-    if (dot !== 43 || value.length !== 87) return null
-    const id = value.slice(0, 43)
-    const mac = value.slice(44)
-    if (!idPattern.test(id)) return null
-    for (let i = 0; i < idKeys.length; i++) {
-      if (idKeys[i]!.matches(`${name}\0${id}`, mac)) return { id, keyIndex: i }
-    }
-    return null
   }
 
   /** Which id the cookie carries, if any is validly signed: the half of `open` left for later. */
@@ -153,22 +144,10 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     }
   }
 
-  function decodeData(record: StoredSession): SessionData | null {
-    if (!isPlainObject(record.data)) return null
-    const data: SessionData = {}
-    try {
-      for (const key of Object.keys(record.data)) {
-        if (isForbiddenKey(key)) return null
-        data[key] = json.untag(JSON.parse(record.data[key]!))
-      }
-    } catch {
-      return null
-    }
-    return data
-  }
-
-  function expiryFor(createdAt: number, t: number): number {
-    return Math.min(t + idle, createdAt + absolute)
+  /** The idle expiry from `t`, within the absolute one: the session's own lifetime if it has one. */
+  function expiryFor(draft: Draft, createdAt: number, t: number): number {
+    const lifetime = draft.maxAge === null ? idle : draft.maxAge * 1000
+    return Math.min(t + lifetime, createdAt + absolute)
   }
 
   async function read(draft: Draft): Promise<void> {
@@ -180,11 +159,11 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
       reject(draft, 'expired')
       return
     }
-    const decoded = decodeData(record)
+    const decoded = decodeData(record, json)
     // Awaited only when the schema is asynchronous: an await costs a turn of the microtask queue.
     let checked: Validated = { data: null }
     if (decoded) {
-      const validated = validate(decoded)
+      const validated = validate(decoded.data)
       checked = validated instanceof Promise ? await validated : validated
     }
     if (!checked.data) {
@@ -196,6 +175,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     draft.isNew = false
     draft.user = record.userId
     draft.permanent = record.permanent
+    draft.maxAge = decoded!.maxAge
     draft.createdAt = record.createdAt
     draft.lastSeenAt = record.lastSeenAt
     draft.expiresAt = record.expiresAt
@@ -219,17 +199,18 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     return draft.loading
   }
 
-  function cookieFor(id: string, permanent: boolean, expiresAt: number): Outgoing {
-    return setTo(signId(id), permanent ? capExpiry(expiresAt, now()) : undefined)
+  function cookieFor(draft: Draft, expiresAt: number): Outgoing {
+    return setTo(signId(draft.id!), draft.permanent ? capExpiry(expiresAt, now()) : undefined)
   }
 
   /** Writes the draft as a new record under a new id; the cookie that carries it. */
   async function create(draft: Draft, t: number): Promise<Outgoing> {
-    const id = randomToken(32)
+    const id = newId()
     const key = sha256(id)
     const data: Record<string, string> = {}
     for (const k of Object.keys(draft.data)) data[k] = json.stringify(draft.data[k])
-    const expiresAt = expiryFor(t, t)
+    if (draft.maxAge !== null) data[maxAgeKey] = String(draft.maxAge)
+    const expiresAt = expiryFor(draft, t, t)
     const who = typeof draft.who === 'function' ? draft.who() : draft.who
     await call('create a session', () =>
       store.create(key, {
@@ -245,7 +226,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     )
     draft.id = id
     draft.storeKey = key
-    return cookieFor(id, draft.permanent, expiresAt)
+    return cookieFor(draft, expiresAt)
   }
 
   /** The answer to a request whose session ended while it ran: the cookie goes, nothing is kept. */
@@ -295,12 +276,10 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
       emit({ type: 'regenerated', userId: draft.user })
       return created
     }
-    if (!draft.modified && t - draft.lastSeenAt < touchInterval) {
-      return draft.resign
-        ? cookieFor(draft.id!, draft.permanent, draft.expiresAt)
-        : keep(draft.accessed)
+    if (!draft.modified && !draft.touched && t - draft.lastSeenAt < touchInterval) {
+      return draft.resign ? cookieFor(draft, draft.expiresAt) : keep(draft.accessed)
     }
-    const expiresAt = expiryFor(draft.createdAt, t)
+    const expiresAt = expiryFor(draft, draft.createdAt, t)
     const patch: SessionPatch = { lastSeenAt: t, expiresAt }
     if (draft.modified) {
       const set: Record<string, string> = {}
@@ -311,6 +290,12 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
       }
       patch.set = set
       patch.unset = unset
+      // A clear removes every key, the lifetime's with them: it is written again.
+      if (draft.maxAge !== null && (draft.maxAgeChanged || draft.cleared)) {
+        set[maxAgeKey] = String(draft.maxAge)
+      } else if (draft.maxAgeChanged) {
+        unset.push(maxAgeKey)
+      }
       if (draft.cleared) patch.clear = true
       if (draft.userChanged) patch.userId = draft.user
       patch.permanent = draft.permanent
@@ -319,13 +304,13 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     // Revoked or expired while this request ran: never bring it back.
     if (!applied) return ended(draft)
     const reissue = draft.permanent || draft.resign
-    return reissue ? cookieFor(draft.id!, draft.permanent, expiresAt) : keep(true)
+    return reissue ? cookieFor(draft, expiresAt) : keep(true)
   }
 
   function commitSync(draft: Draft): Outgoing | null {
     if (draft.loading) return null
     if (!draft.loaded || draft.committed) return keep(draft.accessed)
-    if (draft.modified || draft.resign) return null
+    if (draft.modified || draft.resign || draft.touched) return null
     if (draft.storeKey !== null && now() >= draft.lastSeenAt + touchInterval) return null
     if (draft.storeKey === null && draft.incoming.present && draft.rejected !== null) return null
     draft.committed = true
@@ -336,12 +321,12 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     kind: 'store',
     description: store.name,
     cookieName: name,
-    reservedKeys: noKeys,
+    reservedKeys,
     keyed: true,
     loadsAsync: true,
     store,
-    open(incoming, who) {
-      const draft = newDraft(incoming, who)
+    open(incoming, who, https) {
+      const draft = newDraft(incoming, who, https)
       if (incoming.refused === null && !incoming.values.some((value) => value !== '')) {
         draft.checked = true
         draft.loaded = true
@@ -354,6 +339,20 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
       return draft.loaded
     },
     load,
+    async reload(draft) {
+      if (draft.loading) await draft.loading.catch(() => {})
+      check(draft)
+      resetDraft(draft)
+      // A session with no record (new, or its cookie refused) reloads as the empty session.
+      if (draft.storeKey === null) {
+        draft.loaded = true
+        return
+      }
+      await load(draft)
+    },
+    checkMaxAge(seconds) {
+      checkLifetime(seconds, options.absoluteTimeout)
+    },
     commit,
     commitSync,
     listByUser: (userId) => call('list sessions', () => store.listByUser(userId)),
@@ -374,7 +373,7 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
   }
 }
 
-const noKeys: ReadonlySet<string> = new Set()
+const reservedKeys: ReadonlySet<string> = new Set([maxAgeKey])
 
 /** Drops the draft's id: it names no live session. */
 function forget(draft: Draft): void {

@@ -59,6 +59,8 @@ export interface Draft {
   permanent: boolean
   /** When the session began (epoch ms), or 0 for a new one. */
   createdAt: number
+  /** This session's own lifetime in seconds (`session.maxAge`), or null for the configured one. */
+  maxAge: number | null
   /** Revocable cookie sessions: the user's generation the cookie carries (0 for none). */
   generation: number
 
@@ -89,6 +91,10 @@ export interface Draft {
   userChanged: boolean
   regenerate: boolean
   destroyed: boolean
+  /** `maxAge` was set by this request. */
+  maxAgeChanged: boolean
+  /** `session.touch()`: the idle expiry is refreshed by this request, whatever is due. */
+  touched: boolean
   /** Why the request's cookie was refused, when one was. */
   rejected: RejectReason | null
   /** The response's cookie is decided: a second commit is a no-op. */
@@ -113,15 +119,21 @@ export interface Draft {
   readonly incoming: Incoming
   /** Who made the request, for a session it creates. */
   readonly who: MetaSource
+  /**
+   * Whether the request came over HTTPS, as the adapter's trust setting decides, for a
+   * `secure: 'auto'` cookie: a function until first asked, then its answer.
+   */
+  https: boolean | (() => boolean) | undefined
 }
 
 /** A fresh draft: nothing loaded, nothing changed. An object literal, so every draft has one shape. */
-export function newDraft(incoming: Incoming, who: MetaSource): Draft {
+export function newDraft(incoming: Incoming, who: MetaSource, https: Draft['https']): Draft {
   return {
     data: {},
     user: null,
     permanent: false,
     createdAt: 0,
+    maxAge: null,
     generation: 0,
     loaded: false,
     loading: null,
@@ -136,6 +148,8 @@ export function newDraft(incoming: Incoming, who: MetaSource): Draft {
     userChanged: false,
     regenerate: false,
     destroyed: false,
+    maxAgeChanged: false,
+    touched: false,
     rejected: null,
     committed: false,
     save: null,
@@ -147,7 +161,44 @@ export function newDraft(incoming: Incoming, who: MetaSource): Draft {
     cookies: incoming.values,
     incoming,
     who,
+    https,
   }
+}
+
+/**
+ * Puts a draft back as `open` left it, before its data was read: what `session.reload()` does
+ * before reading it again. What the request carried (cookies, who, the checked id) stays.
+ */
+export function resetDraft(draft: Draft): void {
+  draft.data = {}
+  draft.user = null
+  draft.permanent = false
+  draft.createdAt = 0
+  draft.maxAge = null
+  draft.generation = 0
+  draft.loaded = false
+  draft.loadError = null
+  draft.changed = null
+  draft.read = null
+  draft.cleared = false
+  draft.modified = false
+  draft.isNew = true
+  draft.userChanged = false
+  draft.regenerate = false
+  draft.destroyed = false
+  draft.maxAgeChanged = false
+  draft.touched = false
+  draft.rejected = null
+  draft.resign = false
+}
+
+/** Whether the request came over HTTPS (asked of the adapter once). */
+export function isHttps(draft: Draft): boolean {
+  const https = draft.https
+  if (typeof https !== 'function') return https === true
+  const answer = https()
+  draft.https = answer
+  return answer
 }
 
 /** How a session is kept between requests: the two halves every engine has. */
@@ -164,18 +215,23 @@ export interface Engine {
    */
   readonly keyed: boolean
   /**
-   * Whether `load` may have to wait for a store (store sessions, revocable cookie sessions),
-   * so adapters load the session before the handler runs.
+   * Whether `load` may have to wait for a store (store sessions, revocable cookie sessions)
+   * or for Web Crypto (cookie sessions with `crypto: 'web'`), so adapters load the session
+   * before the handler runs.
    */
   readonly loadsAsync: boolean
   /** A request's session from what it carried. Never throws for a bad cookie. */
-  open(incoming: Incoming, who: MetaSource): Draft
+  open(incoming: Incoming, who: MetaSource, https?: Draft['https']): Draft
   /** Runs the cookie check `open` deferred, once. */
   check(draft: Draft): void
   /** Reads the session if that needs no I/O, and says whether it is now loaded. */
   loadSync(draft: Draft): boolean
   /** Reads the session from where it lives. Rejects with `StoreError` when the store fails. */
   load(draft: Draft): Promise<void>
+  /** Reads the session again, dropping what this request changed. Rejects with `StoreError`. */
+  reload(draft: Draft): Promise<void>
+  /** Throws a `ConfigError` unless `seconds` can be a session's own lifetime here. */
+  checkMaxAge(seconds: number): void
   /** Saves the session and says what the client must keep. Rejects with `StoreError`. */
   commit(draft: Draft): Promise<Outgoing>
   /** The same without waiting when no store call is due; null when `commit` must be used. */

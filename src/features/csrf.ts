@@ -4,6 +4,7 @@
  * `session.regenerate()` rotates it, so a token seen before login is worthless after.
  * @module
  */
+import { utf8Bytes } from '../primitives/bytes.js'
 import { safeEqual } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
 import { rotatedKeys, viaToken } from '../session/handle.js'
@@ -44,7 +45,7 @@ export function verifyCsrfToken<T extends object>(
 ): boolean {
   const expected = (session as unknown as Session<Record<string, unknown>>).get(csrfKey)
   if (typeof expected !== 'string' || typeof token !== 'string') return false
-  return safeEqual(Buffer.from(expected), Buffer.from(token))
+  return safeEqual(utf8Bytes(expected), utf8Bytes(token))
 }
 
 /** Options of the CSRF check. */

@@ -4,6 +4,7 @@
  * byte string has many spellings; every check of what a cookie may spell lives here.
  * @module
  */
+import { fromBase64 } from './bytes.js'
 
 /** The 6-bit value of each base64url character by char code, -1 for every other character. */
 export const base64urlValues: Int8Array = new Int8Array(128).fill(-1)
@@ -41,8 +42,8 @@ export function isCanonicalBase64url(text: string): boolean {
  * The bytes of a base64url text, or null unless it is in canonical form
  * (`isCanonicalBase64url`), so two spellings of one value never both decode.
  */
-export function decodeCanonicalBase64url(text: string): Buffer | null {
-  return isCanonicalBase64url(text) ? Buffer.from(text, 'base64url') : null
+export function decodeCanonicalBase64url(text: string): Uint8Array | null {
+  return isCanonicalBase64url(text) ? fromBase64(text) : null
 }
 
 /**

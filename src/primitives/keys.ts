@@ -4,15 +4,31 @@
  * value made for one purpose (a cookie, a session id, a CSRF token) never verifies as another.
  * @module
  */
-import * as nodeCrypto from 'node:crypto'
+import type * as NodeCrypto from 'node:crypto'
 import { ConfigError } from '../errors.js'
+import { constantTimeEqual, toHex, utf8Bytes } from './bytes.js'
+import { nodeCrypto } from './runtime.js'
 
-const { createHash, createHmac, hkdfSync, timingSafeEqual } = nodeCrypto
 /**
  * Node's one-shot `crypto.hash` (20.12+): no Hash object, no native handle for the collector
  * to finalize. Looked up, not imported by name, so a runtime without it still loads this module.
  */
-const oneShotHash = typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : null
+const oneShotHash = typeof nodeCrypto?.hash === 'function' ? nodeCrypto.hash : null
+
+/** Whether this build and runtime have `node:crypto`, which the synchronous codecs use. */
+export const hasNodeCrypto: boolean = nodeCrypto !== null
+
+/**
+ * `node:crypto`, or a `ConfigError` naming the fix where it is absent (edge runtimes): there,
+ * cookie sessions use Web Crypto (`crypto: 'web'`), and server-side stores are not available.
+ */
+export function requireNodeCrypto(what: string): typeof NodeCrypto {
+  if (nodeCrypto) return nodeCrypto
+  throw new ConfigError(
+    `${what} needs node:crypto, which this runtime (or tessera's edge build) lacks; ` +
+      "use cookie sessions, which take Web Crypto there (`crypto: 'web'`)",
+  )
+}
 
 /** A secret as the app gives it: text (used as UTF-8) or bytes. */
 export type Secret = string | Uint8Array
@@ -27,7 +43,7 @@ export const minSecretBytes = 32
  * The secrets as byte buffers, newest first. Throws `ConfigError` for a missing, empty,
  * duplicate or short secret, naming the fix.
  */
-export function secretList(secrets: Secrets | undefined, minBytes = minSecretBytes): Buffer[] {
+export function secretList(secrets: Secrets | undefined, minBytes = minSecretBytes): Uint8Array[] {
   if (secrets === undefined || secrets === null) {
     throw new ConfigError(
       'no secret was given; pass `secret`, e.g. `secret: process.env.SECRET_KEY` holding one ' +
@@ -40,7 +56,7 @@ export function secretList(secrets: Secrets | undefined, minBytes = minSecretByt
   }
   const seen = new Set<string>()
   return list.map((secret, i) => {
-    const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
+    const bytes = typeof secret === 'string' ? utf8Bytes(secret) : Uint8Array.from(secret)
     const which = list.length > 1 ? `secret #${i + 1}` : 'the secret'
     if (bytes.length < minBytes) {
       throw new ConfigError(
@@ -48,7 +64,7 @@ export function secretList(secrets: Secrets | undefined, minBytes = minSecretByt
           'Run `npx tessera secret` for a new one (keep the old one after it while you rotate)',
       )
     }
-    const hex = bytes.toString('hex')
+    const hex = toHex(bytes)
     if (seen.has(hex)) throw new ConfigError(`${which} appears twice in the secret list`)
     seen.add(hex)
     return bytes
@@ -56,17 +72,19 @@ export function secretList(secrets: Secrets | undefined, minBytes = minSecretByt
 }
 
 /** A 32-byte subkey of `secret` for one purpose (HKDF-SHA256). */
-export function deriveKey(secret: Buffer, purpose: string, length = 32): Buffer {
+export function deriveKey(secret: Uint8Array, purpose: string, length = 32): Buffer {
+  const { hkdfSync } = requireNodeCrypto('deriving a key')
   return Buffer.from(hkdfSync('sha256', secret, 'tessera', `tessera/${purpose}`, length))
 }
 
 /** A short, public identifier of a secret, so a reader picks the right key without trying all. */
-export function keyId(secret: Buffer): string {
+export function keyId(secret: Uint8Array): string {
   return deriveKey(secret, 'key-id', 6).toString('base64url')
 }
 
 /** HMAC-SHA256 of `message` under `key`. */
 export function hmac(key: Buffer, message: string): Buffer {
+  const { createHmac } = requireNodeCrypto('HMAC')
   return createHmac('sha256', key).update(message).digest()
 }
 
@@ -92,7 +110,8 @@ const macPattern = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/
  * against `createHmac` once, here; where they differ, or `crypto.hash` is missing, it is
  * `createHmac`.
  */
-export function createMac(key: Buffer): Mac {
+export function createMac(key: Uint8Array): Mac {
+  const { createHash, createHmac } = requireNodeCrypto('HMAC')
   const copy = Buffer.from(key)
   const given = Buffer.alloc(32)
   const expected = Buffer.alloc(32)
@@ -147,12 +166,13 @@ export function createMac(key: Buffer): Mac {
 }
 
 /** Equality of two MACs in constant time; a length mismatch is `false`, never a throw. */
-export function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b)
+export function safeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (!nodeCrypto) return constantTimeEqual(a, b)
+  return a.length === b.length && nodeCrypto.timingSafeEqual(a, b)
 }
 
 /** The SHA-256 of `text`, base64url: how a session id is kept in a store. */
 export function sha256(text: string): string {
   if (oneShotHash) return oneShotHash('sha256', text, 'base64url')
-  return createHash('sha256').update(text).digest('base64url')
+  return requireNodeCrypto('SHA-256').createHash('sha256').update(text).digest('base64url')
 }

@@ -6,17 +6,27 @@
  * bytes the same way. Every byte is handed out once.
  * @module
  */
-import { randomFillSync } from 'node:crypto'
+import { toBase64url } from './bytes.js'
+import { nodeCrypto } from './runtime.js'
 
 const blockSize = 4096
-let block = Buffer.alloc(0)
+let block: Uint8Array = new Uint8Array(0)
 let offset = blockSize
 
+/**
+ * A new block of random bytes: Node's `randomFillSync` into a Buffer, or Web Crypto's
+ * `getRandomValues` (synchronous too) where `node:crypto` is absent.
+ */
+const fill: () => Uint8Array = ((node) =>
+  node
+    ? () => node.randomFillSync(Buffer.allocUnsafeSlow(blockSize))
+    : () => globalThis.crypto.getRandomValues(new Uint8Array(blockSize)))(nodeCrypto)
+
 /** `size` fresh random bytes (at most 4096), as a view that no later call overwrites. */
-export function randomBytesPooled(size: number): Buffer {
+export function randomBytesPooled(size: number): Uint8Array {
   if (offset + size > block.length) {
     // A new block each time, never refilled in place: views handed out stay as they were.
-    block = randomFillSync(Buffer.allocUnsafeSlow(blockSize))
+    block = fill()
     offset = 0
   }
   const bytes = block.subarray(offset, offset + size)
@@ -26,5 +36,5 @@ export function randomBytesPooled(size: number): Buffer {
 
 /** A random token of `size` bytes, as base64url. */
 export function randomToken(size = 32): string {
-  return randomBytesPooled(size).toString('base64url')
+  return toBase64url(randomBytesPooled(size))
 }

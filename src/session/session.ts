@@ -234,6 +234,53 @@ export class Session<in out T extends object = SessionShape> {
     }
   }
 
+  /**
+   * This session's own lifetime in seconds, or null for the app's `maxAge` (`idleTimeout` with a
+   * store): how long it lives after its last use, and a permanent cookie's Expires. Always
+   * bounded by `absoluteTimeout`. express-session's `req.session.cookie.maxAge`, in seconds.
+   * Not in Flask's cookie format, whose lifetime is the app's alone.
+   * @example
+   * // "Remember me": this session for 30 days, another until the browser closes.
+   * session.permanent = form.remember
+   * if (form.remember) session.maxAge = 30 * 86_400
+   */
+  get maxAge(): number | null {
+    this[dataOf]()
+    return this[draftSlot].maxAge
+  }
+
+  set maxAge(value: number | null) {
+    const draft = this[draftSlot]
+    this[dataOf]()
+    if (value !== null) this[engineSlot].checkMaxAge(value)
+    if (draft.maxAge !== value) {
+      draft.maxAge = value
+      draft.maxAgeChanged = true
+      draft.modified = true
+    }
+  }
+
+  /**
+   * Extends the session's idle expiry now, from this request, even when it is not due yet
+   * (store sessions refresh it at most once per `touchInterval`; a cookie session's lifetime
+   * runs from its last write, so its cookie is issued again). A session with nothing in it has
+   * nothing to extend.
+   */
+  touch(): void {
+    this[dataOf]()
+    this[draftSlot].touched = true
+  }
+
+  /**
+   * Reads the session again from its store, or from the request's cookie, dropping every
+   * change this request made and has not saved (`regenerate()` and `destroy()` included). A
+   * session revoked meanwhile comes back empty. A cookie session cannot be reloaded after
+   * `save()`. Rejects with a `StoreError` when the store is down.
+   */
+  reload(): Promise<void> {
+    return this[engineSlot].reload(this[draftSlot])
+  }
+
   /** The user this session belongs to, if the app bound one with `setUser`. */
   get userId(): string | null {
     this[dataOf]()
@@ -328,9 +375,9 @@ function checkKey(key: string, reserved: ReadonlySet<string>): void {
   }
   if (reserved.has(key)) {
     throw new SerializeError(
-      `the key ${JSON.stringify(key)} holds the session's metadata in this cookie format ` +
-        `(reserved: ${[...reserved].join(', ')}); use \`session.permanent\` and ` +
-        '`session.setUser()`, or another key',
+      `the key ${JSON.stringify(key)} holds the session's metadata here ` +
+        `(reserved: ${[...reserved].join(', ')}); use \`session.permanent\`, ` +
+        '`session.maxAge` and `session.setUser()`, or another key',
     )
   }
 }

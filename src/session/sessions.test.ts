@@ -474,7 +474,7 @@ describe('createSessions with a store', () => {
     const sessions = createSessions({
       secret,
       store: { ...slow, name: 'slow', get: () => new Promise<null>(() => {}) },
-      storeTimeout: 50,
+      storeTimeout: 0.05,
     })
     const first = sessions.open(undefined)
     first.set('a', 1)

@@ -5,149 +5,46 @@
  * @module
  */
 import { createFlaskCodec } from '../codecs/flask/index.js'
+import { createWebFlaskCodec } from '../codecs/flask/web.js'
 import { createNativeCodec } from '../codecs/native.js'
-import { createNativeJSON, type Tag, type TaggedJSON } from '../codecs/tagged-json.js'
-import type { CookieCodec } from '../codecs/types.js'
+import { createWebNativeCodec } from '../codecs/native-web.js'
+import { createNativeJSON, type TaggedJSON } from '../codecs/tagged-json.js'
+import type { AnyCookieCodec } from '../codecs/types.js'
 import { createCookieEngine } from '../engines/cookie.js'
-import { createGenerations, type Generations } from '../engines/generations.js'
-import { createValidator, type StandardSchema } from '../engines/schema.js'
+import { checkGenid } from '../engines/ids.js'
+import { createValidator } from '../engines/schema.js'
 import { createStoreEngine, type PruneOptions } from '../engines/store.js'
-import type {
-  CommitResult,
-  Engine,
-  EngineContext,
-  RequestMeta,
-  SessionEvent,
+import {
+  type CommitResult,
+  type Draft,
+  type Engine,
+  type EngineContext,
+  isHttps,
+  type RequestMeta,
+  type SessionEvent,
 } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
-import { type Secrets, secretList } from '../primitives/keys.js'
+import { utf8Length } from '../primitives/bytes.js'
+import { maxLifetime, seconds } from '../primitives/durations.js'
+import { hasNodeCrypto, secretList } from '../primitives/keys.js'
 import { requireMethods } from '../stores/common/config.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { createChunker } from '../transports/chunks.js'
-import { type CookieOptions, createCookieWriter, maxCookieBytes } from '../transports/cookie.js'
-import { createTokenReader, type TokenOptions } from '../transports/token.js'
+import { createCookieWriter, maxCookieBytes } from '../transports/cookie.js'
+import { createTokenReader } from '../transports/token.js'
 import { createTransport } from '../transports/transport.js'
-import type { RequestHeaders } from '../transports/types.js'
+import type { Outgoing, RequestHeaders } from '../transports/types.js'
+import type {
+  CookieOnlyOptions,
+  CookieSessionsOptions,
+  RevocableCookieSessionsOptions,
+  SessionsOptions,
+  StoreSessionsOptions,
+} from './options.js'
+import { makeGenerations, revocationOperations } from './revocation.js'
 import { draftOf, Session, type SessionShape } from './session.js'
 
 const day = 86_400
-
-/** What both kinds of sessions take. Durations are in seconds. */
-interface CommonOptions {
-  /** One secret, or a rotation list newest first (the first signs, all verify). */
-  secret: Secrets
-  /** The session cookie's name and attributes. */
-  cookie?: CookieOptions
-  /**
-   * Also accept the session in a request header, for clients that are not browsers:
-   * `Authorization: Bearer <token>` (`true`), or `{ header: 'x-session' }`. The token is what
-   * the cookie would hold; a changed session comes back in the `Session-Token` response header
-   * (or `header`), empty once the session ended. A request carrying both the cookie and a
-   * token is refused with `SessionConflictError` (400). @default false
-   */
-  token?: boolean | TokenOptions
-  /**
-   * The lifetime of a session (Flask's PERMANENT_SESSION_LIFETIME): how long a cookie session
-   * is accepted after it was last written, a permanent cookie's Expires, and the default idle
-   * timeout of store sessions. @default 2678400 (31 days)
-   */
-  maxAge?: number
-  /** A session dies this long after it was created, however active. @default 7776000 (90 days) */
-  absoluteTimeout?: number
-  /**
-   * Re-issue a permanent cookie on every request that reads the session, sliding its expiry
-   * (Flask's SESSION_REFRESH_EACH_REQUEST). @default true
-   */
-  refresh?: boolean
-  /**
-   * A schema the session data must pass when loaded (any Standard Schema validator: zod,
-   * valibot, arktype…). Data that fails it gives an empty session and a `rejected` event with
-   * the issues, so a deploy that changes the session's shape never breaks a handler.
-   */
-  schema?: StandardSchema
-  /** Extra tagged-JSON tags for native cookies and store values. */
-  tags?: readonly Tag[]
-  /** The clock, in epoch ms; tests inject one. */
-  now?: () => number
-}
-
-/** What only cookie sessions take. */
-interface CookieOnlyOptions {
-  /**
-   * How the cookie is written: tessera's `native` format, or `flask` for cookies a Flask app
-   * with the same SECRET_KEY reads and writes. @default 'native'
-   */
-  format?: 'native' | 'flask'
-  /** Encrypt native cookies (AES-256-GCM), so clients cannot read them. @default false */
-  encrypt?: boolean
-  /** A codec of your own, in place of `format`/`encrypt`. */
-  codec?: CookieCodec
-  /**
-   * Revocable cookie sessions: a store that keeps one generation number per user (never the
-   * sessions), so `sessions.destroyByUser(user)` ends every cookie session of that user.
-   */
-  revocation?: RevocationOptions
-}
-
-/** Options of revocable cookie sessions. Durations in seconds. */
-export interface RevocationOptions {
-  /** Where the per-user generations live: any store (memory, SQLite, Redis, PostgreSQL…). */
-  store: Store
-  /**
-   * How long a process trusts a user's generation it read, sparing the store a read per
-   * request; a revocation reaches the other processes within it. 0 reads it on every request
-   * of a signed-in user. @default 0
-   */
-  cache?: number
-  /** How long a store call may take before the request fails with a 503. @default 1 */
-  timeout?: number
-}
-
-/** What only store sessions take. */
-interface StoreOnlyOptions {
-  /** A session unused this long expires (sliding). @default maxAge */
-  idleTimeout?: number
-  /** The idle expiry is refreshed at most once per this interval. @default 60 */
-  touchInterval?: number
-  /**
-   * Seconds between sweeps of expired sessions (`store.prune()`), run in the background; 0
-   * turns them off, e.g. when a cron job runs `tessera sessions prune`. @default 3600
-   */
-  pruneInterval?: number
-  /** Milliseconds a store call may take before the request fails with a 503. @default 1000 */
-  storeTimeout?: number
-}
-
-/** Options of cookie sessions: the whole session travels in the cookie. */
-export interface CookieSessionsOptions
-  extends CommonOptions,
-    CookieOnlyOptions,
-    Partial<Record<keyof StoreOnlyOptions, never>> {
-  store?: undefined
-}
-
-/** Options of revocable cookie sessions: cookie sessions, with a store for the generations. */
-export interface RevocableCookieSessionsOptions extends CookieSessionsOptions {
-  revocation: RevocationOptions
-}
-
-/** Options of store sessions: the data lives in `store`, a signed id in the cookie. */
-export interface StoreSessionsOptions<S extends Store = Store>
-  extends CommonOptions,
-    StoreOnlyOptions,
-    Partial<Record<keyof CookieOnlyOptions, never>> {
-  /** Where the sessions live. */
-  store: S
-}
-
-/**
- * Options of `createSessions` when the kind is decided at run time (a store from
- * configuration): every option, and a result of either kind.
- */
-export interface SessionsOptions extends CommonOptions, CookieOnlyOptions, StoreOnlyOptions {
-  /** Keep the data on the server, with only a signed id in the cookie. Absent: cookie sessions. */
-  store?: Store | undefined
-}
 
 /** What every session system has, whichever its kind. */
 export interface SessionsBase<in out T extends object = SessionShape> {
@@ -162,12 +59,22 @@ export interface SessionsBase<in out T extends object = SessionShape> {
    */
   readonly varyOn: string
   /**
+   * Whether the cookie is Secure on HTTPS requests only (`cookie.secure: 'auto'`): then adapters
+   * pass `open` whether the request came over HTTPS.
+   */
+  readonly secureAuto: boolean
+  /**
    * A request's session, from its headers (Fetch `Headers`, node's `req.headers`) or its
    * `Cookie` header alone. Never throws for a bad cookie or token; throws
    * `SessionConflictError` for a request carrying both. `meta` may be a function, called only
-   * if the request creates a store session.
+   * if the request creates a store session; `https` (or a function asked once, when a cookie is
+   * written) says the request came over HTTPS, for `secure: 'auto'`.
    */
-  open(headers: RequestHeaders, meta?: RequestMeta | (() => RequestMeta)): Session<T>
+  open(
+    headers: RequestHeaders,
+    meta?: RequestMeta | (() => RequestMeta),
+    https?: boolean | (() => boolean),
+  ): Session<T>
   /** Saves the session and says what the response must carry. Throws `StoreError`. */
   commit(session: Session<T>): Promise<CommitResult>
   /**
@@ -284,7 +191,11 @@ export function createSessions<T extends object = SessionShape>(
     ? createChunker(cookie, chunkOptions === true ? {} : chunkOptions)
     : null
   // The longest value the codec takes, and a token may carry: one cookie's, or all chunks'.
-  const maxValue = chunks ? chunks.maxBytes : maxCookieBytes - Buffer.byteLength(cookie.name) - 1
+  const maxValue = chunks ? chunks.maxBytes : maxCookieBytes - utf8Length(cookie.name) - 1
+  // Under `secure: 'auto'` every line the transport writes follows the request's protocol,
+  // asked of the adapter only when a cookie is written.
+  const secureOver = (draft: Draft, outgoing: Outgoing) =>
+    cookie.auto && outgoing.action !== 'keep' && isHttps(draft)
   const transport = createTransport({
     cookie,
     chunks,
@@ -293,12 +204,15 @@ export function createSessions<T extends object = SessionShape>(
   })
   const secrets = secretList(options.secret)
   const json = createNativeJSON(options.tags)
-  const maxAge = options.maxAge ?? 31 * day
-  const absoluteTimeout = options.absoluteTimeout ?? 90 * day
-  if (!(maxAge > 0)) throw new ConfigError('maxAge must be a positive number of seconds')
+  const maxAge = seconds('maxAge', options.maxAge, 31 * day, { max: maxLifetime })
+  const absoluteTimeout = seconds('absoluteTimeout', options.absoluteTimeout, 90 * day, {
+    max: maxLifetime,
+  })
   const store = options.store
   // A cookie session lives maxAge after its last write, a stored one idleTimeout after its last use.
-  const lifetime = store ? (options.idleTimeout ?? maxAge) : maxAge
+  const lifetime = store
+    ? seconds('idleTimeout', options.idleTimeout, maxAge, { max: maxLifetime })
+    : maxAge
   if (lifetime > absoluteTimeout) {
     throw new ConfigError(
       `the session lifetime (${store ? 'idleTimeout' : 'maxAge'}, ${lifetime} s) is ` +
@@ -320,6 +234,12 @@ export function createSessions<T extends object = SessionShape>(
     if (chunks && (options.format === 'flask' || options.codec)) {
       throw new ConfigError(
         'cookie.chunks needs the native format: Flask, and a codec of your own, read one cookie',
+      )
+    }
+    if (options.genid !== undefined) {
+      throw new ConfigError(
+        'genid is for store sessions; a cookie session has no id (its data is the cookie), ' +
+          'so pass a `store` or drop `genid`',
       )
     }
     const codec = options.codec ?? makeCodec(options, secrets, cookie.name, json, maxValue)
@@ -352,7 +272,8 @@ export function createSessions<T extends object = SessionShape>(
         'cookie.chunks is for cookie sessions; with a store only a signed id travels in the cookie',
       )
     }
-    for (const name of ['format', 'encrypt', 'codec', 'revocation'] as const) {
+    if (options.genid !== undefined) checkGenid(options.genid)
+    for (const name of ['format', 'encrypt', 'codec', 'crypto', 'revocation'] as const) {
       if (options[name] !== undefined) {
         throw new ConfigError(
           `${name} is for cookie sessions; with a store only a signed id travels in the cookie`,
@@ -367,9 +288,16 @@ export function createSessions<T extends object = SessionShape>(
         json,
         idleTimeout: lifetime,
         absoluteTimeout,
-        touchInterval: options.touchInterval ?? 60,
-        pruneInterval: options.pruneInterval ?? 3600,
-        storeTimeout: options.storeTimeout ?? 1000,
+        touchInterval: seconds('touchInterval', options.touchInterval, 60, {
+          max: day,
+          zero: true,
+        }),
+        pruneInterval: seconds('pruneInterval', options.pruneInterval, 3600, {
+          max: 7 * day,
+          zero: true,
+        }),
+        storeTimeout: seconds('storeTimeout', options.storeTimeout, 1, { max: 60 }),
+        genid: options.genid,
       },
       ctx,
     )
@@ -395,17 +323,20 @@ export function createSessions<T extends object = SessionShape>(
     description: engine.description,
     cookieName: cookie.name,
     varyOn: transport.varyOn,
-    open(headers, meta) {
-      return new Session<T>(engine.open(transport.read(headers), meta), engine)
+    secureAuto: cookie.auto,
+    open(headers, meta, https) {
+      return new Session<T>(engine.open(transport.read(headers), meta, https), engine)
     },
     async commit(session) {
       const draft = draftOf(session)
-      return transport.respond(draft.incoming, await engine.commit(draft))
+      const outgoing = await engine.commit(draft)
+      return transport.respond(draft.incoming, outgoing, secureOver(draft, outgoing))
     },
     commitSync(session) {
       const draft = draftOf(session)
       const outgoing = engine.commitSync(draft)
-      return outgoing === null ? null : transport.respond(draft.incoming, outgoing)
+      if (outgoing === null) return null
+      return transport.respond(draft.incoming, outgoing, secureOver(draft, outgoing))
     },
     on(listener) {
       listeners.add(listener)
@@ -416,61 +347,17 @@ export function createSessions<T extends object = SessionShape>(
   return Object.assign(sessions, operations) as CookieSessions<T> | StoreSessions<T>
 }
 
-function makeGenerations(
-  options: RevocationOptions,
-  codec: CookieCodec,
-  absoluteTimeout: number,
-  ctx: EngineContext,
-): Generations {
-  const { store } = options
-  if (codec.format === 'flask') {
-    throw new ConfigError(
-      'revocation needs the native cookie format: a Flask cookie has no room for the ' +
-        "user's generation; drop `format: 'flask'` or `revocation`",
-    )
-  }
-  requireMethods(
-    store?.name ?? 'revocation',
-    'the revocation store',
-    store,
-    ['get', 'create', 'update'],
-    'pass a store, e.g. `revocation: { store: createRedisStore({ url }) }`',
-  )
-  const cache = options.cache ?? 0
-  const timeout = options.timeout ?? 1
-  if (!(cache >= 0 && Number.isFinite(cache))) {
-    throw new ConfigError(`revocation.cache must be 0 or more seconds, not ${cache}`)
-  }
-  if (!(timeout > 0 && Number.isFinite(timeout))) {
-    throw new ConfigError(`revocation.timeout must be a positive number of seconds, not ${timeout}`)
-  }
-  return createGenerations({ store, cache, timeout, absoluteTimeout, ...ctx })
-}
-
-function revocationOperations(generations: Generations): object {
-  return {
-    revocationStore: generations.store,
-    async destroyByUser(userId: string, options: { except?: Session } = {}) {
-      const next = await generations.bump(userId)
-      const kept = options.except && draftOf(options.except)
-      if (kept && kept.user === userId && !kept.destroyed) {
-        // Re-issued with the new generation when the response goes out.
-        kept.generation = next
-        kept.userChanged = false
-        kept.accessed = true
-        kept.modified = true
-      }
-    },
-  }
-}
-
 function makeCodec(
   options: CookieOnlyOptions,
-  secrets: Buffer[],
+  secrets: Uint8Array[],
   name: string,
   json: TaggedJSON,
   maxLength: number,
-): CookieCodec {
+): AnyCookieCodec {
+  const backend = options.crypto ?? (hasNodeCrypto ? 'node' : 'web')
+  if (backend !== 'node' && backend !== 'web') {
+    throw new ConfigError(`crypto must be 'node' or 'web', not ${JSON.stringify(backend)}`)
+  }
   if (options.format === 'flask') {
     if (options.encrypt) {
       throw new ConfigError(
@@ -478,15 +365,23 @@ function makeCodec(
       )
     }
     const [secret, ...fallbacks] = secrets
-    return createFlaskCodec({ secret: secret!, fallbacks })
+    const flask = { secret: secret!, fallbacks }
+    return backend === 'web' ? createWebFlaskCodec(flask) : createFlaskCodec(flask)
   }
   if (options.format !== undefined && options.format !== 'native') {
     throw new ConfigError(
       `format must be 'native' or 'flask', not ${JSON.stringify(options.format)}`,
     )
   }
-  return createNativeCodec({ secrets, encrypt: options.encrypt ?? false, name, json, maxLength })
+  const native = { secrets, encrypt: options.encrypt ?? false, name, json, maxLength }
+  return backend === 'web' ? createWebNativeCodec(native) : createNativeCodec(native)
 }
 
 export type { StandardSchema } from '../engines/schema.js'
 export type { CommitResult, RequestMeta, SessionEvent } from '../engines/types.js'
+export type {
+  CookieSessionsOptions,
+  RevocableCookieSessionsOptions,
+  SessionsOptions,
+  StoreSessionsOptions,
+} from './options.js'

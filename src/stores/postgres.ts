@@ -9,7 +9,13 @@
  * @module
  */
 import type { Pool, PoolClient, QueryArrayConfig, QueryArrayResult, QueryConfig } from 'pg'
-import { clockOption, configError, positiveMs, stringOption, wholeNumber } from './common/config.js'
+import {
+  clockOption,
+  configError,
+  secondsAsMs,
+  stringOption,
+  wholeNumber,
+} from './common/config.js'
 import {
   countLive,
   createParams,
@@ -35,7 +41,7 @@ export interface PostgresStoreOptions {
   table?: string
   /** The schema of the table, created if missing. @default 'public' */
   schema?: string
-  /** Milliseconds to get a connection, and again to run a statement, before failing. @default 1000 */
+  /** Seconds to get a connection, and again to run a statement, before failing; at most 60. @default 1 */
   timeout?: number
   /** The `application_name` of the store's own connections. @default 'tessera' */
   applicationName?: string
@@ -66,7 +72,7 @@ const pruneBatch = 1000
 export function createPostgresStore(
   options: PostgresStoreOptions = {},
 ): StoreWith<'list' | 'prune' | 'clear' | 'migrate' | 'close'> {
-  const timeout = positiveMs('postgres', 'timeout', options.timeout, 1000)
+  const timeout = secondsAsMs('postgres', 'timeout', options.timeout, 1, 60)
   const now = clockOption('postgres', options.now)
   const max = wholeNumber('postgres', 'max', options.max, 10, 1)
   const applicationName = stringOption(

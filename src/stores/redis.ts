@@ -9,15 +9,17 @@
  * @module
  */
 
-import { clockOption, positiveMs, stringOption } from './common/config.js'
-import { createCommandTimeout } from './common/timeout.js'
+import { clockOption, configError, secondsAsMs, stringOption } from './common/config.js'
 import {
   checkConnection,
   glob,
-  makeClient,
-  noClientTimeout,
+  isCluster,
   type RedisClientLike,
+  type RedisClusterLike,
+  type RedisLike,
 } from './redis/client.js'
+import { createConnection, type ReplicaWait } from './redis/connection.js'
+import { checkEviction } from './redis/eviction.js'
 import { pruneIndex, pruneSessions } from './redis/prune.js'
 import {
   CREATE,
@@ -27,38 +29,56 @@ import {
   META,
   metaSummary,
   parse,
-  type Script,
   UPDATE,
   updateArgs,
 } from './redis/scripts.js'
 import { listLimit, type SessionPatch, type SessionSummary, type StoreWith } from './types.js'
 
-export type { RedisClientLike } from './redis/client.js'
+export type { RedisClientLike, RedisClusterLike } from './redis/client.js'
 
 /** Options of `createRedisStore`. */
 export interface RedisStoreOptions {
   /**
-   * A node-redis client the app owns, connected or not (the store connects it on first use).
-   * The store never closes it. Prefer `disableOfflineQueue: true` on it, so commands fail fast
-   * while Redis is away.
+   * A node-redis client the app owns, connected or not (the store connects it on first use):
+   * `createClient()` for one Redis, `createCluster()` for a Redis Cluster. The store never
+   * closes it. Prefer `disableOfflineQueue: true` on it (in `defaults` for a cluster), so
+   * commands fail fast while Redis is away.
    */
-  client?: RedisClientLike
-  /** A Redis URL; the store makes, connects and closes its own client. @default 'redis://127.0.0.1:6379' */
+  client?: RedisClientLike | RedisClusterLike
+  /**
+   * A Redis URL; the store makes, connects and closes its own client. For a Redis Cluster:
+   * `redis-cluster://HOST:PORT,HOST:PORT,...` (`rediss-cluster://` for TLS), any of its nodes.
+   * @default 'redis://127.0.0.1:6379'
+   */
   url?: string
   /** The prefix of every key the store writes. @default 'tessera:' */
   prefix?: string
-  /** Milliseconds a command may take before it fails (and the request with it). @default 1000 */
+  /** Seconds a command may take before it fails (and the request with it); at most 60. @default 1 */
   timeout?: number
+  /**
+   * Acknowledge a write only once `wait` replicas have it (Redis's `WAIT`), waiting at most
+   * `timeout` seconds; a write that fewer replicas have in time fails (a 503). Redis replicates
+   * asynchronously, so without it a write acknowledged just before its master dies can be lost
+   * in the failover. Costs a round trip to the replicas per write.
+   * @default undefined (acknowledged once the master has it)
+   */
+  replicas?: { wait: number; timeout: number }
   /**
    * The clock, in epoch ms: what decides that a session has expired. Redis still expires keys
    * on its own clock; `prune` removes what this clock says has expired before Redis does.
    * @default Date.now
    */
   now?: () => number
+  /**
+   * Where the store's start-up warnings go: today one, when Redis's `maxmemory-policy` lets it
+   * evict sessions. @default console.warn
+   */
+  onWarning?: (message: string) => void
 }
 
 /**
- * A store that keeps sessions in Redis, which expires them by itself.
+ * A store that keeps sessions in Redis (one server or a Redis Cluster), which expires them by
+ * itself.
  * @example
  * ```ts
  * const store = createRedisStore({ url: process.env.REDIS_URL, prefix: 'myapp:' })
@@ -68,132 +88,81 @@ export function createRedisStore(
   options: RedisStoreOptions = {},
 ): StoreWith<'list' | 'prune' | 'clear' | 'close'> {
   const prefix = stringOption('redis', 'prefix', options.prefix, 'tessera:')
-  const timeout = positiveMs('redis', 'timeout', options.timeout, 1000)
+  const timeout = secondsAsMs('redis', 'timeout', options.timeout, 1, 60)
   const now = clockOption('redis', options.now)
-  const url = checkConnection(options)
-  const commands = createCommandTimeout('redis', timeout)
-
-  /** Rejects when `promise` takes longer than the store's timeout. */
-  function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
-    return commands.within(what, () => promise)
-  }
-  const ownsClient = options.client === undefined
-  let client: RedisClientLike | null = options.client ?? null
-  let building: Promise<RedisClientLike> | null = null
-  /** Settles when the first connection attempt ends, in success or in error. */
-  let firstAttempt: Promise<void> | null = null
-  let endFirstAttempt = () => {}
-  let lastError: Error | null = null
-  let closed = false
-
-  function watch(c: RedisClientLike): void {
-    // Also keeps an unhandled 'error' event from crashing the process when Redis goes away.
-    c.on('error', (error) => {
-      lastError = error
-      endFirstAttempt()
-    })
-    c.on('ready', () => {
-      lastError = null
-      endFirstAttempt()
-    })
-    // An app's client may be connecting right now: the first calls wait for it.
-    if (c.isOpen && !c.isReady) startAttempt()
-  }
-
-  function startAttempt(): void {
-    firstAttempt = new Promise((resolve) => {
-      endFirstAttempt = resolve
-    })
-  }
-
-  function connect(c: RedisClientLike): void {
-    startAttempt()
-    c.connect().catch((error: unknown) => {
-      lastError = error instanceof Error ? error : new Error(String(error))
-      endFirstAttempt()
-    })
-  }
-
-  if (client) {
-    watch(client)
-  } else {
-    building = makeClient(url, timeout).then((c) => {
-      client = c
-      watch(c)
-      if (!closed) connect(c)
-      return c
-    })
-    building.catch(() => {})
-  }
-
-  /** The client, ready to take commands, or a prompt rejection saying why not. */
-  async function ready(): Promise<RedisClientLike> {
-    if (closed) throw new Error('redis store: the store is closed; make a new one')
-    const c = client ?? (await bounded(building!, 'connect'))
-    if (c.isReady) return c
-    if (!c.isOpen && !firstAttempt && !ownsClient) connect(c)
-    // While the first connection is being made (and has not failed yet), wait for it.
-    if (firstAttempt && lastError === null) {
-      await bounded(firstAttempt, 'connect')
-      if (c.isReady) return c
-    }
-    const why = lastError ? `: ${lastError.message}` : ''
-    throw new Error(`redis is unreachable${why}`, lastError ? { cause: lastError } : undefined)
-  }
-
-  function send(c: RedisClientLike, args: string[]): Promise<unknown> {
-    // Not node-redis's own timeout (5 s unless the client says otherwise): it costs an
-    // AbortSignal.timeout per command and only covers commands not yet written. `run` bounds
-    // the whole call instead, so it is turned off here, for the app's own client too.
-    return c.sendCommand(args, noClientTimeout)
-  }
-
-  /** Runs a script by its SHA, loading it (through EVAL) when Redis does not know it yet. */
-  async function script(c: RedisClientLike, s: Script, keys: string[], args: string[]) {
-    const tail = [String(keys.length), ...keys, ...args]
-    try {
-      return await send(c, ['EVALSHA', s.sha, ...tail])
-    } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error
-      return send(c, ['EVAL', s.source, ...tail])
-    }
-  }
-
-  /** Runs commands issued together (node-redis writes them in one batch), within `timeout`. */
-  function run<T>(what: string, fn: (c: RedisClientLike) => Promise<T>): Promise<T> {
-    // The common case, a ready client, skips a few promise hops: this is every request's path.
-    if (client?.isReady && !closed) return bounded(fn(client), what)
-    return ready().then((c) => bounded(fn(c), what))
-  }
+  const target = checkConnection(options)
+  const warn = options.onWarning ?? ((message: string) => console.warn(`[tessera] ${message}`))
+  const connection = createConnection(target, timeout, replicaWait(options.replicas), (masters) =>
+    checkEviction(masters, warn),
+  )
+  const { run, ready, bounded, send, script, durable } = connection
+  /**
+   * In a cluster a session and its user's index live in different slots, on different masters,
+   * so no script can change both and no connection orders them. Every change then goes index
+   * first, session second, each awaited: a crash in between leaves at worst an index entry
+   * without its session (readers skip it, `prune` sweeps it), never a session its user's
+   * "log out everywhere" cannot find. One Redis gets the same order from its one connection.
+   */
+  const cluster =
+    target.kind === 'cluster' || (target.kind === 'client' && isCluster(target.client))
 
   const sessionKey = (key: string) => `${prefix}s:{${key}}`
   const userKey = (userId: string) => `${prefix}u:{${userId}}`
 
   /** Commands that give a user index the expiry of its longest-lived session. */
-  function extendIndex(c: RedisClientLike, userId: string, expiresAt: number): Promise<unknown>[] {
+  function extendIndex(c: RedisLike, userId: string, expiresAt: number): Promise<unknown>[] {
     const at = String(Math.ceil(expiresAt))
+    const index = userKey(userId)
     // NX sets the first expiry, GT only ever pushes it later (both need Redis 7 or Valkey).
     return [
-      send(c, ['PEXPIREAT', userKey(userId), at, 'NX']),
-      send(c, ['PEXPIREAT', userKey(userId), at, 'GT']),
+      send(c, index, ['PEXPIREAT', index, at, 'NX']),
+      send(c, index, ['PEXPIREAT', index, at, 'GT']),
     ]
   }
 
   /** Reads the meta fields of the indexed sessions, keeping the live ones still bound to `userId`. */
-  async function indexed(c: RedisClientLike, userId: string) {
-    const members = (await send(c, ['ZRANGE', userKey(userId), '0', '-1'])) as string[]
+  async function indexed(c: RedisLike, userId: string) {
+    const index = userKey(userId)
+    const members = (await send(c, index, ['ZRANGE', index, '0', '-1'])) as string[]
     const metas = (await Promise.all(
-      members.map((key) => send(c, ['HMGET', sessionKey(key), ...META])),
+      members.map((key) => send(c, sessionKey(key), ['HMGET', sessionKey(key), ...META])),
     )) as (string | null)[][]
     const t = now()
     const live: SessionSummary[] = []
     const stale: string[] = []
     members.forEach((key, i) => {
+      // An entry whose session is gone or bound to someone else is skipped: see `cluster`.
       const summary = metaSummary(key, metas[i] ?? [], t)
       if (summary && summary.userId === userId) live.push(summary)
       else stale.push(key)
     })
     return { live, stale }
+  }
+
+  /** Removes `keys` from a user's index. */
+  const unindex = (c: RedisLike, userId: string, keys: string[]) =>
+    send(c, userKey(userId), ['ZREM', userKey(userId), ...keys])
+
+  /** Every key under `match` on every master, a SCAN batch at a time. */
+  async function scan(
+    what: string,
+    match: string,
+    count: number,
+    each: (keys: string[]) => Promise<unknown>,
+  ) {
+    const c = await ready()
+    for (const node of await bounded(connection.masters(c), what)) {
+      let cursor = '0'
+      do {
+        const [next, keys] = (await bounded(
+          node(['SCAN', cursor, 'MATCH', match, 'COUNT', String(count)]),
+          what,
+        )) as [string, string[]]
+        cursor = next
+        await each(keys)
+      } while (cursor !== '0')
+    }
+    return c
   }
 
   const pruning = { send, script, sessionKey, userKey }
@@ -204,7 +173,7 @@ export function createRedisStore(
     get(key) {
       return run('get', async (c) => {
         try {
-          return parse(await send(c, ['HGETALL', sessionKey(key)]), now())
+          return parse(await send(c, sessionKey(key), ['HGETALL', sessionKey(key)]), now())
         } catch (error) {
           // Something else sits at the session's key: it holds no session, and failing every
           // request of that client with a 503 would blame a healthy Redis.
@@ -219,11 +188,15 @@ export function createRedisStore(
         const fields = hashFields(session)
         const t = now()
         const pending: Promise<unknown>[] = []
-        // The index entry goes first (same connection, so Redis applies it first): a session
-        // that exists is always findable by "log out everywhere".
+        const written = [sessionKey(key)]
+        // The index entry goes first: a session that exists is always findable by "log out
+        // everywhere" (see `cluster`).
         if (session.userId !== null && session.expiresAt > t) {
-          pending.push(send(c, ['ZADD', userKey(session.userId), String(session.createdAt), key]))
+          const index = userKey(session.userId)
+          written.push(index)
+          pending.push(send(c, index, ['ZADD', index, String(session.createdAt), key]))
           pending.push(...extendIndex(c, session.userId, session.expiresAt))
+          if (cluster) await Promise.all(pending.splice(0))
         }
         pending.push(
           script(
@@ -234,6 +207,13 @@ export function createRedisStore(
           ),
         )
         await Promise.all(pending)
+        await durable(c, written).catch(async (error: unknown) => {
+          // The master has the session but too few replicas do, and its cookie is never sent:
+          // remove it rather than leave a session nobody holds in its user's list.
+          const userId = await script(c, DESTROY, [sessionKey(key)], []).catch(() => null)
+          if (typeof userId === 'string') await unindex(c, userId, [key]).catch(() => {})
+          throw error
+        })
       })
     },
 
@@ -242,8 +222,14 @@ export function createRedisStore(
         const t = now()
         const args = updateArgs(patch, t)
         const bind = typeof patch.userId === 'string' ? patch.userId : null
-        // Indexed before it is bound (same connection, so in this order), as in `create`.
-        const indexing = bind === null ? null : send(c, ['ZADD', userKey(bind), String(t), key])
+        const written = [sessionKey(key)]
+        // Indexed before it is bound, as in `create`.
+        let indexing: Promise<unknown> | null = null
+        if (bind !== null) {
+          written.push(userKey(bind))
+          indexing = send(c, userKey(bind), ['ZADD', userKey(bind), String(t), key])
+          if (cluster) await indexing
+        }
         const [reply] = await Promise.all([script(c, UPDATE, [sessionKey(key)], args), indexing])
         const [applied, before, after, expiresAt] = reply as [
           number,
@@ -253,10 +239,9 @@ export function createRedisStore(
         ]
         const follow: Promise<unknown>[] = []
         if (applied !== 1) {
-          if (bind !== null) follow.push(send(c, ['ZREM', userKey(bind), key]))
+          if (bind !== null) follow.push(unindex(c, bind, [key]))
         } else {
-          if (before !== null && before !== after)
-            follow.push(send(c, ['ZREM', userKey(before), key]))
+          if (before !== null && before !== after) follow.push(unindex(c, before, [key]))
           const moved = patch.userId !== undefined || patch.expiresAt !== undefined
           // An expiry in the past must not reach the index: PEXPIREAT would delete all of it.
           if (after !== null && moved && Number(expiresAt) > t) {
@@ -264,28 +249,33 @@ export function createRedisStore(
           }
         }
         await Promise.all(follow)
+        if (applied === 1) await durable(c, written)
         return applied === 1
       })
     },
 
     destroy(key) {
       return run('destroy', async (c) => {
+        // The session goes first, its index entry after: a crash in between leaves an entry
+        // without its session, which readers skip.
         const userId = (await script(c, DESTROY, [sessionKey(key)], [])) as string | null
-        if (userId !== null) await send(c, ['ZREM', userKey(userId), key])
+        if (userId !== null) await unindex(c, userId, [key])
+        await durable(c, [sessionKey(key)])
       })
     },
 
     listByUser(userId) {
       return run('list sessions', async (c) => {
         const { live, stale } = await indexed(c, userId)
-        if (stale.length > 0) await send(c, ['ZREM', userKey(userId), ...stale])
+        if (stale.length > 0) await unindex(c, userId, stale)
         return live.sort((a, b) => b.createdAt - a.createdAt)
       })
     },
 
     destroyByUser(userId, { except } = {}) {
       return run('destroy sessions', async (c) => {
-        const members = (await send(c, ['ZRANGE', userKey(userId), '0', '-1'])) as string[]
+        const index = userKey(userId)
+        const members = (await send(c, index, ['ZRANGE', index, '0', '-1'])) as string[]
         const targets = members.filter((key) => key !== except)
         if (targets.length === 0) return 0
         const t = String(now())
@@ -293,25 +283,21 @@ export function createRedisStore(
         const results = await Promise.all(
           targets.map((key) => script(c, DESTROY_IF_USER, [sessionKey(key)], [userId, t])),
         )
-        await send(c, ['ZREM', userKey(userId), ...targets])
+        await unindex(c, userId, targets)
+        await durable(c, targets.map(sessionKey))
         return results.filter((r) => r === 1).length
       })
     },
 
     async list(options) {
       const limit = listLimit(options)
-      const c = await ready()
       const t = now()
       const found: SessionSummary[] = []
-      let cursor = '0'
-      do {
-        const [next, keys] = (await bounded(
-          send(c, ['SCAN', cursor, 'MATCH', `${glob(prefix)}s:*`, 'COUNT', '1000']),
-          'list sessions',
-        )) as [string, string[]]
-        cursor = next
+      await scan('list sessions', `${glob(prefix)}s:*`, 1000, async (keys) => {
+        if (found.length >= limit) return
+        const c = await ready()
         const metas = (await bounded(
-          Promise.all(keys.map((k) => send(c, ['HMGET', k, ...META]))),
+          Promise.all(keys.map((k) => send(c, k, ['HMGET', k, ...META]))),
           'list sessions',
         )) as (string | null)[][]
         keys.forEach((hashKey, i) => {
@@ -320,7 +306,7 @@ export function createRedisStore(
           const summary = metaSummary(key, metas[i] ?? [], t)
           if (summary) found.push(summary)
         })
-      } while (cursor !== '0' && found.length < limit)
+      })
       return found.sort((a, b) => a.createdAt - b.createdAt)
     },
 
@@ -328,16 +314,10 @@ export function createRedisStore(
       // Redis expires sessions on its own clock; this removes the sessions that have expired by
       // the store's clock (which may run ahead of Redis's) and sweeps the user indexes of
       // entries whose sessions are gone, so an index never grows with dead entries.
-      const c = await ready()
       const t = String(now())
       let count = 0
-      let cursor = '0'
-      do {
-        const [next, keys] = (await bounded(
-          send(c, ['SCAN', cursor, 'MATCH', `${glob(prefix)}*`, 'COUNT', '500']),
-          'prune',
-        )) as [string, string[]]
-        cursor = next
+      await scan('prune', `${glob(prefix)}*`, 500, async (keys) => {
+        const c = await ready()
         const sessions: string[] = []
         const indexes: string[] = []
         for (const k of keys) {
@@ -352,31 +332,34 @@ export function createRedisStore(
           count += await bounded(pruneIndex(pruning, c, userId, t), 'prune')
         }
         onProgress?.(count)
-      } while (cursor !== '0')
+      })
       return count
     },
 
     async clear() {
-      const c = await ready()
-      let cursor = '0'
-      do {
-        const [next, keys] = (await bounded(
-          send(c, ['SCAN', cursor, 'MATCH', `${glob(prefix)}*`, 'COUNT', '1000']),
-          'clear',
-        )) as [string, string[]]
-        cursor = next
-        if (keys.length > 0) await bounded(send(c, ['UNLINK', ...keys]), 'clear')
-      } while (cursor !== '0')
+      await scan('clear', `${glob(prefix)}*`, 1000, async (keys) => {
+        const c = await ready()
+        // One UNLINK per key: in a cluster the keys of one batch lie in many slots.
+        await bounded(Promise.all(keys.map((k) => send(c, k, ['UNLINK', k]))), 'clear')
+      })
     },
 
-    async close() {
-      if (closed) return
-      closed = true
-      if (!ownsClient) return
-      const c = client ?? (await building?.catch(() => null))
-      if (!c?.isOpen) return
-      if (c.isReady) await c.close()
-      else c.destroy()
-    },
+    close: () => connection.close(),
   }
+}
+
+/** The `replicas` option, checked; its timeout in milliseconds, as WAIT takes it. */
+function replicaWait(value: RedisStoreOptions['replicas']): ReplicaWait | null {
+  if (value === undefined) return null
+  const wait = value?.wait
+  const seconds = value?.timeout
+  if (!(Number.isInteger(wait) && wait > 0 && Number.isFinite(seconds) && seconds > 0)) {
+    throw configError(
+      'redis',
+      '`replicas` must be { wait, timeout }: a whole number of replicas (at least 1) and the ' +
+        'seconds to wait for them (more than 0), e.g. { wait: 1, timeout: 0.1 }',
+    )
+  }
+  // WAIT's 0 means forever: never less than 1 ms.
+  return { wait, timeout: Math.max(1, Math.round(seconds * 1000)) }
 }

@@ -1,6 +1,7 @@
 /**
  * A store from a URL-like string, as `SESSION_STORE` and the CLI's `--store` take it:
- * `memory`, `file:DIR`, `sqlite:PATH`, `redis://…`, `rediss://…`, `postgres://…`.
+ * `memory`, `file:DIR`, `sqlite:PATH`, `redis://…`, `rediss://…`, `postgres://…`, and for a
+ * Redis Cluster `redis-cluster://HOST:PORT,HOST:PORT,…` (`rediss-cluster://` for TLS).
  * Each store's driver is imported only when that store is asked for.
  *
  * Paths: `sqlite:PATH` and `file:DIR` take the path as written, relative to the working folder
@@ -17,7 +18,8 @@ import { ConfigError } from '../errors.js'
 import type { Store } from './types.js'
 
 /** The forms `openStore` accepts, for error messages and help texts. */
-export const storeUrlForms = 'memory, file:DIR, sqlite:PATH, redis://HOST:PORT, postgres://…'
+export const storeUrlForms =
+  'memory, file:DIR, sqlite:PATH, redis://HOST:PORT, redis-cluster://HOST:PORT,HOST:PORT,…, postgres://…'
 
 /** What a store URL names, before anything is opened. */
 export type StoreTarget =
@@ -25,6 +27,7 @@ export type StoreTarget =
   /** `dir` is undefined for a bare `file`: the file store's default folder. */
   | { kind: 'file'; dir: string | undefined }
   | { kind: 'sqlite'; path: string }
+  /** One Redis, or a Redis Cluster (`redis-cluster://`): the Redis store takes both URLs. */
   | { kind: 'redis'; url: string }
   | { kind: 'postgres'; url: string }
 
@@ -60,7 +63,7 @@ export function parseStoreUrl(url: string): StoreTarget {
     }
     return { kind: 'sqlite', path }
   }
-  if (url.startsWith('redis://') || url.startsWith('rediss://')) return { kind: 'redis', url }
+  if (/^rediss?(-cluster)?:\/\//.test(url)) return { kind: 'redis', url }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     return { kind: 'postgres', url }
   }

@@ -9,6 +9,7 @@
  * @module
  */
 import { ConfigError, CookieTooLargeError } from '../errors.js'
+import { utf8Length } from '../primitives/bytes.js'
 import { maxCookieBytes } from '../primitives/limits.js'
 import type { ChunkOptions, CookieWriter } from './cookie.js'
 import type { Incoming, TransportRefusal } from './types.js'
@@ -25,10 +26,13 @@ export interface Chunker {
   readonly maxBytes: number
   /** The session's value(s) in a `Cookie` header: plain ones, and the chunks joined. */
   read(header: string | undefined): Incoming
-  /** The `Set-Cookie` lines giving the client `value`, and deleting what `held` had beside. */
-  write(value: string, expiresAt: number | undefined, held: number): string[]
+  /**
+   * The `Set-Cookie` lines giving the client `value`, and deleting what `held` had beside.
+   * `https` (the request came over HTTPS) makes every line Secure under `secure: 'auto'`.
+   */
+  write(value: string, expiresAt: number | undefined, held: number, https?: boolean): string[]
   /** The `Set-Cookie` lines deleting every cookie of the session that `held` names. */
-  remove(held: number): string[]
+  remove(held: number, https?: boolean): string[]
 }
 
 /** Checks the limits once, at start-up. */
@@ -48,7 +52,7 @@ export function createChunker(cookie: CookieWriter, options: ChunkOptions): Chun
   // What a chunk of each index can hold, so that its whole Set-Cookie line, attributes and
   // Expires included, stays within what browsers keep.
   const room = (cookieName: string) =>
-    maxCookieBytes - Buffer.byteLength(cookieName) - 1 - cookie.attributeBytes
+    maxCookieBytes - utf8Length(cookieName) - 1 - cookie.attributeBytes
   const plainRoom = room(name)
 
   function read(header: string | undefined): Incoming {
@@ -98,12 +102,17 @@ export function createChunker(cookie: CookieWriter, options: ChunkOptions): Chun
     return { values, via: 'cookie', present: held !== 0, refused, held }
   }
 
-  function write(value: string, expiresAt: number | undefined, held: number): string[] {
+  function write(
+    value: string,
+    expiresAt: number | undefined,
+    held: number,
+    https?: boolean,
+  ): string[] {
     const lines: string[] = []
     if (value.length <= plainRoom) {
-      lines.push(cookie.line(name, value, expiresAt))
+      lines.push(cookie.line(name, value, expiresAt, https))
       for (let i = 0; i < chunkLimit; i++) {
-        if (held & (1 << i)) lines.push(cookie.removeLine(`${prefix}${i}`))
+        if (held & (1 << i)) lines.push(cookie.removeLine(`${prefix}${i}`, https))
       }
       return lines
     }
@@ -125,21 +134,21 @@ export function createChunker(cookie: CookieWriter, options: ChunkOptions): Chun
           `more than the ${maxChunks} cookies and ${maxBytes} bytes of cookie.chunks allow`,
         )
       }
-      lines.push(cookie.line(chunkName, part, expiresAt))
+      lines.push(cookie.line(chunkName, part, expiresAt, https))
     }
-    if (held & plainBit) lines.push(cookie.remove())
+    if (held & plainBit) lines.push(cookie.remove(https))
     for (let i = index; i < chunkLimit; i++) {
-      if (held & (1 << i)) lines.push(cookie.removeLine(`${prefix}${i}`))
+      if (held & (1 << i)) lines.push(cookie.removeLine(`${prefix}${i}`, https))
     }
     return lines
   }
 
-  function remove(held: number): string[] {
-    if (held === 0) return [cookie.remove()]
+  function remove(held: number, https?: boolean): string[] {
+    if (held === 0) return [cookie.remove(https)]
     const lines: string[] = []
-    if (held & plainBit) lines.push(cookie.remove())
+    if (held & plainBit) lines.push(cookie.remove(https))
     for (let i = 0; i < chunkLimit; i++) {
-      if (held & (1 << i)) lines.push(cookie.removeLine(`${prefix}${i}`))
+      if (held & (1 << i)) lines.push(cookie.removeLine(`${prefix}${i}`, https))
     }
     return lines
   }

@@ -4,6 +4,7 @@
  */
 import { stringifySetCookie } from 'cookie'
 import { ConfigError, CookieTooLargeError } from '../errors.js'
+import { utf8Length } from '../primitives/bytes.js'
 import { maxCookieBytes } from '../primitives/limits.js'
 
 export { maxCookieBytes }
@@ -18,8 +19,12 @@ export interface CookieOptions {
   domain?: string
   /** Hidden from page script. @default true */
   httpOnly?: boolean
-  /** Sent over HTTPS only. Required by `__Host-`/`__Secure-` names and by SameSite=None. @default false */
-  secure?: boolean
+  /**
+   * Sent over HTTPS only. Required by `__Host-`/`__Secure-` names and by SameSite=None. `'auto'`
+   * sets Secure on the responses to requests that came over HTTPS, as the adapter's proxy trust
+   * setting decides (express-session's `secure: 'auto'`). @default false
+   */
+  secure?: boolean | 'auto'
   /** @default 'Lax' */
   sameSite?: 'Strict' | 'Lax' | 'None' | false
   /** CHIPS partitioned cookie; implies Secure, as in Flask. @default false */
@@ -48,15 +53,20 @@ export interface ChunkOptions {
 /** Writes `Set-Cookie` values for one configured cookie. */
 export interface CookieWriter {
   readonly name: string
-  /** A cookie holding `value`; a browser-session cookie unless `expiresAt` (epoch ms) is given. */
-  set(value: string, expiresAt?: number): string
+  /** Whether Secure follows the request's protocol (`secure: 'auto'`): then `https` counts. */
+  readonly auto: boolean
+  /**
+   * A cookie holding `value`; a browser-session cookie unless `expiresAt` (epoch ms) is given.
+   * `https` says the request came over HTTPS, for a `secure: 'auto'` cookie.
+   */
+  set(value: string, expiresAt?: number, https?: boolean): string
   /** A cookie that deletes the session cookie, with the same attributes. */
-  remove(): string
+  remove(https?: boolean): string
   /** A `Set-Cookie` line for the cookie `name` (a chunk's) with the same attributes, unchecked. */
-  line(name: string, value: string, expiresAt: number | undefined): string
+  line(name: string, value: string, expiresAt: number | undefined, https?: boolean): string
   /** A `Set-Cookie` line deleting the cookie `name`, with the same attributes. */
-  removeLine(name: string): string
-  /** The longest the attributes of a line can be, `Expires` included. */
+  removeLine(name: string, https?: boolean): string
+  /** The longest the attributes of a line can be, `Expires` and an 'auto' Secure included. */
   readonly attributeBytes: number
 }
 
@@ -65,7 +75,16 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
   const name = options.name ?? 'session'
   const path = options.path ?? '/'
   const partitioned = options.partitioned ?? false
-  const secure = (options.secure ?? false) || partitioned
+  const secure = options.secure === true || partitioned
+  // Partitioned implies Secure, so 'auto' has nothing left to decide there.
+  const auto = options.secure === 'auto' && !partitioned
+  if (options.secure !== undefined && typeof options.secure !== 'boolean' && !auto && !secure) {
+    throw new ConfigError(
+      `cookie secure must be true, false or 'auto', not ${JSON.stringify(options.secure)}`,
+    )
+  }
+  // What 'auto' leaves off over plain HTTP, a browser requires for these.
+  const alwaysSecure = auto ? " ('auto' leaves Secure off over plain HTTP)" : ''
   const httpOnly = options.httpOnly ?? true
   const sameSite = options.sameSite ?? 'Lax'
   // As Werkzeug does: a leading dot is meaningless to browsers, and a port is not part of a domain.
@@ -76,15 +95,20 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
     )
   }
   if (sameSite === 'None' && !secure) {
-    throw new ConfigError('a SameSite=None cookie must be Secure; set `secure: true`')
+    throw new ConfigError(
+      `a SameSite=None cookie must be Secure${alwaysSecure}; set \`secure: true\``,
+    )
   }
   if (name.startsWith('__Host-') && (!secure || path !== '/' || domain !== undefined)) {
     throw new ConfigError(
-      `a "__Host-" cookie must be Secure, have Path=/ and no Domain; fix the options of "${name}"`,
+      `a "__Host-" cookie must be Secure${alwaysSecure}, have Path=/ and no Domain; ` +
+        `fix the options of "${name}"`,
     )
   }
   if (name.startsWith('__Secure-') && !secure) {
-    throw new ConfigError(`a "__Secure-" cookie must be Secure; set \`secure: true\` for "${name}"`)
+    throw new ConfigError(
+      `a "__Secure-" cookie must be Secure${alwaysSecure}; set \`secure: true\` for "${name}"`,
+    )
   }
   // The cookie library checks the name, path and domain against RFC 6265's grammar.
   try {
@@ -92,39 +116,38 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
   } catch (cause) {
     throw new ConfigError(`invalid session cookie option: ${(cause as Error).message}`, { cause })
   }
-  let tail = ''
-  if (secure) tail += '; Secure'
-  if (httpOnly) tail += '; HttpOnly'
-  tail += `; Path=${path}`
-  if (sameSite) tail += `; SameSite=${sameSite}`
-  if (partitioned) tail += '; Partitioned'
+  let rest = ''
+  if (httpOnly) rest += '; HttpOnly'
+  rest += `; Path=${path}`
+  if (sameSite) rest += `; SameSite=${sameSite}`
+  if (partitioned) rest += '; Partitioned'
+  const tail = secure ? `; Secure${rest}` : rest
+  // For an HTTPS request under 'auto'.
+  const secureTail = `; Secure${rest}`
   const head = domain === undefined ? '' : `; Domain=${domain}`
-  const limit = maxCookieBytes - Buffer.byteLength(name) - 1
-  const line = (cookie: string, value: string, expiresAt: number | undefined) => {
+  const limit = maxCookieBytes - utf8Length(name) - 1
+  const line = (cookie: string, value: string, expiresAt: number | undefined, https?: boolean) => {
     const expires = expiresAt === undefined ? '' : `; Expires=${new Date(expiresAt).toUTCString()}`
-    return `${cookie}=${value}${head}${expires}${tail}`
+    return `${cookie}=${value}${head}${expires}${auto && https ? secureTail : tail}`
   }
-  const removeLine = (cookie: string) =>
-    `${cookie}=${head}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0${tail}`
+  const removeLine = (cookie: string, https?: boolean) =>
+    `${cookie}=${head}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0${auto && https ? secureTail : tail}`
 
   return {
     name,
+    auto,
     line,
     removeLine,
-    // '; Expires=' and an HTTP date of 29 characters.
-    attributeBytes: Buffer.byteLength(head) + 39 + Buffer.byteLength(tail),
-    set(value, expiresAt) {
+    // '; Expires=' and an HTTP date of 29 characters; the longer tail when 'auto' may add Secure.
+    attributeBytes: utf8Length(head) + 39 + utf8Length(auto ? secureTail : tail),
+    set(value, expiresAt, https) {
       if (value.length > limit) {
-        throw new CookieTooLargeError(
-          name,
-          Buffer.byteLength(name) + 1 + value.length,
-          maxCookieBytes,
-        )
+        throw new CookieTooLargeError(name, utf8Length(name) + 1 + value.length, maxCookieBytes)
       }
-      return line(name, value, expiresAt)
+      return line(name, value, expiresAt, https)
     },
-    remove() {
-      return removeLine(name)
+    remove(https) {
+      return removeLine(name, https)
     },
   }
 }

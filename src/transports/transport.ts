@@ -38,8 +38,12 @@ export interface Transport {
    * request carries both the cookie and a token.
    */
   read(headers: RequestHeaders): Incoming
-  /** The headers giving the client what the engine decided. Throws `CookieTooLargeError`. */
-  respond(incoming: Incoming, outgoing: Outgoing): CommitResult
+  /**
+   * The headers giving the client what the engine decided. `https` (the request came over
+   * HTTPS) makes every `Set-Cookie` line Secure under `secure: 'auto'`. Throws
+   * `CookieTooLargeError`.
+   */
+  respond(incoming: Incoming, outgoing: Outgoing, https?: boolean): CommitResult
 }
 
 /** Puts the parts together. */
@@ -86,7 +90,7 @@ export function createTransport(parts: TransportParts): Transport {
         held: 0,
       }
     },
-    respond(incoming, outgoing) {
+    respond(incoming, outgoing, https) {
       const { action, vary } = outgoing
       if (action === 'keep') return result(null, vary)
       if (incoming.via === 'token') {
@@ -104,12 +108,14 @@ export function createTransport(parts: TransportParts): Transport {
       }
       if (action === 'remove') {
         return chunks
-          ? cookieLines(chunks.remove(incoming.held), vary)
-          : result(cookie.remove(), vary)
+          ? cookieLines(chunks.remove(incoming.held, https), vary)
+          : result(cookie.remove(https), vary)
       }
-      if (chunks)
-        return cookieLines(chunks.write(outgoing.value, outgoing.expiresAt, incoming.held), vary)
-      return result(cookie.set(outgoing.value, outgoing.expiresAt), vary)
+      if (chunks) {
+        const lines = chunks.write(outgoing.value, outgoing.expiresAt, incoming.held, https)
+        return cookieLines(lines, vary)
+      }
+      return result(cookie.set(outgoing.value, outgoing.expiresAt, https), vary)
     },
   }
 }

@@ -10,9 +10,9 @@ import { describeCsrf } from '../contracts/csrf.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
 import { type Listening, listen } from '../support/http.js'
 
-function suiteApp(sessions: Sessions<SuiteShape>): Express {
+function suiteApp(sessions: Sessions<SuiteShape>, trustProxy = true): Express {
   const app = express()
-  app.set('trust proxy', 2)
+  app.set('trust proxy', trustProxy ? 2 : false)
   app.use(session(sessions))
   for (const route of suiteRoutes) {
     app[route.method === 'GET' ? 'get' : 'post'](route.path, (req, res) => {
@@ -25,7 +25,9 @@ function suiteApp(sessions: Sessions<SuiteShape>): Express {
   return app
 }
 
-describeAdapter('express', async (sessions) => listen(createServer(suiteApp(sessions))))
+describeAdapter('express', async (sessions, options) =>
+  listen(createServer(suiteApp(sessions, options?.trustProxy))),
+)
 
 const secret = 'express-adapter-test-secret-32-bytes'
 

@@ -8,8 +8,10 @@ import { describeCsrf } from '../contracts/csrf.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
 import { injector } from '../support/inject.js'
 
-describeAdapter('fastify', async (sessions) => {
-  const app = Fastify({ trustProxy: (_address, hop) => hop < 2 })
+describeAdapter('fastify', async (sessions, options) => {
+  const app = Fastify({
+    trustProxy: options?.trustProxy === false ? false : (_address, hop) => hop < 2,
+  })
   await app.register(fastifySession, { sessions })
   for (const route of suiteRoutes) {
     app.route({

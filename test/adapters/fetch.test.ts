@@ -1,7 +1,7 @@
 import { withSession } from '../../src/adapters/fetch.js'
 import { describeAdapter, suiteRoute } from '../contracts/adapter.js'
 
-describeAdapter('fetch', async (sessions) => {
+describeAdapter('fetch', async (sessions, options) => {
   const handler = withSession(
     sessions,
     async (request, session) => {
@@ -13,7 +13,7 @@ describeAdapter('fetch', async (sessions) => {
       if ('json' in reply) return Response.json(reply.json)
       return new Response(null, { status: 303, headers: { location: reply.redirect } })
     },
-    { trustProxy: 2 },
+    { trustProxy: options?.trustProxy === false ? false : 2 },
   )
   return {
     fetch: (path, init) => handler(new Request(`http://localhost${path}`, init)),

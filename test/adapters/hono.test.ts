@@ -11,9 +11,9 @@ import { describeCsrf } from '../contracts/csrf.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
 import { listen } from '../support/http.js'
 
-function suiteApp(sessions: Sessions<SuiteShape>) {
+function suiteApp(sessions: Sessions<SuiteShape>, trustProxy = true) {
   const app = new Hono<SessionEnv<SuiteShape>>()
-  app.use(session(sessions, { trustProxy: 2 }))
+  app.use(session(sessions, { trustProxy: trustProxy ? 2 : false }))
   for (const route of suiteRoutes) {
     app.on(route.method, route.path, (c) => {
       const reply = route.handle(c.get('session'), new URL(c.req.url).searchParams)
@@ -25,13 +25,13 @@ function suiteApp(sessions: Sessions<SuiteShape>) {
   return app
 }
 
-describeAdapter('hono', async (sessions) => {
-  const app = suiteApp(sessions)
+describeAdapter('hono', async (sessions, options) => {
+  const app = suiteApp(sessions, options?.trustProxy)
   return { fetch: async (path, init) => app.request(path, init), close: async () => {} }
 })
 
-describeAdapter('hono on @hono/node-server', async (sessions) => {
-  const app = suiteApp(sessions)
+describeAdapter('hono on @hono/node-server', async (sessions, options) => {
+  const app = suiteApp(sessions, options?.trustProxy)
   return listen(createAdaptorServer({ fetch: app.fetch }) as Parameters<typeof listen>[0])
 })
 

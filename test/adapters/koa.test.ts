@@ -9,8 +9,8 @@ import { describeCsrf } from '../contracts/csrf.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
 import { type Listening, listen } from '../support/http.js'
 
-describeAdapter('koa', async (sessions) => {
-  const app = new Koa({ proxy: true, maxIpsCount: 2 })
+describeAdapter('koa', async (sessions, options) => {
+  const app = new Koa({ proxy: options?.trustProxy !== false, maxIpsCount: 2 })
   app.silent = true
   app.use(session(sessions))
   app.use((ctx) => {

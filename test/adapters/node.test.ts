@@ -7,7 +7,7 @@ import { describeAdapter, suiteRoute } from '../contracts/adapter.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
 import { listen } from '../support/http.js'
 
-describeAdapter('node:http', async (sessions) => {
+describeAdapter('node:http', async (sessions, options) => {
   const server = createServer(
     withSession(
       sessions,
@@ -27,7 +27,7 @@ describeAdapter('node:http', async (sessions) => {
         res.writeHead(303, { location: reply.redirect })
         return res.end()
       },
-      { trustProxy: 2 },
+      { trustProxy: options?.trustProxy === false ? false : 2 },
     ),
   )
   return listen(server)

@@ -696,7 +696,7 @@ export async function startApp(mode: Mode, options: AppOptions = {}): Promise<Te
     now: clock.now,
     cookie: { name: mode.cookieName, secure: true },
     maxAge: plan.idle,
-    storeTimeout: plan.storeTimeoutMs,
+    storeTimeout: plan.storeTimeoutMs / 1000,
     pruneInterval: 0,
     ...(mode.name === 'encrypted' ? { encrypt: true } : {}),
     ...(mode.name === 'flask' ? { format: 'flask' as const } : {}),

@@ -377,8 +377,9 @@ describe('T-10 constant-time comparison (code inspection)', () => {
   it('T-10 every verification path computes the expected MAC and compares it with the one safeEqual', () => {
     const text = (p: string) => readFileSync(join(srcDir, p), 'utf8')
     // The one helper: equal length first (a mismatch is false, never a throw), then timingSafeEqual.
+    // Without node:crypto (the edge build) it is bytes.ts's constant-time loop.
     expect(text('primitives/keys.ts')).toMatch(
-      /export function safeEqual\(a: Buffer, b: Buffer\): boolean \{\s*return a\.length === b\.length && timingSafeEqual\(a, b\)\s*\}/,
+      /export function safeEqual\(a: Uint8Array, b: Uint8Array\): boolean \{\s*if \(!nodeCrypto\) return constantTimeEqual\(a, b\)\s*return a\.length === b\.length && nodeCrypto\.timingSafeEqual\(a, b\)\s*\}/,
     )
     // ...and the only place in src/ that calls timingSafeEqual: every other comparison of a
     // secret goes through safeEqual, so there is one copy to get right.
@@ -391,7 +392,8 @@ describe('T-10 constant-time comparison (code inspection)', () => {
     // Native signed cookies and server-side ids: `Mac.matches`, which decodes the MAC given
     // and compares it with the expected one by safeEqual (checked above), in both versions.
     expect(text('codecs/native.ts')).toMatch(/\.mac\.matches\(/)
-    const unsign = /function unsignId[\s\S]*?\n {2}\}/.exec(text('engines/store.ts'))?.[0] ?? ''
+    const unsign =
+      /\n {4}unsign\(value\) \{[\s\S]*?\n {4}\}/.exec(text('engines/ids.ts'))?.[0] ?? ''
     expect(unsign).toMatch(/\.matches\(/)
     const macs = /export function createMac[\s\S]*?\n\}/.exec(text('primitives/keys.ts'))?.[0] ?? ''
     expect(
@@ -403,8 +405,18 @@ describe('T-10 constant-time comparison (code inspection)', () => {
     expect(text('codecs/native.ts')).toMatch(/setAuthTag[\s\S]*decipher\.final\(\)/)
     // CSRF tokens.
     expect(text('features/csrf.ts')).toMatch(
-      /return safeEqual\(Buffer\.from\(expected\), Buffer\.from\(token\)\)/,
+      /return safeEqual\(utf8Bytes\(expected\), utf8Bytes\(token\)\)/,
     )
+    // The Web Crypto path: the MAC computed, then safeEqual, as on Node; the GCM tag by
+    // subtle.decrypt (an AEAD open).
+    expect(text('primitives/web-crypto.ts')).toMatch(
+      /return safeEqual\(fromBase64\(given\), await digest\(message\)\)/,
+    )
+    expect(text('codecs/native-web.ts')).toMatch(/await mac\.matches\(/)
+    expect(text('codecs/flask/web.ts')).toMatch(
+      /safeEqual\(await list\[i\]!\.digest\(message\), given\)/,
+    )
+    expect(text('primitives/web-crypto.ts')).toMatch(/subtle\(\)\.decrypt\(/)
     // Every file that computes MACs either only signs, or verifies with one of the above
     // (`Mac.matches` is checked above).
     for (const file of files) {

@@ -7,7 +7,8 @@
  *
  * Every suite app trusts two proxy hops through its framework's own setting (Express's
  * `trust proxy`, Fastify's `trustProxy`, Koa's `proxy` and `maxIpsCount`, the `trustProxy`
- * option elsewhere), and mounts nothing for errors beyond the session middleware.
+ * option elsewhere), or none when built with `{ trustProxy: false }`, and mounts nothing for
+ * errors beyond the session middleware.
  * @module
  */
 import { parseSetCookie } from 'cookie'
@@ -106,8 +107,17 @@ export interface AppHandle {
   close(): Promise<void>
 }
 
+/** How the suite wants an app built. */
+export interface SuiteOptions {
+  /** Trust two proxy hops (the default), or none. */
+  trustProxy: boolean
+}
+
 /** Builds the app for `sessions` and returns a handle to it. */
-export type AppFactory = (sessions: Sessions<SuiteShape>) => Promise<AppHandle>
+export type AppFactory = (
+  sessions: Sessions<SuiteShape>,
+  options?: SuiteOptions,
+) => Promise<AppHandle>
 
 const secret = 'adapter-suite-secret-32-bytes-long!!'
 
@@ -115,6 +125,7 @@ const secret = 'adapter-suite-secret-32-bytes-long!!'
 export function describeAdapter(name: string, factory: AppFactory): void {
   describeTokens(name, factory)
   describeChunks(name, factory)
+  describeSecureAuto(name, factory)
   for (const mode of ['cookie', 'store'] as const) {
     describe(`${name} adapter (conformance, ${mode} sessions)`, () => {
       const store = spyStore(createMemoryStore({ sweepInterval: 0 }))
@@ -412,6 +423,64 @@ function describeTokens(name: string, factory: AppFactory): void {
         expect(await res.json()).toEqual({ user: null })
         expect(res.headers.getSetCookie()).toEqual([])
       })
+    })
+  }
+}
+
+/**
+ * `secure: 'auto'`: the cookie is Secure when the request came over HTTPS, which behind a proxy
+ * only `X-Forwarded-Proto` says, and only a trusted proxy may say it.
+ */
+function describeSecureAuto(name: string, factory: AppFactory): void {
+  const cases = [
+    { mode: 'cookie', trustProxy: true },
+    { mode: 'store', trustProxy: true },
+    { mode: 'cookie', trustProxy: false },
+  ] as const
+  for (const { mode, trustProxy } of cases) {
+    const title = `${name} adapter (secure: 'auto', ${mode} sessions, ${trustProxy ? 'two trusted proxies' : 'no trusted proxy'})`
+    describe(title, () => {
+      const sessions = createSessions<{ user?: string }>({
+        secret,
+        cookie: { secure: 'auto' },
+        ...(mode === 'store' && { store: createMemoryStore({ sweepInterval: 0 }) }),
+      })
+      let app: AppHandle
+
+      beforeAll(async () => {
+        app = await factory(sessions, { trustProxy })
+      })
+
+      afterAll(async () => {
+        await app.close()
+      })
+
+      const login = (headers: Record<string, string> = {}) =>
+        app.fetch('/login?user=a', { method: 'POST', redirect: 'manual', headers })
+
+      it(`${trustProxy ? 'sets' : 'does not set'} Secure behind a proxy that says HTTPS`, async () => {
+        const res = await login({ 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.0.2.7' })
+
+        expect(parseSetCookie(res.headers.getSetCookie()[0]!).secure ?? false).toBe(trustProxy)
+      })
+
+      it('does not set Secure on a plain HTTP request', async () => {
+        const res = await login()
+
+        expect(parseSetCookie(res.headers.getSetCookie()[0]!).secure ?? false).toBe(false)
+      })
+
+      if (trustProxy) {
+        it('deletes the cookie with Secure too, behind a proxy that says HTTPS', async () => {
+          const https = { 'x-forwarded-proto': 'https' }
+          const cookie = cookieOf(await login(https))
+
+          const res = await app.fetch('/logout', { method: 'POST', headers: { cookie, ...https } })
+
+          const deletion = parseSetCookie(res.headers.getSetCookie()[0]!)
+          expect(deletion).toMatchObject({ maxAge: 0, secure: true })
+        })
+      }
     })
   }
 }

@@ -75,10 +75,10 @@ describeService('postgres faults over HTTP', postgresAvailable(), () => {
         connectionString: DATABASE_URL,
         schema: run,
         table: 'kill',
-        timeout,
+        timeout: timeout / 1000,
         applicationName: app,
       }),
-      storeTimeout: 1500,
+      storeTimeout: 1.5,
       pruneInterval: 0,
     })
     const server = await serve(sessions)
@@ -137,7 +137,7 @@ describeService('postgres faults over HTTP', postgresAvailable(), () => {
     cleanups.push(() => pool.end())
     const sessions = createSessions({
       secret,
-      store: createPostgresStore({ pool, schema: run, table: 'starve', timeout }),
+      store: createPostgresStore({ pool, schema: run, table: 'starve', timeout: timeout / 1000 }),
       pruneInterval: 0,
     })
     const server = await serve(sessions)

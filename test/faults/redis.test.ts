@@ -33,8 +33,8 @@ const storeTimeout = 500
 function sessionsFor(url: string): Sessions {
   return createSessions({
     secret,
-    store: createRedisStore({ url, prefix, timeout: storeTimeout }),
-    storeTimeout: 1000,
+    store: createRedisStore({ url, prefix, timeout: storeTimeout / 1000 }),
+    storeTimeout: 1,
     pruneInterval: 0,
   })
 }

@@ -37,7 +37,7 @@ describe('store configuration', () => {
     )
     expectConfigError(
       () => createPostgresStore({ connectionString: 'postgres://app@db/app', timeout: -5 }),
-      /`timeout` must be a positive number of milliseconds, got -5/,
+      /`timeout` must be a positive number of seconds, got -5/,
     )
     expectConfigError(() => createPostgresStore({}), /give `pool`.*or `connectionString`/)
     expectConfigError(
@@ -64,6 +64,11 @@ describe('store configuration', () => {
   it('redis: a bad timeout, URL or client', () => {
     expectConfigError(() => createRedisStore({ timeout: 0 }), /`timeout` must be a positive/)
     expectConfigError(() => createRedisStore({ timeout: Number.NaN }), /`timeout`/)
+    // 0.2's unit was milliseconds: such a value is refused, with the seconds it meant.
+    expectConfigError(
+      () => createRedisStore({ timeout: 1000 }),
+      /redis session store: `timeout` is 1000 seconds.*if you meant 1000 milliseconds, write 1/,
+    )
     expectConfigError(() => createRedisStore({ url: 'http://127.0.0.1:6379' }), /redis:\/\//)
     expectConfigError(
       () => createRedisStore(loose({ client: { get() {} } })),
@@ -72,6 +77,25 @@ describe('store configuration', () => {
     expectConfigError(
       () => createRedisStore(loose({ client: {}, url: 'redis://127.0.0.1' })),
       /either `client` or `url`/,
+    )
+  })
+
+  it('redis: a cluster URL without ports, or a replicas wait that is no whole count', () => {
+    expectConfigError(
+      () => createRedisStore({ url: 'redis-cluster://10.0.0.1:6379,10.0.0.2' }),
+      /no node at "10\.0\.0\.2".*HOST:PORT,HOST:PORT/,
+    )
+    expectConfigError(
+      () => createRedisStore({ url: 'redis-cluster://u:secret@10.0.0.1' }),
+      /"redis-cluster:\/\/\*\*\*@10\.0\.0\.1"/,
+    )
+    expectConfigError(
+      () => createRedisStore({ replicas: { wait: 0, timeout: 0.1 } }),
+      /`replicas` must be \{ wait, timeout \}/,
+    )
+    expectConfigError(
+      () => createRedisStore(loose({ replicas: { wait: 1, timeout: -1 } })),
+      /seconds to wait/,
     )
   })
 

@@ -148,7 +148,7 @@ describeService('postgres', reason, () => {
     it('recovers from killed connections without leaking any', async () => {
       const app = `${run}_kill`
       const pool = new pg.Pool({ connectionString: DATABASE_URL, application_name: app, max: 4 })
-      const store = createPostgresStore({ pool, schema: run, table: 'f', timeout })
+      const store = createPostgresStore({ pool, schema: run, table: 'f', timeout: timeout / 1000 })
       const key = randomKey()
       await store.create(key, record())
       await Promise.all(Array.from({ length: 8 }, () => store.get(key)))
@@ -176,7 +176,7 @@ describeService('postgres', reason, () => {
         connectionString: DATABASE_URL,
         schema: run,
         table: 'f',
-        timeout,
+        timeout: timeout / 1000,
         applicationName: app,
       })
       const key = randomKey()
@@ -209,7 +209,7 @@ describeService('postgres', reason, () => {
         connectionString: DATABASE_URL,
         schema: run,
         table: 'f',
-        timeout,
+        timeout: timeout / 1000,
         applicationName: app,
       })
       const key = randomKey()
@@ -237,7 +237,7 @@ describeService('postgres', reason, () => {
       const port = await freePort()
       const store = createPostgresStore({
         connectionString: `postgres://postgres@127.0.0.1:${port}/test`,
-        timeout,
+        timeout: timeout / 1000,
       })
 
       const started = Date.now()

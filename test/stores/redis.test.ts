@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { createClient } from 'redis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createRedisStore } from '../../src/stores/redis.js'
 import type { Store } from '../../src/stores/types.js'
 import { expectProgress, randomKey, record, testStore } from '../contracts/store.js'
@@ -108,6 +108,37 @@ describeService('redis', reason, () => {
       await store.update(ended, { expiresAt: Date.now() - 1 })
 
       expect((await store.listByUser!(user)).map((s) => s.key)).toEqual([kept])
+    })
+
+    it('warns at start-up when maxmemory-policy lets Redis evict sessions (issue 15)', async () => {
+      const redis = await PrivateRedis.start()
+      const warnings: string[] = []
+      try {
+        const admin = createClient({ url: redis.url })
+        await admin.connect()
+        await admin.configSet('maxmemory-policy', 'allkeys-lru')
+        await admin.close()
+        const evicting = createRedisStore({ url: redis.url, onWarning: (m) => warnings.push(m) })
+
+        await evicting.get(randomKey())
+        await vi.waitFor(() => expect(warnings).toHaveLength(1))
+        await evicting.close!()
+      } finally {
+        await redis.stop()
+      }
+
+      expect(warnings[0]).toMatch(/maxmemory-policy is allkeys-lru.*set it to noeviction/)
+    })
+
+    it('stays quiet under noeviction, the default policy', async () => {
+      const warnings: string[] = []
+      const quiet = createRedisStore({ url: REDIS_URL, prefix, onWarning: (m) => warnings.push(m) })
+
+      await quiet.get(randomKey())
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await quiet.close!()
+
+      expect(warnings).toEqual([])
     })
 
     it('does not revive a session whose hash lost its meta fields', async () => {
@@ -222,7 +253,7 @@ describeService('redis', reason, () => {
 
     beforeAll(async () => {
       server = await PrivateRedis.start()
-      store = createRedisStore({ url: server.url, prefix: `${run}:f:`, timeout })
+      store = createRedisStore({ url: server.url, prefix: `${run}:f:`, timeout: timeout / 1000 })
     })
 
     afterAll(async () => {
@@ -267,7 +298,7 @@ describeService('redis', reason, () => {
 
     it('rejects within the timeout when nothing listens on the port', async () => {
       const port = await freePort()
-      const dead = createRedisStore({ url: `redis://127.0.0.1:${port}`, timeout })
+      const dead = createRedisStore({ url: `redis://127.0.0.1:${port}`, timeout: timeout / 1000 })
 
       const started = Date.now()
       await expect(dead.get(randomKey())).rejects.toThrow()

@@ -34,6 +34,23 @@ export async function redisAvailable(url: string = REDIS_URL): Promise<string | 
   }
 }
 
+/**
+ * Null once the Redis Cluster of `REDIS_CLUSTER_URL` (the suite's own, started by the global
+ * setup, unless set beforehand) serves every slot with every replica in sync, else a one-line
+ * reason.
+ */
+export async function redisClusterAvailable(): Promise<string | null> {
+  const { redisClusterAvailable: tools, portsOf, waitHealthy } = await import('./redis-cluster.js')
+  const url = process.env.REDIS_CLUSTER_URL
+  if (!url) return tools() ?? 'REDIS_CLUSTER_URL is not set and no local cluster was started'
+  try {
+    await waitHealthy(portsOf(url), 20_000)
+    return null
+  } catch (error) {
+    return `no whole Redis Cluster at ${redact(url)} (${oneLine(error)})`
+  }
+}
+
 /** Null when PostgreSQL answers a query at `url`, else a one-line reason. */
 export async function postgresAvailable(url: string = DATABASE_URL): Promise<string | null> {
   const { default: pg } = await import('pg')

@@ -13,7 +13,13 @@ import { createPostgresStore } from '../../src/stores/postgres.js'
 import { createRedisStore } from '../../src/stores/redis.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
 import type { Store } from '../../src/stores/types.js'
-import { DATABASE_URL, postgresAvailable, REDIS_URL, redisAvailable } from './services.js'
+import {
+  DATABASE_URL,
+  postgresAvailable,
+  REDIS_URL,
+  redisAvailable,
+  redisClusterAvailable,
+} from './services.js'
 
 /** A store for one test run, and how to remove what it left. */
 export interface TestStore {
@@ -30,7 +36,7 @@ export interface StoreKind {
 
 const run = () => `tessera_test_${randomBytes(5).toString('hex')}`
 
-/** The five stores. */
+/** The five stores, Redis twice: one server and a cluster. */
 export const storeKinds: StoreKind[] = [
   {
     name: 'memory',
@@ -75,6 +81,21 @@ export const storeKinds: StoreKind[] = [
     unavailable: () => redisAvailable(),
     make: async () => {
       const store = createRedisStore({ url: REDIS_URL, prefix: `${run()}:` })
+      return {
+        store,
+        cleanup: async () => {
+          await store.clear?.()
+          await store.close?.()
+        },
+      }
+    },
+  },
+  {
+    name: 'redis-cluster',
+    unavailable: () => redisClusterAvailable(),
+    make: async () => {
+      const url = process.env.REDIS_CLUSTER_URL!
+      const store = createRedisStore({ url, prefix: `${run()}:` })
       return {
         store,
         cleanup: async () => {

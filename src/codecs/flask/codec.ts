@@ -7,12 +7,13 @@
  * A tessera app and a Flask app with the same SECRET_KEY read and write each other's sessions.
  * @module
  */
-import { createHmac } from 'node:crypto'
-import { inflateSync } from 'node:zlib'
 import { ConfigError, SerializeError } from '../../errors.js'
+import { fromBase64, latin1Bytes, toBase64url, utf8Bytes } from '../../primitives/bytes.js'
 import { base64urlValues } from '../../primitives/encoding.js'
-import { safeEqual } from '../../primitives/keys.js'
+import { requireNodeCrypto, safeEqual } from '../../primitives/keys.js'
+import { nodeZlib } from '../../primitives/runtime.js'
 import { deflate } from '../deflate.js'
+import { inflateJs } from '../inflate.js'
 import { isPlainObject } from '../tagged-json.js'
 import type {
   CookieCodec,
@@ -39,11 +40,14 @@ export type UnsafeDecodeResult =
   | { ok: true; data: unknown; issuedAt: number; compressed: boolean }
   | { ok: false; reason: RejectReason }
 
+/** How a compressed payload is inflated, at most `maxInflatedBytes`; throws past that. */
+export type Inflate = (bytes: Uint8Array) => Uint8Array
+
 /** Longest cookie value read at all: larger ones are refused before any crypto. */
 const maxValueLength = 4096
 
 /** Most bytes a compressed payload may inflate to: a cookie is 4 KB, this is a zip-bomb guard. */
-const maxInflatedBytes = 64 << 10
+export const maxInflatedBytes: number = 64 << 10
 
 /**
  * A codec for Flask's session cookies: `encode` gives the exact value Flask 3.x would set for
@@ -52,28 +56,17 @@ const maxInflatedBytes = 64 << 10
  * const codec = createFlaskCodec({ secret: process.env.SECRET_KEY!, fallbacks: [oldKey] })
  */
 export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
-  const secrets = [options.secret, ...(options.fallbacks ?? [])]
+  const { createHmac } = requireNodeCrypto('the Flask cookie codec')
+  const inflate = nodeInflate()
+  const secrets = flaskSecrets(options)
   // itsdangerous's "hmac" derivation, done once: HMAC-SHA1(secret, salt).
-  const keys = secrets.map((secret, i) =>
-    createHmac('sha1', secretBytes(secret, i)).update('cookie-session').digest(),
-  )
+  const keys = secrets.map((secret) => createHmac('sha1', secret).update('cookie-session').digest())
   const current = keys[0]!
+  const mac = (key: Uint8Array, message: string) =>
+    createHmac('sha1', key).update(message, 'latin1').digest()
 
   function encode(data: SessionData, meta: SessionMeta, now: number): string {
-    if (!isPlainObject(data)) throw new SerializeError('Flask session data must be a plain object')
-    const dict = withMeta(data, meta)
-    const seconds = Math.floor(now / 1000)
-    if (!(seconds >= 0 && seconds <= Number.MAX_SAFE_INTEGER)) {
-      throw new SerializeError(`cannot date a Flask cookie at ${now}`)
-    }
-    // ensure_ascii leaves only ASCII in the text, so latin1 is its UTF-8.
-    const json = Buffer.from(dumpsSession(dict), 'latin1')
-    const packed = deflate(json)
-    const payload =
-      packed.length < json.length - 1
-        ? `.${Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64url')}`
-        : json.toString('base64url')
-    const message = `${payload}.${timestampText(seconds)}`
+    const message = flaskMessage(data, meta, now)
     return `${message}.${mac(current, message).toString('base64url')}`
   }
 
@@ -91,22 +84,7 @@ export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
         }
       }
       if (keyIndex < 0) return { ok: false, reason: 'bad_signature' }
-      // Only now does the timestamp count: the signature vouches for it.
-      const issued = readTimestamp(value, parts)
-      if (issued === null) return { ok: false, reason: 'malformed' }
-      const age = Math.floor(now / 1000) - issued
-      if (age > maxAge) return { ok: false, reason: 'expired' }
-      if (age < 0) return { ok: false, reason: 'future' }
-      const data = readPayload(value, parts)
-      if (!data.ok) return data
-      if (!isPlainObject(data.data)) return { ok: false, reason: 'not_object' }
-      return {
-        ok: true,
-        data: data.data,
-        meta: takeMeta(data.data),
-        issuedAt: issued * 1000,
-        keyIndex,
-      }
+      return readVerified(value, parts, keyIndex, now, maxAge, inflate)
     } catch {
       // Nothing above should throw; a bad cookie must never become a 500.
       return { ok: false, reason: 'malformed' }
@@ -122,6 +100,44 @@ export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
  * them as ordinary keys, and ignores them.
  */
 export const flaskReservedKeys: ReadonlySet<string> = new Set(['_permanent', '_user'])
+
+/**
+ * The session in a cookie whose signature verified with secret `keyIndex`: only now do its
+ * timestamp and payload count, because the signature vouches for them.
+ */
+export function readVerified(
+  value: string,
+  parts: Parts,
+  keyIndex: number,
+  now: number,
+  maxAge: number,
+  inflate: Inflate,
+): DecodeResult {
+  const issued = readTimestamp(value, parts)
+  if (issued === null) return { ok: false, reason: 'malformed' }
+  const age = Math.floor(now / 1000) - issued
+  if (age > maxAge) return { ok: false, reason: 'expired' }
+  if (age < 0) return { ok: false, reason: 'future' }
+  const data = readPayload(value, parts, inflate)
+  if (!data.ok) return data
+  if (!isPlainObject(data.data)) return { ok: false, reason: 'not_object' }
+  return { ok: true, data: data.data, meta: takeMeta(data.data), issuedAt: issued * 1000, keyIndex }
+}
+
+/** The signed part of a Flask cookie (`payload.timestamp`) for `data` and `meta` at `now`. */
+export function flaskMessage(data: SessionData, meta: SessionMeta, now: number): string {
+  if (!isPlainObject(data)) throw new SerializeError('Flask session data must be a plain object')
+  const dict = withMeta(data, meta)
+  const seconds = Math.floor(now / 1000)
+  if (!(seconds >= 0 && seconds <= Number.MAX_SAFE_INTEGER)) {
+    throw new SerializeError(`cannot date a Flask cookie at ${now}`)
+  }
+  // ensure_ascii leaves only ASCII in the text, so latin1 is its UTF-8.
+  const json = latin1Bytes(dumpsSession(dict))
+  const packed = deflate(json)
+  const payload = packed.length < json.length - 1 ? `.${toBase64url(packed)}` : toBase64url(json)
+  return `${payload}.${timestampText(seconds)}`
+}
 
 /** The Flask dict for `data` and `meta`: the data, with the metadata under its reserved keys. */
 function withMeta(data: SessionData, meta: SessionMeta): SessionData {
@@ -153,12 +169,13 @@ function takeMeta(data: SessionData): SessionMeta {
  * for debugging output only, never for trusting the data.
  */
 export function decodeFlaskUnsafe(value: string): UnsafeDecodeResult {
+  const inflate = nodeInflate()
   try {
     const parts = split(value)
     if (typeof parts === 'string') return { ok: false, reason: parts }
     const issued = readTimestamp(value, parts)
     if (issued === null) return { ok: false, reason: 'malformed' }
-    const data = readPayload(value, parts)
+    const data = readPayload(value, parts, inflate)
     if (!data.ok) return data
     return { ok: true, data: data.data, issuedAt: issued * 1000, compressed: parts.start === 1 }
   } catch {
@@ -166,7 +183,7 @@ export function decodeFlaskUnsafe(value: string): UnsafeDecodeResult {
   }
 }
 
-interface Parts {
+export interface Parts {
   /** Where the payload starts: 1 when a `.` marks it compressed. */
   start: number
   tsDot: number
@@ -187,7 +204,7 @@ const notCookieChar = /[^A-Za-z0-9_.-]/
  * valid cookie). Spellings that rely on Python dropping characters (spaces, `+`, `/`, more
  * padding) are refused; Werkzeug trims the spaces before Flask sees them anyway.
  */
-function split(value: string): Parts | RejectReason {
+export function split(value: string): Parts | RejectReason {
   if (typeof value !== 'string' || value.length === 0) return 'malformed'
   if (value.length > maxValueLength) return 'too_large'
   let end = value.length
@@ -203,13 +220,13 @@ function split(value: string): Parts | RejectReason {
   return { start, tsDot, sigDot }
 }
 
-const signature = Buffer.alloc(20)
+const signature = new Uint8Array(20)
 
 /**
  * The 20 bytes of the 27-character signature at `from` (checked to be base64url), decoded
  * into a shared buffer; the last character's 2 spare bits are dropped, as Python does.
  */
-function readSignature(value: string, from: number): Buffer {
+export function readSignature(value: string, from: number): Uint8Array {
   let out = 0
   for (let i = from; i < from + 24; i += 4) {
     const n =
@@ -249,13 +266,13 @@ type PayloadResult = { ok: true; data: unknown } | { ok: false; reason: RejectRe
  * The untagged payload. Reaching here with a signed cookie means the key holder wrote
  * something broken: Flask answers that with a 500, tessera with an empty session.
  */
-function readPayload(value: string, parts: Parts): PayloadResult {
+function readPayload(value: string, parts: Parts, inflate: Inflate): PayloadResult {
   const text = value.slice(parts.start, parts.tsDot)
   if (text.length % 4 === 1) return { ok: false, reason: 'bad_payload' }
   let json: unknown
   try {
-    let bytes: Uint8Array = Buffer.from(text, 'base64url')
-    if (parts.start === 1) bytes = inflateSync(bytes, { maxOutputLength: maxInflatedBytes })
+    let bytes = fromBase64(text)
+    if (parts.start === 1) bytes = inflate(bytes)
     json = parse(utf8.decode(bytes))
   } catch {
     return { ok: false, reason: 'bad_payload' }
@@ -269,22 +286,30 @@ function readPayload(value: string, parts: Parts): PayloadResult {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-function mac(key: Buffer, message: string): Buffer {
-  return createHmac('sha1', key).update(message, 'latin1').digest()
+/** Node's `inflateSync`, capped; where `node:zlib` is absent, pako's (`inflate.ts`). */
+function nodeInflate(): Inflate {
+  const zlib = nodeZlib
+  if (!zlib) return inflateJs
+  return (bytes) => zlib.inflateSync(bytes, { maxOutputLength: maxInflatedBytes })
 }
 
 function timestampText(seconds: number): string {
   const bytes: number[] = []
   for (let t = seconds; t > 0; t = Math.floor(t / 256)) bytes.unshift(t % 256)
-  return Buffer.from(bytes).toString('base64url')
+  return toBase64url(Uint8Array.from(bytes))
 }
 
-function secretBytes(secret: unknown, index: number): Buffer {
+/** The Flask secret and its fallbacks as bytes; throws `ConfigError` for an empty or odd one. */
+export function flaskSecrets(options: FlaskCodecOptions): Uint8Array[] {
+  return [options.secret, ...(options.fallbacks ?? [])].map(secretBytes)
+}
+
+function secretBytes(secret: unknown, index: number): Uint8Array {
   const which = index === 0 ? 'the Flask secret' : `Flask fallback secret #${index}`
   if (typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
     throw new ConfigError(`${which} must be a string or bytes (Flask's SECRET_KEY)`)
   }
-  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : Buffer.from(secret)
+  const bytes = typeof secret === 'string' ? utf8Bytes(secret) : Uint8Array.from(secret)
   if (bytes.length === 0) {
     throw new ConfigError(`${which} is empty; set it to the Flask app's SECRET_KEY`)
   }

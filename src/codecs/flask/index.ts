@@ -13,3 +13,4 @@ export {
 export { parseHttpDate } from './http-date.js'
 export { copyFloatMarks, Markup, markFloat, Tuple, UUID } from './python.js'
 export { dumpsSession, flaskJSON, flaskTags } from './tags.js'
+export { createWebFlaskCodec } from './web.js'

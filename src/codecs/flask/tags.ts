@@ -4,6 +4,7 @@
  * @module
  */
 import { SerializeError } from '../../errors.js'
+import { fromBase64, toBase64 } from '../../primitives/bytes.js'
 import { isPaddedBase64 } from '../../primitives/encoding.js'
 import type { JsonValue, Tag } from '../tagged-json.js'
 import { TaggedJSON } from '../tagged-json.js'
@@ -34,12 +35,12 @@ export const flaskTags: readonly Tag[] = [
   {
     key: ' b',
     check: (v): v is Uint8Array => v instanceof Uint8Array,
-    toJSON: (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'),
+    toJSON: (b: Uint8Array) => toBase64(b),
     fromJSON: (json) => {
       if (typeof json !== 'string' || !isPaddedBase64(json)) {
         throw new SerializeError('tagged bytes must be standard base64')
       }
-      return new Uint8Array(Buffer.from(json, 'base64'))
+      return Uint8Array.from(fromBase64(json))
     },
   },
   {

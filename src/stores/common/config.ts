@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from '../../errors.js'
+import { seconds } from '../../primitives/durations.js'
 
 /** A `ConfigError` whose message starts with the store it is about. */
 export function configError(store: string, message: string, cause?: unknown): ConfigError {
@@ -28,17 +29,23 @@ export function clockOption(store: string, now: unknown): () => number {
   return now as () => number
 }
 
-/** A positive, finite number of milliseconds, or `fallback` when absent. */
-export function positiveMs(store: string, name: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !(Number.isFinite(value) && value > 0)) {
-    throw configError(
-      store,
-      `\`${name}\` must be a positive number of milliseconds, got ${describe(value)}; ` +
-        `leave it out for the default (${fallback} ms)`,
-    )
+/**
+ * A positive number of seconds at most `max`, or `fallback` when absent; returned in
+ * milliseconds, the unit the store's timers use. A value past `max` is most likely meant as
+ * milliseconds (the unit of these options in tessera 0.1), and the error says so.
+ */
+export function secondsAsMs(
+  store: string,
+  name: string,
+  value: unknown,
+  fallback: number,
+  max: number,
+): number {
+  try {
+    return seconds(`\`${name}\``, value, fallback, { max }) * 1000
+  } catch (error) {
+    throw configError(store, (error as Error).message)
   }
-  return value
 }
 
 /** A whole number at least `min`, or `fallback` when absent. */

@@ -4,13 +4,13 @@
  * sessions that are gone, so an index never grows with dead entries.
  * @module
  */
-import type { RedisClientLike } from './client.js'
+import type { RedisLike } from './client.js'
 import { PRUNE_MEMBER, PRUNE_SESSION, type Script } from './scripts.js'
 
 /** What pruning needs of the store. */
 export interface PruneCommands {
-  send(c: RedisClientLike, args: string[]): Promise<unknown>
-  script(c: RedisClientLike, s: Script, keys: string[], args: string[]): Promise<unknown>
+  send(c: RedisLike, key: string, args: string[]): Promise<unknown>
+  script(c: RedisLike, s: Script, keys: string[], args: string[]): Promise<unknown>
   sessionKey(key: string): string
   userKey(userId: string): string
 }
@@ -22,13 +22,13 @@ export interface PruneCommands {
  */
 export async function pruneSessions(
   r: PruneCommands,
-  c: RedisClientLike,
+  c: RedisLike,
   keys: string[],
   t: string,
 ): Promise<number> {
   // A cheap read first: most sessions of a batch are live, and need no script.
   const expiries = (await Promise.all(
-    keys.map((key) => r.send(c, ['HGET', r.sessionKey(key), 'm:e'])),
+    keys.map((key) => r.send(c, r.sessionKey(key), ['HGET', r.sessionKey(key), 'm:e'])),
   )) as (string | null)[]
   const expired = keys.filter((_, i) => expiries[i] != null && Number(expiries[i]) <= Number(t))
   const replies = (await Promise.all(
@@ -39,7 +39,9 @@ export async function pruneSessions(
   replies.forEach(([deleted, userId], i) => {
     if (deleted !== 1) return
     removed++
-    if (userId) leaving.push(r.send(c, ['ZREM', r.userKey(userId), expired[i]!]))
+    if (userId) {
+      leaving.push(r.send(c, r.userKey(userId), ['ZREM', r.userKey(userId), expired[i]!]))
+    }
   })
   await Promise.all(leaving)
   return removed
@@ -51,15 +53,16 @@ export async function pruneSessions(
  */
 export async function pruneIndex(
   r: PruneCommands,
-  c: RedisClientLike,
+  c: RedisLike,
   userId: string,
   t: string,
 ): Promise<number> {
-  const members = (await r.send(c, ['ZRANGE', r.userKey(userId), '0', '-1'])) as string[]
+  const index = r.userKey(userId)
+  const members = (await r.send(c, index, ['ZRANGE', index, '0', '-1'])) as string[]
   const codes = (await Promise.all(
     members.map((key) => r.script(c, PRUNE_MEMBER, [r.sessionKey(key)], [userId, t])),
   )) as number[]
   const stale = members.filter((_, i) => codes[i] !== 0)
-  if (stale.length > 0) await r.send(c, ['ZREM', r.userKey(userId), ...stale])
+  if (stale.length > 0) await r.send(c, index, ['ZREM', index, ...stale])
   return codes.filter((code) => code === 1 || code === 2).length
 }
