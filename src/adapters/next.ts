@@ -23,6 +23,7 @@ import {
   applyCommit,
   attachSave,
   clientIp,
+  forwardedHttps,
   type HeaderSink,
   isStoreDown,
   openSession,
@@ -179,6 +180,7 @@ export function sessionProxy<T extends SessionShape, R extends Request = Request
         headers.get('cookie') ?? undefined,
         () => metaOf(headers, trust),
         {},
+        () => httpsOf(headers, trust, request.url.startsWith('https:')),
       )
       response = await handler(request, session)
       // Reading marks the session used, which is what lets the engine slide its expiry.
@@ -241,6 +243,19 @@ function open<T extends SessionShape>(
     header || undefined,
     () => (headers ? metaOf(headers, trust) : {}),
     options,
+    // A Server Action sees no URL: only the forwarded protocol, and only through `headers`.
+    () => (headers ? httpsOf(headers, trust, false) : false),
+  )
+}
+
+/** Whether the request came over HTTPS, for `secure: 'auto'`: as far as `trust` believes. */
+function httpsOf(headers: NextHeaders, trust: Trust | null, connectionHttps: boolean): boolean {
+  return forwardedHttps(
+    connectionHttps,
+    undefined,
+    headers.get('x-forwarded-for'),
+    headers.get('x-forwarded-proto'),
+    trust,
   )
 }
 
