@@ -19,7 +19,7 @@ import { createMemoryStore } from '../../src/stores/memory.js'
 import { describeAdapter, suiteRoute } from '../contracts/adapter.js'
 import { adapterFixture } from '../support/adapter-fixture.js'
 
-describeAdapter('next proxy', async (sessions) => {
+describeAdapter('next proxy', async (sessions, { trustProxy } = { trustProxy: true }) => {
   const proxy = sessionProxy(
     sessions,
     (request, session) => {
@@ -31,7 +31,7 @@ describeAdapter('next proxy', async (sessions) => {
       if ('json' in reply) return Response.json(reply.json)
       return new Response(null, { status: 303, headers: { location: reply.redirect } })
     },
-    { trustProxy: 2, refresh: false },
+    { trustProxy: trustProxy ? 2 : false, refresh: false },
   )
   return {
     fetch: (path, init) => proxy(new Request(`http://localhost${path}`, init)),
