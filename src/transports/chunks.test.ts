@@ -1,6 +1,7 @@
 import { parseSetCookie } from 'cookie'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, CookieTooLargeError } from '../errors.js'
+import type { Session } from '../session/session.js'
 import { type CookieSessionsOptions, createSessions } from '../session/sessions.js'
 import { createChunker } from './chunks.js'
 import { createCookieWriter } from './cookie.js'
@@ -116,6 +117,41 @@ describe('chunked session cookies', () => {
       ['session.1', 0],
       ['session.3', 0],
     ])
+  })
+
+  it("makes every line Secure, chunks and deletions alike, for an HTTPS request under secure: 'auto'", async () => {
+    const sessions = sessionsWith({ cookie: { chunks: true, secure: 'auto' } })
+    const lines = async (cookie: string, https: boolean, change: (s: Session) => void) => {
+      const session = sessions.open(cookie, undefined, https)
+      change(session)
+      const result = await sessions.commit(session)
+      return [result.setCookie!, ...(result.headers ?? []).map(([, value]) => value)]
+    }
+    const small = sent(await linesFor(sessions, { a: 1 }))
+    const secureOf = (all: string[]) => all.map((line) => parseSetCookie(line).secure ?? false)
+
+    const grown = await lines(small, true, (s) => s.set('big', 'q'.repeat(4500)))
+    const plain = await lines(small, false, (s) => s.set('big', 'q'.repeat(4500)))
+    const ended = await lines(sent(grown), true, (s) => s.destroy())
+
+    expect(secureOf(grown)).toEqual([true, true, true])
+    expect(secureOf(plain)).toEqual([false, false, false])
+    expect(secureOf(ended)).toEqual([true, true])
+  })
+
+  it('round-trips a chunked session sealed as e2., and one read through Web Crypto', async () => {
+    for (const options of [{ encrypt: true }, { encrypt: true, crypto: 'web' as const }]) {
+      const sessions = sessionsWith(options)
+      const big = 'z'.repeat(6000)
+      const lines = await linesFor(sessions, { big })
+
+      const session = sessions.open(sent(lines))
+      await session.load()
+
+      expect(lines[0]).toMatch(/^session\.0=e2\./)
+      expect(lines.length).toBeGreaterThan(1)
+      expect(session.get('big')).toBe(big)
+    }
   })
 
   it('refuses at save time a session over the chunk count or byte budget', async () => {

@@ -12,7 +12,10 @@
 export type RequestHeaders =
   | string
   | undefined
-  | { get(name: string): string | null | undefined }
+  | {
+      /** The value of the header `name`, or null (undefined) when absent. */
+      get(name: string): string | null | undefined
+    }
   | Readonly<Record<string, string | string[] | undefined>>
 
 /** One header of `headers` by its lower-case name, or undefined. */

@@ -41,17 +41,24 @@ export interface RedisClusterLike {
   readonly isOpen: boolean
   readonly isReady: boolean
   readonly masters: readonly RedisClusterNode[]
+  /** Connects to the cluster's nodes. */
   connect(): Promise<unknown>
+  /** Runs a command on the node that owns `firstKey`'s slot. */
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
     args: string[],
     options?: { timeout?: number },
   ): Promise<unknown>
+  /** The client of one master, for commands that run on every master (SCAN). */
   nodeClient(node: never): Promise<Pick<RedisClientLike, 'sendCommand'>>
+  /** Listens for the cluster's errors. */
   on(event: 'error', listener: (error: Error) => void): unknown
+  /** Listens for the cluster's connections. */
   on(event: 'connect', listener: () => void): unknown
+  /** Closes the connections once the commands sent are answered. */
   close(): Promise<unknown>
+  /** Closes the connections at once. */
   destroy(): void
 }
 
