@@ -49,16 +49,19 @@ export interface NextCookie {
 
 /** What reading a session needs of `await cookies()`: Next's read-only store has it. */
 export interface NextCookieReader {
+  /** Every cookie of the request under `name`. */
   getAll(name: string): readonly { name: string; value: string }[]
 }
 
 /** What writing a session needs of `await cookies()`: Next's store in a Route Handler or Server Action. */
 export interface NextCookieStore extends NextCookieReader {
+  /** Sets a cookie on the response. */
   set(cookie: NextCookie): unknown
 }
 
 /** The request headers, as `await headers()` gives them. */
 export interface NextHeaders {
+  /** A request header's value, or null. */
   get(name: string): string | null
 }
 

@@ -34,7 +34,7 @@ import {
 } from './redis/scripts.js'
 import { listLimit, type SessionPatch, type SessionSummary, type StoreWith } from './types.js'
 
-export type { RedisClientLike, RedisClusterLike } from './redis/client.js'
+export type { RedisClientLike, RedisClusterLike, RedisClusterNode } from './redis/client.js'
 
 /** Options of `createRedisStore`. */
 export interface RedisStoreOptions {
