@@ -57,11 +57,13 @@ export interface NextCookieReader {
 
 /** What writing a session needs of `await cookies()`: Next's store in a Route Handler or Server Action. */
 export interface NextCookieStore extends NextCookieReader {
+  /** Sets a cookie on the response. */
   set(cookie: NextCookie): unknown
 }
 
 /** The request headers, as `await headers()` gives them. */
 export interface NextHeaders {
+  /** A request header's value, or null. */
   get(name: string): string | null
 }
 

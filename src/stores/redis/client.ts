@@ -38,25 +38,31 @@ export interface RedisClusterNode {
  * `@redis/client` (v5 or later) fits it. It routes each command by the key it names.
  */
 export interface RedisClusterLike {
+  /** Whether `connect()` was called and the client not closed since. */
   readonly isOpen: boolean
+  /** Whether the client knows the cluster's layout and can send commands. */
   readonly isReady: boolean
+  /** The masters, for the commands that must reach every one (`SCAN`, `CONFIG GET`). */
   readonly masters: readonly RedisClusterNode[]
-  /** Connects to the cluster's nodes. */
+  /** Connects to the root nodes and reads the cluster's layout. */
   connect(): Promise<unknown>
-  /** Runs a command on the node that owns `firstKey`'s slot. */
+  /**
+   * Sends one raw command to the node serving `firstKey` (any node when it is undefined), with
+   * a timeout in milliseconds.
+   */
   sendCommand(
     firstKey: string | undefined,
     isReadonly: boolean | undefined,
     args: string[],
     options?: { timeout?: number },
   ): Promise<unknown>
-  /** The client of one master, for commands that run on every master (SCAN). */
+  /** A client of one node (a master of `masters`), for the commands sent to each master. */
   nodeClient(node: never): Promise<Pick<RedisClientLike, 'sendCommand'>>
-  /** Listens for the cluster's errors. */
+  /** Listens to connection errors, which the store reports as `store_error` events. */
   on(event: 'error', listener: (error: Error) => void): unknown
-  /** Listens for the cluster's connections. */
+  /** Listens to the cluster client connecting, to check the masters' eviction policy. */
   on(event: 'connect', listener: () => void): unknown
-  /** Closes the connections once the commands sent are answered. */
+  /** Closes the connections once pending commands are answered. */
   close(): Promise<unknown>
   /** Closes the connections at once. */
   destroy(): void
