@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loginBody, newRunId } from './lib/config.js'
-import { detectLoader, type LoadJob, load, login } from './lib/load.js'
+import { detectLoader, type LoadJob, load, sessionHeaders } from './lib/load.js'
 import { isMain, resultsDir, root } from './lib/paths.js'
 import { killAll, startServer } from './lib/proc.js'
 import { cleanAll } from './lib/services.js'
@@ -89,8 +89,7 @@ async function main(): Promise<void> {
     const port = server.port
     let headers: Record<string, string> = {}
     if (scenario === 'read' || scenario === 'skip') {
-      if (spec.mode === 'none') headers = { cookie: `session=${'x'.repeat(87)}` }
-      else headers = { cookie: await login(port) }
+      headers = await sessionHeaders(port, spec)
     }
     const job: LoadJob =
       (scenario as Scenario) === 'write'

@@ -19,7 +19,14 @@ import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loginBody, newRunId } from './lib/config.js'
-import { cpuSeconds, detectLoader, hasTaskset, type LoadJob, load, login } from './lib/load.js'
+import {
+  cpuSeconds,
+  detectLoader,
+  hasTaskset,
+  type LoadJob,
+  load,
+  sessionHeaders,
+} from './lib/load.js'
 import { docsDir, resultsDir, scriptArgs } from './lib/paths.js'
 import { killAll, type ServerProcess, startServer } from './lib/proc.js'
 import { checkTargets, formatTables, type Row } from './lib/report.js'
@@ -120,19 +127,15 @@ async function prepare(spec: SystemSpec, scenario: Scenario, port: number): Prom
       ...base,
       path: '/login',
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(spec.carrier === 'token' ? { authorization: 'Bearer' } : {}),
+      },
       body: loginBody,
     }
   }
-  // A system with no sessions gets a cookie of the same size, so requests weigh the same.
-  const cookie =
-    scenario === 'anon'
-      ? ''
-      : spec.mode === 'none'
-        ? `session=${'x'.repeat(87)}`
-        : await login(port)
   const path = scenario === 'skip' ? '/ping' : '/'
-  const headers: Record<string, string> = cookie ? { cookie } : {}
+  const headers = scenario === 'anon' ? {} : await sessionHeaders(port, spec)
   await check(spec, scenario, port, path, headers)
   return { ...base, path, method: 'GET', headers }
 }

@@ -30,10 +30,12 @@ export class CookieTooLargeError extends SessionError {
   readonly size: number
   readonly limit: number
 
-  constructor(name: string, size: number, limit: number) {
+  /** `over` says which limit, when it is not the one of a single cookie. */
+  constructor(name: string, size: number, limit: number, over?: string) {
     super(
       'COOKIE_TOO_LARGE',
-      `the "${name}" cookie would be ${size} bytes, over the ${limit}-byte limit browsers keep; ` +
+      `the "${name}" ${over ? 'session' : 'cookie'} would be ${size} bytes, ` +
+        `${over ?? `over the ${limit}-byte limit browsers keep`}; ` +
         'store less in the session, or use a server-side store so only an id travels in the cookie',
     )
     this.size = size
@@ -63,6 +65,26 @@ export class StoreError extends SessionError {
     const why = options?.cause instanceof Error ? `: ${options.cause.message}` : ''
     super('STORE_UNAVAILABLE', `session store "${store}" failed to ${operation}${why}`, options)
     this.store = store
+  }
+}
+
+/**
+ * A request that carries its session both in the cookie and in the token header: which one the
+ * client meant cannot be known, so the request is refused (400) and nothing is changed.
+ */
+export class SessionConflictError extends SessionError {
+  /** The HTTP status an app should answer with. */
+  readonly status = 400
+  /** Koa and http-errors show the message of an error that says it may be shown. */
+  readonly expose = true
+  readonly headers: Readonly<Record<string, string>> = { 'cache-control': 'no-store' }
+
+  constructor(cookie: string, header: string) {
+    super(
+      'COOKIE_AND_TOKEN',
+      `the request carries the session both in the "${cookie}" cookie and in the "${header}" ` +
+        'header; send one: a browser its cookie, an API client its token',
+    )
   }
 }
 

@@ -37,6 +37,7 @@ export {
   CookieTooLargeError,
   isSessionError,
   SerializeError,
+  SessionConflictError,
   SessionError,
   SessionNotLoadedError,
   StoreError,
@@ -78,4 +79,6 @@ export type {
   StoredSession,
   StoreWith,
 } from './stores/types.js'
-export { type CookieOptions, maxCookieBytes } from './transports/cookie.js'
+export { type ChunkOptions, type CookieOptions, maxCookieBytes } from './transports/cookie.js'
+export type { TokenOptions } from './transports/token.js'
+export type { RequestHeaders, ResponseHeader } from './transports/types.js'

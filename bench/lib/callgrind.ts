@@ -18,7 +18,7 @@ import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loginBody } from './config.js'
-import { login } from './load.js'
+import { sessionHeaders } from './load.js'
 import { scriptArgs } from './paths.js'
 import { type Scenario, systemById } from './systems.js'
 
@@ -66,15 +66,18 @@ async function drive(port: number, job: Job, count: number): Promise<void> {
 }
 
 async function jobOf(id: string, scenario: Scenario, port: number): Promise<Job> {
+  const spec = systemById(id)
   if (scenario === 'write') {
-    const headers = { 'content-type': 'application/x-www-form-urlencoded' }
+    const headers: Record<string, string> = {
+      'content-type': 'application/x-www-form-urlencoded',
+      // A token client asks for its token with the scheme alone.
+      ...(spec.carrier === 'token' ? { authorization: 'Bearer' } : {}),
+    }
     return { method: 'POST', path: '/login', headers, body: loginBody }
   }
-  const withoutSessions = systemById(id).mode === 'none'
-  const cookie =
-    scenario === 'anon' ? null : withoutSessions ? `session=${'x'.repeat(87)}` : await login(port)
+  const headers = scenario === 'anon' ? {} : await sessionHeaders(port, spec)
   const path = scenario === 'skip' ? '/ping' : '/'
-  return { method: 'GET', path, headers: cookie ? { cookie } : {} }
+  return { method: 'GET', path, headers }
 }
 
 /** Instructions of the server's main thread per request, averaged over `requests`. */

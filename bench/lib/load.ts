@@ -181,6 +181,31 @@ function cookiesOf(response: Response): string {
     .join('; ')
 }
 
+/**
+ * The headers that carry a logged-in session to a bench system: its cookie(s), or for a system
+ * whose clients carry a token, `Authorization: Bearer` with the token a `POST /login` gave.
+ */
+export async function sessionHeaders(
+  port: number,
+  spec: { mode: string; carrier?: 'cookie' | 'token' },
+): Promise<Record<string, string>> {
+  // A system with no sessions gets a cookie of the same size, so requests weigh the same.
+  if (spec.mode === 'none') return { cookie: `session=${'x'.repeat(87)}` }
+  if (spec.carrier !== 'token') return { cookie: await login(port) }
+  const response = await fetch(`http://127.0.0.1:${port}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer' },
+    body: loginBody,
+    redirect: 'manual',
+  })
+  await response.arrayBuffer()
+  const token = response.headers.get('session-token')
+  if (response.status !== 302 || !token) {
+    throw new Error(`login answered ${response.status}${token ? '' : ' with no session token'}`)
+  }
+  return { authorization: `Bearer ${token}` }
+}
+
 /** The session cookie of a `POST /login` to a bench system, which must answer 302 with one. */
 export async function login(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/login`, {

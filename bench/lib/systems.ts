@@ -40,6 +40,11 @@ export interface SystemSpec {
   quick: boolean
   /** tessera's `lazy` option: the handler loads a server-side session itself when it needs it. */
   lazy?: boolean
+  /**
+   * How the client carries its session: in `Authorization: Bearer` (tessera's `token`), not in
+   * the cookie. @default 'cookie'
+   */
+  carrier?: 'cookie' | 'token'
 }
 
 /** What a running system gives the server process. */
@@ -103,6 +108,21 @@ export const systems: readonly SystemSpec[] = [
   tessera('node:http', 'redis', { lazy: true }),
   tessera('node:http', 'postgres', { lazy: true }),
   peer('node:http', 'iron-node', 'iron-session', 'encrypted cookie'),
+  // Where a cost changes with the transport: the session in a header token, and a session of
+  // 10 KB split over four cookies (logging in stores 10 KB beside the username).
+  {
+    ...peer('node:http', 'tessera-node-token', 'tessera', 'native cookie, token', {
+      quick: false,
+    }),
+    scenarios: ['read', 'write'],
+    carrier: 'token',
+  },
+  {
+    ...peer('node:http', 'tessera-node-chunked', 'tessera', 'native cookie, 10 KB chunked', {
+      quick: false,
+    }),
+    scenarios: ['read', 'write'],
+  },
   bare('express'),
   tessera('express', 'native'),
   tessera('express', 'memory'),
@@ -202,6 +222,10 @@ function tessera(
 // The app, once per framework.
 
 const loggedIn = `Logged in as ${username}`
+/** 10 KB that no codec could shrink, for the chunked system's session. */
+const tenKilobytes = Array.from({ length: 640 }, (_, i) =>
+  ((i * 2654435761) >>> 0).toString(16).padStart(16, '0'),
+).join('')
 const anonymous = 'You are not logged in'
 
 /** The body of a small form POST. */
@@ -292,7 +316,7 @@ async function tesseraSessions(label: string, ctx: BuildContext, id: string) {
   if (label === 'memory, expiring') {
     // Sessions that expire 2 s after their last use, swept every second.
     const { createMemoryStore } = await import('../../src/stores/memory.js')
-    return createSessions<{ username?: string }>({
+    return createSessions<{ username?: string; notes?: string }>({
       secret,
       store: createMemoryStore({ sweepInterval: 1 }),
       idleTimeout: 2,
@@ -308,9 +332,13 @@ async function tesseraSessions(label: string, ctx: BuildContext, id: string) {
     })
   }
   const store = await tesseraStore(mode, ctx, id)
-  return createSessions<{ username?: string }>({
+  return createSessions<{ username?: string; notes?: string }>({
     secret,
     ...(store ? { store } : {}),
+    ...(mode === 'native cookie, token' ? { token: true } : {}),
+    ...(mode === 'native cookie, 10 KB chunked'
+      ? { cookie: { chunks: { maxBytes: 16_384 } } }
+      : {}),
     ...(mode === 'encrypted cookie' ? { encrypt: true } : {}),
     ...(mode === 'flask cookie' ? { format: 'flask' as const } : {}),
   })
@@ -342,6 +370,7 @@ export async function build(spec: SystemSpec, ctx: BuildContext): Promise<Runnin
     const sessions = await tesseraSessions(spec.mode, ctx, spec.id)
     const { withSession } = await import('../../src/adapters/node.js')
     const lazy = spec.lazy ?? false
+    const notes = spec.mode.endsWith('10 KB chunked') ? tenKilobytes : null
     const revocable = spec.mode.startsWith('revocable')
     const handler = withSession(
       sessions,
@@ -357,6 +386,7 @@ export async function build(spec: SystemSpec, ctx: BuildContext): Promise<Runnin
           if (lazy) await session.load()
           session.regenerate()
           session.set('username', name)
+          if (notes) session.set('notes', notes)
           // Revocable cookie sessions bind the user, or there is nothing to revoke.
           if (revocable) session.setUser(name)
           res.writeHead(302, { location: '/' })

@@ -111,7 +111,7 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
       // `request.protocol` is Fastify's answer under its `trustProxy`.
       opened = openSessionNow(
         sessions,
-        request.headers.cookie,
+        request.headers,
         meta,
         adapterOptions,
         sessions.secureAuto ? () => request.protocol === 'https' : undefined,
@@ -179,14 +179,16 @@ const plugin: FastifyPluginCallback<FastifySessionOptions> = (fastify, options, 
 function apply(reply: FastifyReply, result: CommitResult): void {
   if (result.vary) {
     const vary = reply.getHeader('vary')
-    reply.header('vary', varyCookie(vary === undefined ? null : String(vary)))
+    reply.header('vary', varyCookie(vary === undefined ? null : String(vary), result.varyOn))
   }
-  if (result.setCookie !== null) {
-    // Fastify appends repeated set-cookie headers rather than replacing them.
-    reply.header('set-cookie', result.setCookie)
-    // A cached response that sets a session cookie would hand that session to the next client.
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-  }
+  const extra = result.headers
+  if (result.setCookie === null && extra === undefined) return
+  // Fastify appends repeated set-cookie headers rather than replacing them; any other header
+  // (a token's) is set.
+  if (result.setCookie !== null) reply.header('set-cookie', result.setCookie)
+  if (extra !== undefined) for (const [name, value] of extra) reply.header(name, value)
+  // A cached response that carries a session would hand that session to the next client.
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   applyCommit,
   attachSave,
   clientIp,
+  errorResponse,
   forwardedHttps,
   isStoreDown,
   openSession,
@@ -53,7 +54,7 @@ export function withSession<T extends object, Rest extends unknown[] = []>(
     try {
       session = await openSession(
         sessions,
-        headers.get('cookie') ?? undefined,
+        headers,
         {
           userAgent: headers.get('user-agent'),
           ip: clientIp(options.ip?.(request) ?? undefined, headers.get('x-forwarded-for'), trust),
@@ -71,8 +72,9 @@ export function withSession<T extends object, Rest extends unknown[] = []>(
           : undefined,
       )
     } catch (error) {
-      if (isStoreDown(error)) return storeUnavailableResponse()
-      throw error
+      const answer = errorResponse(error)
+      if (!answer) throw error
+      return answer
     }
     let saved: CommitResult | null = null
     attachSave(session, async () => {

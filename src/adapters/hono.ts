@@ -16,6 +16,7 @@ import {
   clientIp,
   type DeclaredSessions,
   type DeclaredShape,
+  errorResponse,
   forwardedHttps,
   isStoreDown,
   openSession,
@@ -73,25 +74,32 @@ export function session<T extends object>(
 ): MiddlewareHandler<SessionEnv<BoundShape<AppSession, T>>> {
   const trust = trustOf(options)
   return async (c, next) => {
-    const opened = await openSession(
-      sessions,
-      c.req.header('cookie'),
-      {
-        userAgent: c.req.header('user-agent') ?? null,
-        ip: clientIp(options.ip?.(c) ?? undefined, c.req.header('x-forwarded-for'), trust),
-      },
-      options,
-      sessions.secureAuto
-        ? () =>
-            forwardedHttps(
-              c.req.url.startsWith('https:'),
-              options.ip?.(c) ?? undefined,
-              c.req.header('x-forwarded-for'),
-              c.req.header('x-forwarded-proto'),
-              trust,
-            )
-        : undefined,
-    )
+    let opened: Session<T>
+    try {
+      opened = await openSession(
+        sessions,
+        c.req.raw.headers,
+        {
+          userAgent: c.req.header('user-agent') ?? null,
+          ip: clientIp(options.ip?.(c) ?? undefined, c.req.header('x-forwarded-for'), trust),
+        },
+        options,
+        sessions.secureAuto
+          ? () =>
+              forwardedHttps(
+                c.req.url.startsWith('https:'),
+                options.ip?.(c) ?? undefined,
+                c.req.header('x-forwarded-for'),
+                c.req.header('x-forwarded-proto'),
+                trust,
+              )
+          : undefined,
+      )
+    } catch (error) {
+      const answer = errorResponse(error)
+      if (!answer) throw error
+      return answer
+    }
     const results: CommitResult[] = []
     attachSave(opened, async () => {
       results.push(await sessions.commit(opened))

@@ -21,6 +21,7 @@ import {
   attachSave,
   type DeclaredSessions,
   type DeclaredShape,
+  errorAnswer,
   formField,
   isStoreDown,
   openSession,
@@ -65,7 +66,7 @@ export function session<T extends object>(
   return async (ctx, next) => {
     const opened = await openSession(
       sessions,
-      ctx.get('cookie') || undefined,
+      ctx.req.headers,
       {
         userAgent: ctx.get('user-agent') || null,
         ip: ctx.ip || null,
@@ -73,7 +74,15 @@ export function session<T extends object>(
       options,
       // `ctx.secure` is Koa's answer under `app.proxy`.
       sessions.secureAuto ? () => ctx.secure : undefined,
-    )
+    ).catch((error: unknown) => {
+      const answer = errorAnswer(error)
+      if (!answer) throw error
+      ctx.status = answer.status
+      ctx.set(answer.headers)
+      ctx.body = answer.body
+      return null
+    })
+    if (opened === null) return
     const apply = (result: CommitResult) => applyCommit(result, sinkOf(ctx))
     attachSave(opened, async () => apply(await sessions.commit(opened)))
     ctx.session = opened as unknown as KoaSession

@@ -3,7 +3,10 @@
  * meets the session its own way:
  *
  * - Route Handlers and Server Actions: `getSession(sessions, await cookies())`, then
- *   `await session.save()` after the last change; the cookie goes out through `cookies().set`.
+ *   `await session.save()` after the last change; the cookie (every chunk of a chunked one)
+ *   goes out through `cookies().set`. These read the session from cookies alone: a client that
+ *   carries its session in a header token (`token` option) reaches it through `sessionProxy`,
+ *   which reads and answers the token's headers, since `cookies()` can set no other header.
  * - Server Components: `readSession(sessions, await cookies())`, read only. Next forbids setting
  *   a cookie while rendering, so a read there refreshes nothing: neither a permanent cookie's
  *   expiry nor a stored session's idle expiry. The proxy (middleware) does that.
@@ -23,12 +26,11 @@ import {
   applyCommit,
   attachSave,
   clientIp,
+  errorResponse,
   forwardedHttps,
   type HeaderSink,
-  isStoreDown,
   openSession,
   type ProxyOptions,
-  storeUnavailableResponse,
   type Trust,
   trustOf,
 } from './shared.js'
@@ -49,8 +51,8 @@ export interface NextCookie {
 
 /** What reading a session needs of `await cookies()`: Next's read-only store has it. */
 export interface NextCookieReader {
-  /** Every cookie of the request under `name`. */
-  getAll(name: string): readonly { name: string; value: string }[]
+  /** Every cookie of the request: a chunked session's are `name.0`, `name.1`, … */
+  getAll(): readonly { name: string; value: string }[]
 }
 
 /** What writing a session needs of `await cookies()`: Next's store in a Route Handler or Server Action. */
@@ -99,7 +101,10 @@ export type ReadonlySession<T extends SessionShape = SessionShape> = Pick<
 /**
  * The request's session in a Route Handler or a Server Action, read and write. Call
  * `await session.save()` after the last change: it commits the session (and writes its store)
- * and sets the cookie through `cookies()`. Throws `StoreError` when the store is down.
+ * and sets the cookie (each of a chunked session's cookies) through `cookies()`. The session is
+ * read from cookies only, so it is never a header token's: serve token clients through
+ * `sessionProxy`, whose response can carry the token's header. Throws `StoreError` when the
+ * store is down.
  * @example
  * 'use server'
  * export async function login(form: FormData) {
@@ -117,8 +122,13 @@ export async function getSession<T extends SessionShape>(
 ): Promise<Session<T>> {
   const session = await open(sessions, cookies, options)
   attachSave(session, async () => {
-    const { setCookie } = await sessions.commit(session)
-    if (setCookie !== null) cookies.set(toNextCookie(setCookie))
+    const result = await sessions.commit(session)
+    if (result.setCookie !== null) cookies.set(toNextCookie(result.setCookie))
+    // A cookie-carried session's further headers are Set-Cookie lines (chunks, and deletions of
+    // chunks no longer needed); a token's header never comes, as no token was read.
+    for (const [name, value] of result.headers ?? []) {
+      if (name === 'set-cookie') cookies.set(toNextCookie(value))
+    }
   })
   return session
 }
@@ -158,8 +168,10 @@ export interface NextProxyOptions extends ProxyOptions {
 /**
  * The proxy (`proxy.ts`; `middleware.ts` before Next 16) with the request's session: the
  * handler answers (`NextResponse.next()`, a redirect…), then the session is committed and its
- * cookie set on that response, and passed on to this request's render as well. A store outage
- * is answered with 503 and `Retry-After`.
+ * cookie set on that response, and passed on to this request's render as well. With the
+ * `token` option the session may come in a header instead, and its new value goes back in the
+ * response's token header. A store outage is answered with 503 and `Retry-After`, a request
+ * carrying both the cookie and a token with 400.
  * @example
  * export const proxy = sessionProxy(sessions, (request, session) =>
  *   request.nextUrl.pathname.startsWith('/admin') && !session.get('username')
@@ -180,7 +192,7 @@ export function sessionProxy<T extends SessionShape, R extends Request = Request
     try {
       const session = await openSession(
         sessions,
-        headers.get('cookie') ?? undefined,
+        headers,
         () => metaOf(headers, trust),
         {},
         () => httpsOf(headers, trust, request.url.startsWith('https:')),
@@ -190,10 +202,11 @@ export function sessionProxy<T extends SessionShape, R extends Request = Request
       if (refresh) session.isEmpty
       result = await sessions.commit(session)
     } catch (error) {
-      if (isStoreDown(error)) return storeUnavailableResponse()
-      throw error
+      const answer = errorResponse(error)
+      if (!answer) throw error
+      return answer
     }
-    if (result.setCookie === null && !result.vary) return response
+    if (result.setCookie === null && !result.vary && result.headers === undefined) return response
     try {
       applyCommit(result, proxySink(response.headers))
       return response
@@ -233,12 +246,15 @@ function open<T extends SessionShape>(
   options: NextSessionOptions,
 ): Promise<Session<T>> {
   const name = sessions.cookieName
+  const chunk = `${name}.`
   // Next's store keeps one value per name (the last in the header), so the rule that two valid
   // session cookies make a request anonymous holds in the proxy, which reads the raw header.
-  const header = cookies
-    .getAll(name)
-    .map((cookie) => `${name}=${cookie.value}`)
-    .join('; ')
+  // A chunked session's cookies (`name.0`, `name.1`…) come along for the transport to join.
+  let header = ''
+  for (const cookie of cookies.getAll()) {
+    if (cookie.name !== name && !cookie.name.startsWith(chunk)) continue
+    header += `${header === '' ? '' : '; '}${cookie.name}=${cookie.value}`
+  }
   const trust = trustOf(options)
   const headers = options.headers
   return openSession(

@@ -12,11 +12,10 @@ import {
   type AdapterOptions,
   attachSave,
   clientIp,
+  errorAnswer,
   forwardedHttps,
-  isStoreDown,
   openSessionNow,
   type ProxyOptions,
-  storeUnavailable,
   trustOf,
   varyCookie,
 } from './shared.js'
@@ -94,7 +93,7 @@ export function openAndHook<T extends object>(
     const https = sessions.secureAuto
       ? () => (secure ? secure(req) : forwardedProto(req, options))
       : undefined
-    opened = openSessionNow(sessions, req.headers.cookie, meta, options, https)
+    opened = openSessionNow(sessions, req.headers, meta, options, https)
   } catch (error) {
     onError(error, req, res)
     return null
@@ -177,19 +176,31 @@ class ResponseHook<T extends object> {
     const { res } = this
     if (result.vary) {
       const vary = res.getHeader('vary')
-      res.setHeader('vary', varyCookie(vary === undefined ? null : String(vary)))
+      res.setHeader('vary', varyCookie(vary === undefined ? null : String(vary), result.varyOn))
     }
-    if (result.setCookie === null) return
+    const extra = result.headers
+    if (result.setCookie === null && extra === undefined) return
+    if (result.setCookie !== null) this.appendSetCookie(result.setCookie)
+    if (extra !== undefined) {
+      for (const [name, value] of extra) {
+        if (name === 'set-cookie') this.appendSetCookie(value)
+        else res.setHeader(name, value)
+      }
+    }
+    // A cached response that carries a session would hand that session to the next client.
+    if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-store')
+  }
+
+  appendSetCookie(line: string): void {
+    const { res } = this
     const existing = res.getHeader('set-cookie')
-    if (existing === undefined) res.setHeader('set-cookie', result.setCookie)
+    if (existing === undefined) res.setHeader('set-cookie', line)
     else {
       res.setHeader('set-cookie', [
         ...(Array.isArray(existing) ? existing : [String(existing)]),
-        result.setCookie,
+        line,
       ])
     }
-    // A cached response that sets a session cookie would hand that session to the next client.
-    if (!res.hasHeader('cache-control')) res.setHeader('cache-control', 'no-store')
   }
 
   fail(error: unknown): void {
@@ -346,11 +357,15 @@ function installShared(base: object): void {
   } as ServerResponse['end']
 }
 
-/** The `onError` used when none is given: 503 for a store outage, 500 for anything else. */
+/**
+ * The `onError` used when none is given: 503 for a store outage, 400 for a request carrying
+ * both the session cookie and a token, 500 for anything else.
+ */
 export function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  if (isStoreDown(error)) {
-    res.writeHead(storeUnavailable.status, storeUnavailable.headers)
-    res.end(storeUnavailable.body)
+  const answer = errorAnswer(error)
+  if (answer) {
+    res.writeHead(answer.status, answer.headers)
+    res.end(answer.body)
     return
   }
   console.error('tessera: the request failed', error)

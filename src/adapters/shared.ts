@@ -11,6 +11,7 @@ import { nodeNet } from '../primitives/runtime.js'
 import { deferLoadError, needsLoad, onSave } from '../session/handle.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { Sessions } from '../session/sessions.js'
+import type { RequestHeaders } from '../transports/types.js'
 
 /**
  * The session shape an app declared app-wide by augmenting an adapter's `AppSession`
@@ -159,6 +160,36 @@ export function isStoreDown(error: unknown): boolean {
   return isSessionError(error, 'STORE_UNAVAILABLE')
 }
 
+/** The answer to a request carrying its session both in the cookie and in a token. */
+export const sessionConflict = {
+  status: 400,
+  body: '{"error":"session_cookie_and_token"}',
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+} as const
+
+/** Whether `error` is a request carrying both the cookie and a token: a 400. */
+export function isConflict(error: unknown): boolean {
+  return isSessionError(error, 'COOKIE_AND_TOKEN')
+}
+
+/**
+ * The answer of the adapters that answer a session error themselves: 503 for a store outage,
+ * 400 for a cookie and a token at once; null for any other error.
+ */
+export function errorAnswer(
+  error: unknown,
+): typeof storeUnavailable | typeof sessionConflict | null {
+  if (isStoreDown(error)) return storeUnavailable
+  if (isConflict(error)) return sessionConflict
+  return null
+}
+
+/** `errorAnswer` as a Fetch `Response`, or null. */
+export function errorResponse(error: unknown): Response | null {
+  const answer = errorAnswer(error)
+  return answer && new Response(answer.body, { status: answer.status, headers: answer.headers })
+}
+
 /**
  * Opens a session for a request and, unless lazy, reads it from its store. When the store is
  * down, the error is kept and thrown only if the handler touches the session, so pages that
@@ -166,12 +197,12 @@ export function isStoreDown(error: unknown): boolean {
  */
 export async function openSession<T extends object>(
   sessions: Sessions<T>,
-  cookie: string | undefined,
+  headers: RequestHeaders,
   meta: RequestMeta | (() => RequestMeta),
   options: AdapterOptions,
   https?: () => boolean,
 ): Promise<Session<T>> {
-  return openSessionNow(sessions, cookie, meta, options, https)
+  return openSessionNow(sessions, headers, meta, options, https)
 }
 
 /**
@@ -181,13 +212,13 @@ export async function openSession<T extends object>(
  */
 export function openSessionNow<T extends object>(
   sessions: Sessions<T>,
-  cookie: string | undefined,
+  headers: RequestHeaders,
   meta: RequestMeta | (() => RequestMeta) | undefined,
   options: AdapterOptions,
   https?: () => boolean,
 ): Session<T> | Promise<Session<T>> {
   // Asked only when the cookie is Secure on HTTPS alone, and then only when one is written.
-  const session = sessions.open(cookie, meta, sessions.secureAuto ? https : undefined)
+  const session = sessions.open(headers, meta, sessions.secureAuto ? https : undefined)
   if (options.lazy || !needsLoad(session)) return session
   return session.load().then(
     () => session,
@@ -257,12 +288,19 @@ export function formField(body: unknown): string | undefined {
   return typeof field === 'string' ? field : undefined
 }
 
-/** A `Vary` value that includes `Cookie`. */
-export function varyCookie(existing: string | null | undefined): string {
-  if (!existing) return 'Cookie'
-  if (/(^|,)\s*(cookie|\*)\s*(,|$)/i.test(existing)) return existing
-  return `${existing}, Cookie`
+/** A `Vary` value that includes `Cookie`, or each of the comma-separated `names`. */
+export function varyCookie(existing: string | null | undefined, names = 'Cookie'): string {
+  if (!existing) return names
+  if (names === 'Cookie') return listsCookie.test(existing) ? existing : `${existing}, Cookie`
+  if (/(^|,)\s*\*\s*(,|$)/.test(existing)) return existing
+  let out = existing
+  for (const name of names.split(', ')) {
+    if (!new RegExp(`(^|,)\\s*${name}\\s*(,|$)`, 'i').test(out)) out = `${out}, ${name}`
+  }
+  return out
 }
+
+const listsCookie = /(^|,)\s*(cookie|\*)\s*(,|$)/i
 
 /** The headers a commit adds, for adapters that set them one by one. */
 export interface HeaderSink {
@@ -271,14 +309,23 @@ export interface HeaderSink {
   appendSetCookie(value: string): void
 }
 
-/** Writes a commit's result into a response's headers. */
+/**
+ * Writes a commit's result into a response's headers: the `Set-Cookie` line(s) or the token
+ * header, and `Vary`.
+ */
 export function applyCommit(result: CommitResult, headers: HeaderSink): void {
-  if (result.vary) headers.set('vary', varyCookie(headers.get('vary')))
-  if (result.setCookie !== null) {
-    headers.appendSetCookie(result.setCookie)
-    // A cached response that sets a session cookie would hand that session to the next client.
-    if (!headers.get('cache-control')) headers.set('cache-control', 'no-store')
+  if (result.vary) headers.set('vary', varyCookie(headers.get('vary'), result.varyOn))
+  const extra = result.headers
+  if (result.setCookie === null && extra === undefined) return
+  if (result.setCookie !== null) headers.appendSetCookie(result.setCookie)
+  if (extra !== undefined) {
+    for (const [name, value] of extra) {
+      if (name === 'set-cookie') headers.appendSetCookie(value)
+      else headers.set(name, value)
+    }
   }
+  // A cached response that carries a session would hand that session to the next client.
+  if (!headers.get('cache-control')) headers.set('cache-control', 'no-store')
 }
 
 /** Attaches `save()` to a session, for handlers that must save before streaming. */

@@ -162,7 +162,7 @@ export function createAsyncNativeCodec(
 ): AsyncCookieCodec {
   const json = options.json ?? createNativeJSON()
   const name = options.name ?? 'session'
-  const maxValueLength = maxCookieBytes - utf8Length(name) - 1
+  const maxValueLength = options.maxLength ?? maxCookieBytes - utf8Length(name) - 1
   const skew = (options.clockSkew ?? 60) * 1000
   // Checked now, so a bad secret fails at the app's start as with the Node codec.
   const secrets = secretList(options.secrets, options.minSecretBytes)

@@ -57,6 +57,11 @@ export interface NativeCodecOptions {
   /** Minimum secret length in bytes. @default 32 */
   minSecretBytes?: number
   /**
+   * The longest value accepted, for values longer than one cookie (a chunked cookie, a header
+   * token). @default what one cookie holds: 4096 bytes less the name and `=`
+   */
+  maxLength?: number
+  /**
    * The XChaCha20-Poly1305 implementation of encrypted cookies, for tests that pin one.
    * @internal
    */
@@ -95,7 +100,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   const json = options.json ?? createNativeJSON()
   const name = options.name ?? 'session'
   // No browser keeps a longer value, so none can have been issued: refused before any crypto.
-  const maxValueLength = maxCookieBytes - utf8Length(name) - 1
+  const maxValueLength = options.maxLength ?? maxCookieBytes - utf8Length(name) - 1
   const skew = (options.clockSkew ?? 60) * 1000
   const mode = encrypt ? 'e2' : 's1'
   const aead = encrypt ? (options.xchacha ?? xchacha()) : null
@@ -164,16 +169,21 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
       if (!found.key.mac.matches(`${name}\0${value.slice(0, bodyEnd)}`, value.slice(bodyEnd + 1))) {
         return badSignature
       }
-      // Into a buffer kept for the purpose: no Buffer made per request for the payload.
-      text = scratch.toString('utf8', 0, scratch.write(body, 'base64url'))
+      // Into a buffer kept for the purpose: no Buffer made per request for the payload (one
+      // made for a value longer than a cookie: a chunked cookie's, a token's).
+      text =
+        body.length <= maxCookieBytes
+          ? scratch.toString('utf8', 0, scratch.write(body, 'base64url'))
+          : Buffer.from(body, 'base64url').toString('utf8')
     } else if (sealedWith === 'e2') {
       if (!isCanonicalBase64url(body)) return malformed
-      const length = scratch.write(body, 'base64url')
+      const bytes = body.length <= maxCookieBytes ? scratch : Buffer.from(body, 'base64url')
+      const length = bytes === scratch ? scratch.write(body, 'base64url') : bytes.length
       if (length < xchachaNonceBytes + xchachaTagBytes) return malformed
       const opened = aead!.open(
         found.key.seal,
-        scratch.subarray(0, xchachaNonceBytes),
-        scratch.subarray(xchachaNonceBytes, length),
+        bytes.subarray(0, xchachaNonceBytes),
+        bytes.subarray(xchachaNonceBytes, length),
         Buffer.from(`${name}\0${value.slice(0, iatEnd)}`, 'utf8'),
       )
       if (opened === null) return badSignature

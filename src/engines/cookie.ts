@@ -12,17 +12,15 @@ import type {
   SessionMeta,
 } from '../codecs/types.js'
 import { ConfigError, SessionError } from '../errors.js'
-import type { CookieWriter } from '../transports/cookie.js'
+import { keep, type Outgoing, removal, setTo } from '../transports/types.js'
 import type { Generations } from './generations.js'
 import { checkLifetime } from './lifetime.js'
 import {
-  type CommitResult,
   capExpiry,
   type Draft,
   type Engine,
   type EngineContext,
   isEmpty,
-  isHttps,
   newDraft,
   resetDraft,
 } from './types.js'
@@ -31,7 +29,8 @@ import {
 export interface CookieEngineOptions {
   /** A synchronous codec (`node:crypto`) is read on first use; an async one (Web Crypto) is awaited. */
   codec: AnyCookieCodec
-  cookie: CookieWriter
+  /** The session cookie's name, for display. */
+  cookieName: string
   /** How long a cookie is accepted after it was last written. */
   maxAge: number
   /** How long a session lives after it began, however often it is re-issued. */
@@ -47,7 +46,7 @@ const expired: DecodeResult = Object.freeze({ ok: false, reason: 'expired' })
 
 /** The cookie engine. */
 export function createCookieEngine(options: CookieEngineOptions, ctx: EngineContext): Engine {
-  const { codec, cookie, maxAge, refresh, generations } = options
+  const { codec, maxAge, refresh, generations } = options
   const absolute = options.absoluteTimeout * 1000
   const { now, emit, validate } = ctx
   // A format that carries a session's own lifetime is asked to accept cookies up to the
@@ -133,9 +132,9 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   function read(draft: Draft): void {
     let found: DecodeSuccess | null = null
     let foundValue = ''
-    let refused: RejectReason | null = null
+    let refused: RejectReason | null = draft.incoming.refused
     const t = now()
-    for (const value of draft.cookies) {
+    for (const value of refused === null ? draft.cookies : []) {
       if (value === '' || value === foundValue) continue
       const result = syncCodec.decode(value, { now: t, maxAge: ceiling })
       if (!result.ok) {
@@ -159,7 +158,10 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
 
   /** `read` for an async codec: every distinct value decoded at once, then judged as there. */
   async function readAsync(draft: Draft): Promise<void> {
-    const values = [...new Set(draft.cookies)].filter((value) => value !== '')
+    // A value the transport refused (a chunked cookie with a gap, too large) is not decoded.
+    const refused = draft.incoming.refused
+    const values =
+      refused === null ? [...new Set(draft.cookies)].filter((value) => value !== '') : []
     const t = now()
     const results = (
       await Promise.all(values.map((value) => codec.decode(value, { now: t, maxAge: ceiling })))
@@ -168,7 +170,7 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
     draft.checked = true
     const valid = results.filter((result) => result.ok)
     if (valid.length > 1) reject(draft, 'malformed')
-    else accept(draft, valid[0] ?? null, results.find((result) => !result.ok)?.reason ?? null)
+    else accept(draft, valid[0] ?? null, refused ?? results.find((r) => !r.ok)?.reason ?? null)
     // A session with no user needs no generation.
     if (draft.user === null) draft.loaded = true
   }
@@ -216,17 +218,16 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
   }
 
   /** What the commit is, when no cookie value has to be encoded; null when one has. */
-  function decide(draft: Draft): CommitResult | null {
-    if (!draft.accessed || draft.committed) return { setCookie: null, vary: draft.accessed }
+  function decide(draft: Draft): Outgoing | null {
+    if (!draft.accessed || draft.committed) return keep(draft.accessed)
     if (draft.destroyed || (isEmpty(draft.data) && draft.user === null)) {
       draft.committed = true
-      const https = cookie.auto && isHttps(draft)
-      return { setCookie: draft.modified ? cookie.remove(https) : null, vary: true }
+      return draft.modified ? removal(true) : keep(true)
     }
     // `touch()` re-issues the cookie: its lifetime runs from its last write.
     if (!draft.modified && !draft.resign && !draft.touched && !(draft.permanent && refresh)) {
       draft.committed = true
-      return { setCookie: null, vary: true }
+      return keep(true)
     }
     return null
   }
@@ -243,38 +244,32 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       generation: draft.generation,
     }
     if (draft.maxAge !== null) meta.maxAge = draft.maxAge
-    return {
-      meta,
-      expires: draft.permanent ? capExpiry(expiresAt, t) : undefined,
-      https: cookie.auto && isHttps(draft),
-    }
+    return { meta, expires: draft.permanent ? capExpiry(expiresAt, t) : undefined }
   }
 
-  function commitSync(draft: Draft): CommitResult | null {
+  function commitSync(draft: Draft): Outgoing | null {
     if (loginDue(draft)) return null
     const decided = decide(draft)
     if (decided || isAsync) return decided
     draft.committed = true
     const t = now()
-    const { meta, expires, https } = issue(draft, t)
-    return {
-      setCookie: cookie.set(syncCodec.encode(draft.data, meta, t), expires, https),
-      vary: true,
-    }
+    const { meta, expires } = issue(draft, t)
+    return setTo(syncCodec.encode(draft.data, meta, t), expires)
   }
 
   return {
     kind: 'cookie',
     description: `cookie/${codec.format}`,
-    cookieName: cookie.name,
+    cookieName: options.cookieName,
     reservedKeys: codec.reservedKeys,
     keyed: false,
     loadsAsync: generations !== undefined || isAsync,
-    open(cookies, who, https) {
-      const draft = newDraft(cookies, who, https)
+    open(incoming, who, https) {
+      const draft = newDraft(incoming, who, https)
+      const none = incoming.values.length === 0 && incoming.refused === null
       // Without generations nothing is deferred to `check`: the cookie is decoded on first use.
-      draft.checked = (!generations && !isAsync) || cookies.length === 0
-      if (cookies.length === 0) draft.loaded = true
+      draft.checked = (!generations && !isAsync) || none
+      if (none) draft.loaded = true
       return draft
     },
     // An async codec's cookie is decoded by `load` alone.
@@ -291,8 +286,9 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       }
       resetDraft(draft)
       // As `open` left it: the cookie is decoded again (and its generation checked again).
-      draft.checked = (!generations && !isAsync) || draft.cookies.length === 0
-      if (draft.cookies.length === 0) draft.loaded = true
+      const none = draft.cookies.length === 0 && draft.incoming.refused === null
+      draft.checked = (!generations && !isAsync) || none
+      if (none) draft.loaded = true
       await load(draft)
     },
     checkMaxAge(seconds) {
@@ -314,11 +310,8 @@ export function createCookieEngine(options: CookieEngineOptions, ctx: EngineCont
       if (decided) return decided
       draft.committed = true
       const t = now()
-      const { meta, expires, https } = issue(draft, t)
-      return {
-        setCookie: cookie.set(await codec.encode(draft.data, meta, t), expires, https),
-        vary: true,
-      }
+      const { meta, expires } = issue(draft, t)
+      return setTo(await codec.encode(draft.data, meta, t), expires)
     },
     commitSync,
     async close() {},

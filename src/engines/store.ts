@@ -12,18 +12,16 @@ import { createDeadlines } from '../primitives/deadlines.js'
 import { sha256 } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
 import type { SessionPatch, SessionSummary, Store } from '../stores/types.js'
-import type { CookieWriter } from '../transports/cookie.js'
+import { keep, type Outgoing, removal, setTo } from '../transports/types.js'
 import { checkedIds, createIdSigner } from './ids.js'
 import { checkLifetime, decodeData, maxAgeKey } from './lifetime.js'
 import { startSweeper } from './sweeper.js'
 import {
-  type CommitResult,
   capExpiry,
   type Draft,
   type Engine,
   type EngineContext,
   isEmpty,
-  isHttps,
   newDraft,
   resetDraft,
   type Validated,
@@ -32,7 +30,8 @@ import {
 /** Options of the store engine. Durations in seconds. */
 export interface StoreEngineOptions {
   store: Store
-  cookie: CookieWriter
+  /** The session cookie's name, which the id's signature covers. */
+  cookieName: string
   /** The app's secrets, newest first: the first signs session ids, all verify them. */
   secrets: readonly Uint8Array[]
   /** How values are written into the store. */
@@ -70,9 +69,9 @@ export interface PruneOptions {
 
 /** The store engine. */
 export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContext): StoreEngine {
-  const { store, cookie, json } = options
+  const { store, json } = options
   const { now, emit, validate } = ctx
-  const name = cookie.name
+  const name = options.cookieName
   const idle = options.idleTimeout * 1000
   const genid = options.genid
   const { sign: signId, unsign: unsignId } = createIdSigner(
@@ -117,7 +116,8 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     draft.checked = true
     let found: { id: string; keyIndex: number } | null = null
     let refused = false
-    for (const value of draft.cookies) {
+    if (draft.incoming.refused !== null) reject(draft, draft.incoming.refused)
+    for (const value of draft.rejected === null ? draft.cookies : []) {
       if (value === '') continue
       const signed = unsignId(value)
       if (!signed) {
@@ -199,20 +199,12 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     return draft.loading
   }
 
-  function cookieFor(draft: Draft, expiresAt: number): string {
-    return cookie.set(
-      signId(draft.id!),
-      draft.permanent ? capExpiry(expiresAt, now()) : undefined,
-      cookie.auto && isHttps(draft),
-    )
-  }
-
-  function removal(draft: Draft): string {
-    return cookie.remove(cookie.auto && isHttps(draft))
+  function cookieFor(draft: Draft, expiresAt: number): Outgoing {
+    return setTo(signId(draft.id!), draft.permanent ? capExpiry(expiresAt, now()) : undefined)
   }
 
   /** Writes the draft as a new record under a new id; the cookie that carries it. */
-  async function create(draft: Draft, t: number): Promise<string> {
+  async function create(draft: Draft, t: number): Promise<Outgoing> {
     const id = newId()
     const key = sha256(id)
     const data: Record<string, string> = {}
@@ -238,40 +230,39 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
   }
 
   /** The answer to a request whose session ended while it ran: the cookie goes, nothing is kept. */
-  function ended(draft: Draft): CommitResult {
-    const setCookie = removal(draft)
+  function ended(draft: Draft): Outgoing {
     forget(draft)
-    return { setCookie, vary: true }
+    return removal(true)
   }
 
-  async function commit(draft: Draft): Promise<CommitResult> {
+  async function commit(draft: Draft): Promise<Outgoing> {
     if (draft.loading) await draft.loading
-    if (!draft.loaded || draft.committed) return { setCookie: null, vary: draft.accessed }
+    if (!draft.loaded || draft.committed) return keep(draft.accessed)
     draft.committed = true
     const key = draft.storeKey
     const t = now()
     const empty = isEmpty(draft.data) && draft.user === null
-    const hadCookie = draft.cookies.length > 0
+    const hadCookie = draft.incoming.present
 
     if (draft.destroyed || (key !== null && empty && draft.modified)) {
       if (key !== null) {
         await call('destroy a session', () => store.destroy(key))
         emit({ type: 'destroyed', userId: draft.user })
       }
-      return { setCookie: hadCookie ? removal(draft) : null, vary: true }
+      return hadCookie ? removal(true) : keep(true)
     }
     if (key === null) {
       if (empty) {
         // A stale or refused cookie is removed once the request looked at the session.
         const stale = hadCookie && (draft.modified || draft.rejected !== null)
-        return { setCookie: stale && draft.accessed ? removal(draft) : null, vary: draft.accessed }
+        return stale && draft.accessed ? removal(true) : keep(draft.accessed)
       }
-      const setCookie = await create(draft, t)
+      const created = await create(draft, t)
       emit({ type: 'created', userId: draft.user })
-      return { setCookie, vary: true }
+      return created
     }
     if (draft.regenerate) {
-      const setCookie = await create(draft, t)
+      const created = await create(draft, t)
       const fresh = draft.storeKey!
       // The old session may have been revoked while this request ran ("log out everywhere" on
       // another device). The new record is made first, so a revocation from now on finds it
@@ -283,13 +274,10 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
       }
       await call('destroy a session', () => store.destroy(key))
       emit({ type: 'regenerated', userId: draft.user })
-      return { setCookie, vary: true }
+      return created
     }
     if (!draft.modified && !draft.touched && t - draft.lastSeenAt < touchInterval) {
-      return {
-        setCookie: draft.resign ? cookieFor(draft, draft.expiresAt) : null,
-        vary: draft.accessed,
-      }
+      return draft.resign ? cookieFor(draft, draft.expiresAt) : keep(draft.accessed)
     }
     const expiresAt = expiryFor(draft, draft.createdAt, t)
     const patch: SessionPatch = { lastSeenAt: t, expiresAt }
@@ -316,20 +304,17 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     // Revoked or expired while this request ran: never bring it back.
     if (!applied) return ended(draft)
     const reissue = draft.permanent || draft.resign
-    return {
-      setCookie: reissue ? cookieFor(draft, expiresAt) : null,
-      vary: true,
-    }
+    return reissue ? cookieFor(draft, expiresAt) : keep(true)
   }
 
-  function commitSync(draft: Draft): CommitResult | null {
+  function commitSync(draft: Draft): Outgoing | null {
     if (draft.loading) return null
-    if (!draft.loaded || draft.committed) return { setCookie: null, vary: draft.accessed }
+    if (!draft.loaded || draft.committed) return keep(draft.accessed)
     if (draft.modified || draft.resign || draft.touched) return null
     if (draft.storeKey !== null && now() >= draft.lastSeenAt + touchInterval) return null
-    if (draft.storeKey === null && draft.cookies.length > 0 && draft.rejected !== null) return null
+    if (draft.storeKey === null && draft.incoming.present && draft.rejected !== null) return null
     draft.committed = true
-    return { setCookie: null, vary: draft.accessed }
+    return keep(draft.accessed)
   }
 
   return {
@@ -340,9 +325,9 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
     keyed: true,
     loadsAsync: true,
     store,
-    open(cookies, who, https) {
-      const draft = newDraft(cookies, who, https)
-      if (!cookies.some((value) => value !== '')) {
+    open(incoming, who, https) {
+      const draft = newDraft(incoming, who, https)
+      if (incoming.refused === null && !incoming.values.some((value) => value !== '')) {
         draft.checked = true
         draft.loaded = true
       }

@@ -10,6 +10,9 @@
  */
 import type { RejectReason, SessionData } from '../codecs/types.js'
 import type { StoreError } from '../errors.js'
+import type { Incoming, Outgoing } from '../transports/types.js'
+
+export type { CommitResult } from '../transports/types.js'
 
 /** Who made a request, recorded when a server-side session is created. */
 export interface RequestMeta {
@@ -22,14 +25,6 @@ export interface RequestMeta {
  * when the request creates a session (reading a socket's address costs a request dearly).
  */
 export type MetaSource = RequestMeta | (() => RequestMeta) | undefined
-
-/** What the response must carry once the request is done with its session. */
-export interface CommitResult {
-  /** A `Set-Cookie` value, or null to leave the client's cookie alone. */
-  setCookie: string | null
-  /** Whether the response depends on the cookie, so caches must key on it (`Vary: Cookie`). */
-  vary: boolean
-}
 
 /** Lifecycle events, for logging and metrics. Session ids never appear in them. */
 export type SessionEvent =
@@ -118,8 +113,10 @@ export interface Draft {
   /** Store sessions: the record's expiry when loaded. */
   expiresAt: number
 
-  /** The values of the session cookie in the request. */
+  /** The values of the session cookie (or the token) in the request: `incoming.values`. */
   readonly cookies: readonly string[]
+  /** What the request carried of its session, as its transport read it. */
+  readonly incoming: Incoming
   /** Who made the request, for a session it creates. */
   readonly who: MetaSource
   /**
@@ -130,11 +127,7 @@ export interface Draft {
 }
 
 /** A fresh draft: nothing loaded, nothing changed. An object literal, so every draft has one shape. */
-export function newDraft(
-  cookies: readonly string[],
-  who: MetaSource,
-  https: Draft['https'],
-): Draft {
+export function newDraft(incoming: Incoming, who: MetaSource, https: Draft['https']): Draft {
   return {
     data: {},
     user: null,
@@ -165,7 +158,8 @@ export function newDraft(
     storeKey: null,
     lastSeenAt: 0,
     expiresAt: 0,
-    cookies,
+    cookies: incoming.values,
+    incoming,
     who,
     https,
   }
@@ -226,8 +220,8 @@ export interface Engine {
    * before the handler runs.
    */
   readonly loadsAsync: boolean
-  /** A request's session from the values of its session cookie. Never throws for a bad cookie. */
-  open(cookies: readonly string[], who: MetaSource, https?: Draft['https']): Draft
+  /** A request's session from what it carried. Never throws for a bad cookie. */
+  open(incoming: Incoming, who: MetaSource, https?: Draft['https']): Draft
   /** Runs the cookie check `open` deferred, once. */
   check(draft: Draft): void
   /** Reads the session if that needs no I/O, and says whether it is now loaded. */
@@ -238,10 +232,10 @@ export interface Engine {
   reload(draft: Draft): Promise<void>
   /** Throws a `ConfigError` unless `seconds` can be a session's own lifetime here. */
   checkMaxAge(seconds: number): void
-  /** Saves the session and says what the response must carry. Rejects with `StoreError`. */
-  commit(draft: Draft): Promise<CommitResult>
+  /** Saves the session and says what the client must keep. Rejects with `StoreError`. */
+  commit(draft: Draft): Promise<Outgoing>
   /** The same without waiting when no store call is due; null when `commit` must be used. */
-  commitSync(draft: Draft): CommitResult | null
+  commitSync(draft: Draft): Outgoing | null
   /** Releases timers and the store. */
   close(): Promise<void>
 }

@@ -7,7 +7,7 @@
 import { utf8Bytes } from '../primitives/bytes.js'
 import { safeEqual } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
-import { rotatedKeys } from '../session/handle.js'
+import { rotatedKeys, viaToken } from '../session/handle.js'
 import type { Session } from '../session/session.js'
 
 /** The session key of the token. A privilege change (`regenerate()`) drops it. */
@@ -61,8 +61,10 @@ export interface CsrfFailure {
 }
 
 /**
- * Checks a request: safe methods and exempt paths pass; an unsafe method must carry the
- * session's token (from the form field or the `X-CSRF-Token` header, whichever the caller read).
+ * Checks a request: safe methods, exempt paths and requests that carry their session in a
+ * header token (no cookie, so nothing a browser sends by itself) pass; an unsafe method must
+ * carry the session's token (from the form field or the `X-CSRF-Token` header, whichever the
+ * caller read).
  */
 export function checkCsrf<T extends object>(
   session: Session<T>,
@@ -71,6 +73,7 @@ export function checkCsrf<T extends object>(
 ): CsrfFailure | null {
   if (!unsafeMethods.has(request.method.toUpperCase())) return null
   if (isExempt(request.path, options.exempt)) return null
+  if (viaToken(session)) return null
   if (verifyCsrfToken(session, request.token)) return null
   return {
     status: 403,

@@ -7,7 +7,8 @@
  * - `onSave`: what `session.save()` does (the adapter commits and sets the cookie);
  * - `isKeyed`: whether values are saved key by key (store sessions), for features that keep
  *   one key per item so that concurrent requests never overwrite each other;
- * - `rotatedKeys`: keys a feature keeps a per-session secret under, dropped by `regenerate()`.
+ * - `rotatedKeys`: keys a feature keeps a per-session secret under, dropped by `regenerate()`;
+ * - `viaToken`: whether the request carried its session in a header token, not a cookie.
  * @module
  */
 import { draftOf, engineOf, type Session } from './session.js'
@@ -32,6 +33,15 @@ export function deferLoadError<T extends object>(session: Session<T>, error: unk
 /** Sets what `session.save()` does for this request. */
 export function onSave<T extends object>(session: Session<T>, save: () => Promise<void>): void {
   draftOf(session).save = save
+}
+
+/**
+ * Whether the request came with a header token rather than a cookie (or asked for one): such a
+ * request carries no cookie, so no authority a browser would add by itself, and needs no CSRF
+ * token.
+ */
+export function viaToken<T extends object>(session: Session<T>): boolean {
+  return draftOf(session).incoming.via === 'token'
 }
 
 /** Whether the session is saved key by key, so distinct keys written concurrently all stay. */

@@ -6,152 +6,45 @@
  */
 import { createFlaskCodec } from '../codecs/flask/index.js'
 import { createWebFlaskCodec } from '../codecs/flask/web.js'
-import { type CryptoBackend, createNativeCodec } from '../codecs/native.js'
+import { createNativeCodec } from '../codecs/native.js'
 import { createWebNativeCodec } from '../codecs/native-web.js'
-import { createNativeJSON, type Tag, type TaggedJSON } from '../codecs/tagged-json.js'
+import { createNativeJSON, type TaggedJSON } from '../codecs/tagged-json.js'
 import type { AnyCookieCodec } from '../codecs/types.js'
 import { createCookieEngine } from '../engines/cookie.js'
 import { checkGenid } from '../engines/ids.js'
-import { createValidator, type StandardSchema } from '../engines/schema.js'
+import { createValidator } from '../engines/schema.js'
 import { createStoreEngine, type PruneOptions } from '../engines/store.js'
-import type {
-  CommitResult,
-  Engine,
-  EngineContext,
-  RequestMeta,
-  SessionEvent,
+import {
+  type CommitResult,
+  type Draft,
+  type Engine,
+  type EngineContext,
+  isHttps,
+  type RequestMeta,
+  type SessionEvent,
 } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
+import { utf8Length } from '../primitives/bytes.js'
 import { maxLifetime, seconds } from '../primitives/durations.js'
-import { hasNodeCrypto, type Secrets, secretList } from '../primitives/keys.js'
+import { hasNodeCrypto, secretList } from '../primitives/keys.js'
 import { requireMethods } from '../stores/common/config.js'
 import type { SessionSummary, Store } from '../stores/types.js'
-import { type CookieOptions, createCookieWriter, readCookie } from '../transports/cookie.js'
-import { makeGenerations, type RevocationOptions, revocationOperations } from './revocation.js'
+import { createChunker } from '../transports/chunks.js'
+import { createCookieWriter, maxCookieBytes } from '../transports/cookie.js'
+import { createTokenReader } from '../transports/token.js'
+import { createTransport } from '../transports/transport.js'
+import type { Outgoing, RequestHeaders } from '../transports/types.js'
+import type {
+  CookieOnlyOptions,
+  CookieSessionsOptions,
+  RevocableCookieSessionsOptions,
+  SessionsOptions,
+  StoreSessionsOptions,
+} from './options.js'
+import { makeGenerations, revocationOperations } from './revocation.js'
 import { draftOf, Session, type SessionShape } from './session.js'
 
 const day = 86_400
-
-/** What both kinds of sessions take. Durations are in seconds. */
-interface CommonOptions {
-  /** One secret, or a rotation list newest first (the first signs, all verify). */
-  secret: Secrets
-  /** The session cookie's name and attributes. */
-  cookie?: CookieOptions
-  /**
-   * The lifetime of a session (Flask's PERMANENT_SESSION_LIFETIME): how long a cookie session
-   * is accepted after it was last written, a permanent cookie's Expires, and the default idle
-   * timeout of store sessions. A session may have its own (`session.maxAge`).
-   * @default 2678400 (31 days)
-   */
-  maxAge?: number
-  /**
-   * A session dies this long after it was created, however active; at most 400 days.
-   * @default 7776000 (90 days)
-   */
-  absoluteTimeout?: number
-  /**
-   * Re-issue a permanent cookie on every request that reads the session, sliding its expiry
-   * (Flask's SESSION_REFRESH_EACH_REQUEST). @default true
-   */
-  refresh?: boolean
-  /**
-   * A schema the session data must pass when loaded (any Standard Schema validator: zod,
-   * valibot, arktype…). Data that fails it gives an empty session and a `rejected` event with
-   * the issues, so a deploy that changes the session's shape never breaks a handler.
-   */
-  schema?: StandardSchema
-  /** Extra tagged-JSON tags for native cookies and store values. */
-  tags?: readonly Tag[]
-  /** The clock, in epoch ms; tests inject one. */
-  now?: () => number
-}
-
-/** What only cookie sessions take. */
-interface CookieOnlyOptions {
-  /**
-   * How the cookie is written: tessera's `native` format, or `flask` for cookies a Flask app
-   * with the same SECRET_KEY reads and writes. @default 'native'
-   */
-  format?: 'native' | 'flask'
-  /** Encrypt native cookies (AES-256-GCM), so clients cannot read them. @default false */
-  encrypt?: boolean
-  /**
-   * Where the cookie's crypto runs: `node` is `node:crypto`, synchronous and the fastest on
-   * Node; `web` is Web Crypto (`crypto.subtle`), asynchronous, which every runtime has. The
-   * cookies are the same either way. With `web` the adapters read the session before the
-   * handler runs (with `lazy`, the handler awaits `session.load()`).
-   * @default 'node' where `node:crypto` is available, else 'web'
-   */
-  crypto?: CryptoBackend
-  /** A codec of your own, in place of `format`/`encrypt`. */
-  codec?: AnyCookieCodec
-  /**
-   * Revocable cookie sessions: a store that keeps one generation number per user (never the
-   * sessions), so `sessions.destroyByUser(user)` ends every cookie session of that user.
-   */
-  revocation?: RevocationOptions
-}
-
-/** What only store sessions take. */
-interface StoreOnlyOptions {
-  /** A session unused this long expires (sliding). @default maxAge */
-  idleTimeout?: number
-  /** The idle expiry is refreshed at most once per this interval; at most a day. @default 60 */
-  touchInterval?: number
-  /**
-   * Seconds between sweeps of expired sessions (`store.prune()`), run in the background; 0
-   * turns them off, e.g. when a cron job runs `tessera sessions prune`; at most a week.
-   * @default 3600
-   */
-  pruneInterval?: number
-  /**
-   * Seconds a store call may take before the request fails with a 503 (fractions allowed:
-   * `0.5`); at most 60. It was milliseconds in tessera 0.1. @default 1
-   */
-  storeTimeout?: number
-  /**
-   * Makes session ids, in place of 32 random bytes (express-session's `genid`, without its
-   * `req`). Each id must be 22 to 256 characters of A-Z a-z 0-9 - _ and carry 128 random bits
-   * at least (32 hex digits, 22 base64url characters; not a UUID); at start-up tessera calls it
-   * 8 times and refuses ids that repeat, fall short, or barely change (a counter, a clock).
-   * Ids are signed and stored by their SHA-256, as tessera's own.
-   * @example
-   * genid: () => `${region}-${crypto.randomBytes(24).toString('base64url')}`
-   */
-  genid?: () => string
-}
-
-/** Options of cookie sessions: the whole session travels in the cookie. */
-export interface CookieSessionsOptions
-  extends CommonOptions,
-    CookieOnlyOptions,
-    Partial<Record<keyof StoreOnlyOptions, never>> {
-  store?: undefined
-}
-
-/** Options of revocable cookie sessions: cookie sessions, with a store for the generations. */
-export interface RevocableCookieSessionsOptions extends CookieSessionsOptions {
-  revocation: RevocationOptions
-}
-
-/** Options of store sessions: the data lives in `store`, a signed id in the cookie. */
-export interface StoreSessionsOptions<S extends Store = Store>
-  extends CommonOptions,
-    StoreOnlyOptions,
-    Partial<Record<keyof CookieOnlyOptions, never>> {
-  /** Where the sessions live. */
-  store: S
-}
-
-/**
- * Options of `createSessions` when the kind is decided at run time (a store from
- * configuration): every option, and a result of either kind.
- */
-export interface SessionsOptions extends CommonOptions, CookieOnlyOptions, StoreOnlyOptions {
-  /** Keep the data on the server, with only a signed id in the cookie. Absent: cookie sessions. */
-  store?: Store | undefined
-}
 
 /** What every session system has, whichever its kind. */
 export interface SessionsBase<in out T extends object = SessionShape> {
@@ -161,17 +54,24 @@ export interface SessionsBase<in out T extends object = SessionShape> {
   readonly description: string
   readonly cookieName: string
   /**
+   * The request headers a response varies on when it depends on the session: `Cookie`, and
+   * the token's header when header tokens are on.
+   */
+  readonly varyOn: string
+  /**
    * Whether the cookie is Secure on HTTPS requests only (`cookie.secure: 'auto'`): then adapters
    * pass `open` whether the request came over HTTPS.
    */
   readonly secureAuto: boolean
   /**
-   * A request's session, from its `Cookie` header. Never throws for a bad cookie. `meta` may be
-   * a function, called only if the request creates a store session; `https` (or a function
-   * asked once, when a cookie is written) says the request came over HTTPS, for `secure: 'auto'`.
+   * A request's session, from its headers (Fetch `Headers`, node's `req.headers`) or its
+   * `Cookie` header alone. Never throws for a bad cookie or token; throws
+   * `SessionConflictError` for a request carrying both. `meta` may be a function, called only
+   * if the request creates a store session; `https` (or a function asked once, when a cookie is
+   * written) says the request came over HTTPS, for `secure: 'auto'`.
    */
   open(
-    cookieHeader: string | undefined,
+    headers: RequestHeaders,
     meta?: RequestMeta | (() => RequestMeta),
     https?: boolean | (() => boolean),
   ): Session<T>
@@ -286,6 +186,22 @@ export function createSessions<T extends object = SessionShape>(
     validate: createValidator(options.schema),
   }
   const cookie = createCookieWriter(options.cookie)
+  const chunkOptions = options.cookie?.chunks
+  const chunks = chunkOptions
+    ? createChunker(cookie, chunkOptions === true ? {} : chunkOptions)
+    : null
+  // The longest value the codec takes, and a token may carry: one cookie's, or all chunks'.
+  const maxValue = chunks ? chunks.maxBytes : maxCookieBytes - utf8Length(cookie.name) - 1
+  // Under `secure: 'auto'` every line the transport writes follows the request's protocol,
+  // asked of the adapter only when a cookie is written.
+  const secureOver = (draft: Draft, outgoing: Outgoing) =>
+    cookie.auto && outgoing.action !== 'keep' && isHttps(draft)
+  const transport = createTransport({
+    cookie,
+    chunks,
+    token: options.token ? createTokenReader(options.token === true ? {} : options.token) : null,
+    maxTokenLength: maxValue,
+  })
   const secrets = secretList(options.secret)
   const json = createNativeJSON(options.tags)
   const maxAge = seconds('maxAge', options.maxAge, 31 * day, { max: maxLifetime })
@@ -315,18 +231,30 @@ export function createSessions<T extends object = SessionShape>(
           'after it was last written, so set maxAge (or pass a `store`)',
       )
     }
+    if (chunks && (options.format === 'flask' || options.codec)) {
+      throw new ConfigError(
+        'cookie.chunks needs the native format: Flask, and a codec of your own, read one cookie',
+      )
+    }
     if (options.genid !== undefined) {
       throw new ConfigError(
         'genid is for store sessions; a cookie session has no id (its data is the cookie), ' +
           'so pass a `store` or drop `genid`',
       )
     }
-    const codec = options.codec ?? makeCodec(options, secrets, cookie.name, json)
+    const codec = options.codec ?? makeCodec(options, secrets, cookie.name, json, maxValue)
     const generations = options.revocation
       ? makeGenerations(options.revocation, codec, absoluteTimeout, ctx)
       : undefined
     engine = createCookieEngine(
-      { codec, cookie, maxAge, absoluteTimeout, refresh: options.refresh ?? true, generations },
+      {
+        codec,
+        cookieName: cookie.name,
+        maxAge,
+        absoluteTimeout,
+        refresh: options.refresh ?? true,
+        generations,
+      },
       ctx,
     )
     if (generations) operations = revocationOperations(generations)
@@ -339,6 +267,11 @@ export function createSessions<T extends object = SessionShape>(
       ['get', 'create', 'update', 'destroy', 'listByUser', 'destroyByUser'],
       'a store implements the Store interface (see the README\'s "Writing a store")',
     )
+    if (chunks) {
+      throw new ConfigError(
+        'cookie.chunks is for cookie sessions; with a store only a signed id travels in the cookie',
+      )
+    }
     if (options.genid !== undefined) checkGenid(options.genid)
     for (const name of ['format', 'encrypt', 'codec', 'crypto', 'revocation'] as const) {
       if (options[name] !== undefined) {
@@ -350,7 +283,7 @@ export function createSessions<T extends object = SessionShape>(
     const storeEngine = createStoreEngine(
       {
         store,
-        cookie,
+        cookieName: cookie.name,
         secrets,
         json,
         idleTimeout: lifetime,
@@ -389,15 +322,21 @@ export function createSessions<T extends object = SessionShape>(
     mode: engine.kind,
     description: engine.description,
     cookieName: cookie.name,
+    varyOn: transport.varyOn,
     secureAuto: cookie.auto,
-    open(cookieHeader, meta, https) {
-      return new Session<T>(engine.open(readCookie(cookieHeader, cookie.name), meta, https), engine)
+    open(headers, meta, https) {
+      return new Session<T>(engine.open(transport.read(headers), meta, https), engine)
     },
-    commit(session) {
-      return engine.commit(draftOf(session))
+    async commit(session) {
+      const draft = draftOf(session)
+      const outgoing = await engine.commit(draft)
+      return transport.respond(draft.incoming, outgoing, secureOver(draft, outgoing))
     },
     commitSync(session) {
-      return engine.commitSync(draftOf(session))
+      const draft = draftOf(session)
+      const outgoing = engine.commitSync(draft)
+      if (outgoing === null) return null
+      return transport.respond(draft.incoming, outgoing, secureOver(draft, outgoing))
     },
     on(listener) {
       listeners.add(listener)
@@ -413,6 +352,7 @@ function makeCodec(
   secrets: Uint8Array[],
   name: string,
   json: TaggedJSON,
+  maxLength: number,
 ): AnyCookieCodec {
   const backend = options.crypto ?? (hasNodeCrypto ? 'node' : 'web')
   if (backend !== 'node' && backend !== 'web') {
@@ -433,9 +373,15 @@ function makeCodec(
       `format must be 'native' or 'flask', not ${JSON.stringify(options.format)}`,
     )
   }
-  const native = { secrets, encrypt: options.encrypt ?? false, name, json }
+  const native = { secrets, encrypt: options.encrypt ?? false, name, json, maxLength }
   return backend === 'web' ? createWebNativeCodec(native) : createNativeCodec(native)
 }
 
 export type { StandardSchema } from '../engines/schema.js'
 export type { CommitResult, RequestMeta, SessionEvent } from '../engines/types.js'
+export type {
+  CookieSessionsOptions,
+  RevocableCookieSessionsOptions,
+  SessionsOptions,
+  StoreSessionsOptions,
+} from './options.js'

@@ -49,3 +49,21 @@ for (const mode of ['cookie', 'store'] as const) {
     })
   })
 }
+
+describe('testing helpers (chunked cookie sessions)', () => {
+  const sessions = createSessions<{ notes?: string }>({ secret, cookie: { chunks: true } })
+
+  it('carries and reads back a session split over several cookies', async () => {
+    const notes = 'n'.repeat(4500)
+    const app = withSession(sessions, (_request, session) => {
+      session.set('notes', `${session.get('notes')}!`)
+      return new Response('ok')
+    })
+
+    const cookie = await sessionCookie(sessions, { notes })
+    const res = await app(new Request('http://localhost/', { headers: { cookie } }))
+
+    expect(cookie).toMatch(/^session\.0=[^;]+; session\.1=[^;]+$/)
+    expect(await readSession(sessions, res, cookie)).toEqual({ notes: `${notes}!` })
+  })
+})

@@ -22,10 +22,35 @@ export async function sessionTransaction<T extends object>(
   const session = sessions.open(cookie)
   await session.load()
   await edit(session)
-  const { setCookie } = await sessions.commit(session)
+  const { setCookie, headers = [] } = await sessions.commit(session)
   if (setCookie === null) return cookie ?? ''
-  const pair = setCookie.slice(0, setCookie.indexOf(';'))
-  return pair.endsWith('=') ? '' : pair
+  const lines = [setCookie]
+  for (const [name, value] of headers) if (name === 'set-cookie') lines.push(value)
+  return applySetCookies(sessions.cookieName, cookie, lines)
+}
+
+/**
+ * The session's cookies a browser sends after applying `lines` to those of `cookie`: the plain
+ * cookie, or the chunks of a large session (`cookie: { chunks: true }`); '' when none is left.
+ */
+function applySetCookies(name: string, cookie: string | undefined, lines: readonly string[]) {
+  const jar = new Map<string, string>()
+  const ours = (key: string) => key === name || key.startsWith(`${name}.`)
+  for (const pair of (cookie ?? '').split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq > 0 && ours(pair.slice(0, eq).trim()))
+      jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim())
+  }
+  for (const line of lines) {
+    const end = line.indexOf(';')
+    const pair = end === -1 ? line : line.slice(0, end)
+    const eq = pair.indexOf('=')
+    const key = pair.slice(0, eq)
+    if (!ours(key)) continue
+    if (/;\s*max-age=0\s*(;|$)/i.test(line) || eq === pair.length - 1) jar.delete(key)
+    else jar.set(key, pair.slice(eq + 1))
+  }
+  return [...jar].map(([key, value]) => `${key}=${value}`).join('; ')
 }
 
 /** A `Cookie` header carrying a new session that holds `data`. */
@@ -59,18 +84,17 @@ export async function readSession<T extends object>(
         : response instanceof Headers
           ? response.getSetCookie()
           : response
-  const prefix = `${sessions.cookieName}=`
-  const header = [...headers].reverse().find((h) => h.startsWith(prefix))
-  if (header === undefined) {
+  const name = sessions.cookieName
+  const lines = [...headers].filter((h) => h.startsWith(`${name}=`) || h.startsWith(`${name}.`))
+  if (lines.length === 0) {
     if (!cookie) return undefined
     const session = sessions.open(cookie)
     await session.load()
     return session.toJSON()
   }
-  const end = header.indexOf(';')
-  const value = header.slice(prefix.length, end === -1 ? undefined : end)
-  if (value === '') return null
-  const session = sessions.open(`${prefix}${value}`)
+  const next = applySetCookies(name, cookie, lines)
+  if (next === '') return null
+  const session = sessions.open(next)
   await session.load()
   return session.toJSON()
 }

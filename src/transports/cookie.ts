@@ -29,6 +29,25 @@ export interface CookieOptions {
   sameSite?: 'Strict' | 'Lax' | 'None' | false
   /** CHIPS partitioned cookie; implies Secure, as in Flask. @default false */
   partitioned?: boolean
+  /**
+   * Split a session too large for one cookie over `name.0`, `name.1`, … (cookie sessions in
+   * the native format). `true` takes the defaults. Off, a session over 4096 bytes is a
+   * `CookieTooLargeError` at save time. @default false
+   */
+  chunks?: boolean | ChunkOptions
+}
+
+/** Limits of a chunked session cookie. */
+export interface ChunkOptions {
+  /** The most cookies one session may take. @default 4 */
+  maxChunks?: number
+  /**
+   * The most bytes the session's cookies may add to a request's `Cookie` header (names,
+   * values and separators). Larger sessions are refused at save time, larger headers read as
+   * no session. Servers and proxies cap a header line at 8 KB (nginx, Apache) or all headers at
+   * 16 KB (Node): raise it only as far as everything in front of the app accepts. @default 8192
+   */
+  maxBytes?: number
 }
 
 /** Writes `Set-Cookie` values for one configured cookie. */
@@ -43,6 +62,12 @@ export interface CookieWriter {
   set(value: string, expiresAt?: number, https?: boolean): string
   /** A cookie that deletes the session cookie, with the same attributes. */
   remove(https?: boolean): string
+  /** A `Set-Cookie` line for the cookie `name` (a chunk's) with the same attributes, unchecked. */
+  line(name: string, value: string, expiresAt: number | undefined, https?: boolean): string
+  /** A `Set-Cookie` line deleting the cookie `name`, with the same attributes. */
+  removeLine(name: string, https?: boolean): string
+  /** The longest the attributes of a line can be, `Expires` and an 'auto' Secure included. */
+  readonly attributeBytes: number
 }
 
 /** Validates the options once, at start-up, and returns a writer with the attributes ready. */
@@ -101,21 +126,28 @@ export function createCookieWriter(options: CookieOptions = {}): CookieWriter {
   const secureTail = `; Secure${rest}`
   const head = domain === undefined ? '' : `; Domain=${domain}`
   const limit = maxCookieBytes - utf8Length(name) - 1
+  const line = (cookie: string, value: string, expiresAt: number | undefined, https?: boolean) => {
+    const expires = expiresAt === undefined ? '' : `; Expires=${new Date(expiresAt).toUTCString()}`
+    return `${cookie}=${value}${head}${expires}${auto && https ? secureTail : tail}`
+  }
+  const removeLine = (cookie: string, https?: boolean) =>
+    `${cookie}=${head}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0${auto && https ? secureTail : tail}`
 
   return {
     name,
     auto,
+    line,
+    removeLine,
+    // '; Expires=' and an HTTP date of 29 characters; the longer tail when 'auto' may add Secure.
+    attributeBytes: utf8Length(head) + 39 + utf8Length(auto ? secureTail : tail),
     set(value, expiresAt, https) {
       if (value.length > limit) {
         throw new CookieTooLargeError(name, utf8Length(name) + 1 + value.length, maxCookieBytes)
       }
-      const expires =
-        expiresAt === undefined ? '' : `; Expires=${new Date(expiresAt).toUTCString()}`
-      return `${name}=${value}${head}${expires}${auto && https ? secureTail : tail}`
+      return line(name, value, expiresAt, https)
     },
     remove(https) {
-      const end = auto && https ? secureTail : tail
-      return `${name}=${head}; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0${end}`
+      return removeLine(name, https)
     },
   }
 }

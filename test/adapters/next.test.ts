@@ -88,6 +88,24 @@ describe('next adapter', () => {
     })
   }
 
+  it('writes every cookie of a chunked session through cookies() and reads them all back', async () => {
+    const sessions = createSessions<{ big?: string }>({ secret, cookie: { chunks: true } })
+    const big = 'n'.repeat(6000)
+    const action = actionCookies()
+
+    const session = await getSession(sessions, action.store)
+    session.set('big', big)
+    await session.save()
+    const page = await readSession(sessions, renderCookies(cookieHeader(action.written)))
+
+    expect(action.written.map((line) => line.split('=')[0])).toEqual([
+      'session.0',
+      'session.1',
+      'session.2',
+    ])
+    expect(page.get('big')).toBe(big)
+  })
+
   it('deletes the cookie when the session is destroyed', async () => {
     const sessions = createSessions<Shape>({ secret, store })
     const login = actionCookies()

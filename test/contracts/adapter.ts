@@ -13,6 +13,7 @@
  */
 import { parseSetCookie } from 'cookie'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkCsrf } from '../../src/features/csrf.js'
 import type { Session } from '../../src/session/session.js'
 import { createSessions, type Sessions, type StoreSessions } from '../../src/session/sessions.js'
 import { createMemoryStore } from '../../src/stores/memory.js'
@@ -73,6 +74,21 @@ export const suiteRoutes: readonly SuiteRoute[] = [
   },
   {
     method: 'GET',
+    path: '/get',
+    handle: (session, query) => ({ json: { value: session.get(query.get('k')!) ?? null } }),
+  },
+  {
+    // What every adapter's csrf() asks: whether this request would pass the CSRF check.
+    method: 'POST',
+    path: '/guarded',
+    handle: (session) => ({
+      json: {
+        allowed: checkCsrf(session, { method: 'POST', path: '/guarded', token: null }) === null,
+      },
+    }),
+  },
+  {
+    method: 'GET',
     path: '/boom',
     handle() {
       throw new Error('boom')
@@ -107,6 +123,8 @@ const secret = 'adapter-suite-secret-32-bytes-long!!'
 
 /** Runs the adapter suite. */
 export function describeAdapter(name: string, factory: AppFactory): void {
+  describeTokens(name, factory)
+  describeChunks(name, factory)
   describeSecureAuto(name, factory)
   for (const mode of ['cookie', 'store'] as const) {
     describe(`${name} adapter (conformance, ${mode} sessions)`, () => {
@@ -275,6 +293,140 @@ export function describeAdapter(name: string, factory: AppFactory): void {
   }
 }
 
+function describeTokens(name: string, factory: AppFactory): void {
+  // Cookie sessions read the token from `Authorization: Bearer`, store sessions from a header of
+  // its own, so every adapter passes both kinds.
+  for (const mode of ['cookie', 'store'] as const) {
+    const bearer = mode === 'cookie'
+    const reply = bearer ? 'session-token' : 'x-session'
+    const carry = (token: string) =>
+      bearer ? { authorization: `Bearer ${token}`.trim() } : { 'x-session': token }
+
+    describe(`${name} adapter (conformance, ${mode} sessions over a header token)`, () => {
+      const store = createMemoryStore({ sweepInterval: 0 })
+      const token = bearer ? true : { header: 'x-session' }
+      const sessions = createSessions<{ user?: string }>(
+        mode === 'store' ? { secret, store, token } : { secret, token },
+      )
+      let app: AppHandle
+
+      beforeAll(async () => {
+        app = await factory(sessions)
+      })
+
+      afterAll(async () => {
+        await app.close()
+      })
+
+      async function login(user = 'admin'): Promise<string> {
+        const res = await app.fetch(`/login?user=${user}`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: carry(''),
+        })
+        expect(res.status).toBe(303)
+        return res.headers.get(reply) ?? ''
+      }
+
+      it('gives a client that asks for a token its session in a header, never in a cookie', async () => {
+        const res = await app.fetch('/login?user=admin', {
+          method: 'POST',
+          redirect: 'manual',
+          headers: carry(''),
+        })
+
+        expect(res.headers.getSetCookie()).toEqual([])
+        expect(res.headers.get(reply)).toMatch(/^[\w.-]{40,}$/)
+        expect(res.headers.get('cache-control')).toBe('no-store')
+        expect(res.headers.get('vary')).toMatch(bearer ? /Authorization/ : /X-Session/)
+      })
+
+      it('reads the session from the token, with no Set-Cookie and Vary on both carriers', async () => {
+        const token = await login()
+
+        const res = await app.fetch('/whoami', { headers: carry(token) })
+
+        expect(await res.json()).toEqual({ user: 'admin' })
+        expect(res.headers.getSetCookie()).toEqual([])
+        expect(res.headers.get('vary')).toMatch(/Cookie/)
+        expect(res.headers.get('vary')).toMatch(bearer ? /Authorization/ : /X-Session/)
+      })
+
+      it('sends a changed session back in the header', async () => {
+        const token = await login()
+
+        const set = await app.fetch('/set?k=theme&v=dark', {
+          method: 'POST',
+          headers: carry(token),
+        })
+        const next = set.headers.get(reply) || token
+        const res = await app.fetch('/get?k=theme', { headers: carry(next) })
+
+        expect(set.headers.getSetCookie()).toEqual([])
+        expect(await res.json()).toEqual({ value: 'dark' })
+      })
+
+      it('needs no CSRF token for a request that carries its session in a header', async () => {
+        const token = await login()
+
+        const viaToken = await app.fetch('/guarded', { method: 'POST', headers: carry(token) })
+        const viaCookie = await app.fetch('/guarded', { method: 'POST' })
+
+        expect(await viaToken.json()).toEqual({ allowed: true })
+        expect(await viaCookie.json()).toEqual({ allowed: false })
+      })
+
+      it('refuses a request carrying both the cookie and a token with 400, changing nothing', async () => {
+        const browser = await app.fetch('/login?user=browser', {
+          method: 'POST',
+          redirect: 'manual',
+        })
+        const cookie = cookieOf(browser)
+        const token = await login('client')
+
+        const both = await app.fetch('/set?k=user&v=mallory', {
+          method: 'POST',
+          headers: { cookie, ...carry(token) },
+        })
+
+        expect(both.status).toBe(400)
+        expect(both.headers.getSetCookie()).toEqual([])
+        expect(both.headers.get(reply)).toBeNull()
+        expect(await (await app.fetch('/whoami', { headers: { cookie } })).json()).toEqual({
+          user: 'browser',
+        })
+        expect(await (await app.fetch('/whoami', { headers: carry(token) })).json()).toEqual({
+          user: 'client',
+        })
+      })
+
+      it('answers an ended session with the header, empty', async () => {
+        const token = await login()
+
+        const res = await app.fetch('/logout', { method: 'POST', headers: carry(token) })
+
+        expect(res.headers.get(reply)).toBe('')
+        expect(res.headers.getSetCookie()).toEqual([])
+        if (mode === 'store') {
+          expect(await (await app.fetch('/whoami', { headers: carry(token) })).json()).toEqual({
+            user: null,
+          })
+        }
+      })
+
+      it('gives an anonymous session for a tampered token', async () => {
+        const token = await login()
+
+        const res = await app.fetch('/whoami', { headers: carry(`${token.slice(0, -4)}AAAA`) })
+
+        expect(res.status).toBe(200)
+        expect(await res.json()).toEqual({ user: null })
+        expect(res.headers.getSetCookie()).toEqual([])
+      })
+    })
+  }
+}
+
 /**
  * `secure: 'auto'`: the cookie is Secure when the request came over HTTPS, which behind a proxy
  * only `X-Forwarded-Proto` says, and only a trusted proxy may say it.
@@ -331,6 +483,62 @@ function describeSecureAuto(name: string, factory: AppFactory): void {
       }
     })
   }
+}
+
+function describeChunks(name: string, factory: AppFactory): void {
+  describe(`${name} adapter (conformance, chunked cookie sessions)`, () => {
+    const sessions = createSessions<{ user?: string }>({ secret, cookie: { chunks: true } })
+    let app: AppHandle
+
+    beforeAll(async () => {
+      app = await factory(sessions)
+    })
+
+    afterAll(async () => {
+      await app.close()
+    })
+
+    it('splits a large session over several cookies, reads it back, and drops them as it shrinks', async () => {
+      const big = 'x'.repeat(5000)
+
+      const grown = await app.fetch(`/set?k=big&v=${big}`, { method: 'POST' })
+      const chunks = applyCookies('', grown.headers.getSetCookie())
+      const read = await app.fetch('/get?k=big', { headers: { cookie: chunks } })
+      const shrunk = await app.fetch('/set?k=big&v=small', {
+        method: 'POST',
+        headers: { cookie: chunks },
+      })
+      const after = applyCookies(chunks, shrunk.headers.getSetCookie())
+
+      expect(grown.headers.getSetCookie().map((line) => line.split('=')[0])).toEqual([
+        'session.0',
+        'session.1',
+      ])
+      expect(await read.json()).toEqual({ value: big })
+      expect(after).toMatch(/^session=[^;]+$/)
+      expect(await (await app.fetch('/get?k=big', { headers: { cookie: after } })).json()).toEqual({
+        value: 'small',
+      })
+    })
+  })
+}
+
+/**
+ * The `Cookie` header a browser sends after it applies `setCookies` to the one it sent:
+ * set cookies replace or join it, deleted ones (Max-Age=0) leave it.
+ */
+export function applyCookies(header: string, setCookies: readonly string[]): string {
+  const jar = new Map<string, string>()
+  for (const pair of header.split('; ')) {
+    const eq = pair.indexOf('=')
+    if (eq > 0) jar.set(pair.slice(0, eq), pair.slice(eq + 1))
+  }
+  for (const line of setCookies) {
+    const cookie = parseSetCookie(line)
+    if (cookie.maxAge === 0) jar.delete(cookie.name)
+    else jar.set(cookie.name, cookie.value ?? '')
+  }
+  return [...jar].map(([key, value]) => `${key}=${value}`).join('; ')
 }
 
 /** `name=value` of the first Set-Cookie of a response. */
