@@ -30,7 +30,7 @@ export async function redisClusterUp(): Promise<boolean> {
   const url = process.env.REDIS_CLUSTER_URL
   if (!url) return false
   const { createRedisStore } = await import('../../src/stores/redis.js')
-  const store = createRedisStore({ url, timeout: 3000 })
+  const store = createRedisStore({ url, timeout: 3 })
   try {
     await store.get('bench-probe')
     return true

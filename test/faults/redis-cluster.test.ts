@@ -47,8 +47,8 @@ describeService('redis cluster failover over HTTP', redisClusterAvailable(), () 
   })
 
   async function app(url: string, prefix: string, options: Partial<RedisStoreOptions> = {}) {
-    const store = createRedisStore({ url, prefix, timeout: 500, ...options })
-    const sessions = createSessions({ secret, store, storeTimeout: 1000, pruneInterval: 0 })
+    const store = createRedisStore({ url, prefix, timeout: 0.5, ...options })
+    const sessions = createSessions({ secret, store, storeTimeout: 1, pruneInterval: 0 })
     const server = await startApp(sessions)
     cleanups.push(
       () => sessions.close(),

@@ -44,7 +44,7 @@ describeService('postgres behind pgbouncer (transaction pooling)', reason, () =>
         now,
         // 100 concurrent updates queue for the pooler's few server connections: on a busy
         // machine that takes more than the default second. Timeouts are tested below.
-        timeout: 5000,
+        timeout: 5,
       }),
   })
 
@@ -107,7 +107,7 @@ describeService('postgres behind pgbouncer (transaction pooling)', reason, () =>
         statementTimeout: false,
         schema: run,
         table: 'timed',
-        timeout: 300,
+        timeout: 0.3,
       })
       const key = randomKey()
       await store.create(key, record())
