@@ -215,7 +215,7 @@ async function bytesPerSession(): Promise<void> {
   const used = () => Number(/used_memory:(\d+)/.exec(cli('INFO', 'memory'))![1])
   const usedBefore = used()
   const stores: Store[] = [createRedisStore({ url: redis.url, prefix: 'fill:' })]
-  const pgStore = createPostgresStore({ connectionString: ownDb, schema: 'bytes', timeout: 10_000 })
+  const pgStore = createPostgresStore({ connectionString: ownDb, schema: 'bytes', timeout: 10 })
   stores.push(pgStore)
   for (const store of stores) {
     for (let i = 0; i < n; i += 50) {
