@@ -123,7 +123,14 @@ export function createRedisStore(
   /** Reads the meta fields of the indexed sessions, keeping the live ones still bound to `userId`. */
   async function indexed(c: RedisLike, userId: string) {
     const index = userKey(userId)
-    const members = (await send(c, index, ['ZRANGE', index, '0', '-1'])) as string[]
+    const reply = (await send(c, index, ['ZRANGE', index, '0', '-1', 'WITHSCORES'])) as unknown[]
+    // RESP2 answers member, score, member…; RESP3 (an app's own client may speak it) pairs.
+    const pairs = (
+      Array.isArray(reply[0])
+        ? reply
+        : reply.flatMap((member, i) => (i % 2 === 0 ? [[member, reply[i + 1]]] : []))
+    ) as [string, string | number][]
+    const members = pairs.map(([member]) => member)
     const metas = (await Promise.all(
       members.map((key) => send(c, sessionKey(key), ['HMGET', sessionKey(key), ...META])),
     )) as (string | null)[][]
@@ -132,8 +139,12 @@ export function createRedisStore(
     const stale: string[] = []
     members.forEach((key, i) => {
       // An entry whose session is gone or bound to someone else is skipped: see `cluster`.
-      const summary = metaSummary(key, metas[i] ?? [], t)
+      const meta = metas[i] ?? []
+      const summary = metaSummary(key, meta, t)
       if (summary && summary.userId === userId) live.push(summary)
+      // No session yet under an entry younger than a write can take: a login indexes first and
+      // writes the session second, so dropping the entry now would hide that session for good.
+      else if (meta[1] == null && t - Number(pairs[i]![1]) < 2 * timeout) return
       else stale.push(key)
     })
     return { live, stale }
