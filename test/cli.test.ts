@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { main } from '../src/cli/main.js'
 import { createSessions } from '../src/session/sessions.js'
 import { createSqliteStore } from '../src/stores/sqlite.js'
+import { sessionCookie } from '../src/testing/index.js'
 
 const secret = 'cli-test-secret-that-is-32-bytes-ok!'
 
@@ -160,7 +161,7 @@ describe('tessera --version and --help', () => {
 
   it.each([
     [['secret'], 'tessera secret'],
-    [['cookie', 'decode'], 'tessera cookie decode COOKIE --secret KEY'],
+    [['cookie', 'decode'], 'tessera cookie decode COOKIE... --secret KEY'],
     [['cookie', 'encode'], 'tessera cookie encode JSON --secret KEY'],
     [['sessions', 'list'], 'tessera sessions list --store URL'],
     [['sessions', 'revoke'], 'tessera sessions revoke --store URL'],
@@ -279,6 +280,59 @@ describe('tessera cookie decode, as pasted from a browser', () => {
 
     expect(code).toBe(1)
     expect(err).toMatch(/--format flask/)
+  })
+})
+
+describe('tessera cookie decode, a chunked session', () => {
+  const sessions = createSessions<{ notes?: string }>({ secret, cookie: { chunks: true } })
+  const notes = 'n'.repeat(6000)
+
+  it('joins the pieces given as one Cookie header, other cookies left out', async () => {
+    const header = await sessionCookie(sessions, { notes })
+
+    const decoded = await run('cookie', 'decode', `theme=dark; ${header}`, '--secret', secret)
+
+    expect(header).toMatch(/^session\.0=[^;]+; session\.1=[^;]+(; session\.2=[^;]+)?$/)
+    expect(decoded).toEqual({ code: 0, out: JSON.stringify({ notes }), err: '' })
+  })
+
+  it('joins the pieces given as arguments, in any order', async () => {
+    const pieces = (await sessionCookie(sessions, { notes })).split('; ').reverse()
+
+    const decoded = await run('cookie', 'decode', ...pieces, '--secret', secret)
+
+    expect(decoded.out).toBe(JSON.stringify({ notes }))
+  })
+
+  it('names a missing piece as such, not as a bad signature', async () => {
+    const pieces = (await sessionCookie(sessions, { notes })).split('; ')
+
+    const missing = await run('cookie', 'decode', ...pieces.slice(1), '--secret', secret)
+    const doubled = await run('cookie', 'decode', pieces[0]!, ...pieces, '--secret', secret)
+
+    expect(missing.code).toBe(2)
+    expect(missing.err).toMatch(/session\.0, session\.1, … must be given once, with none missing/)
+    expect(doubled.code).toBe(2)
+  })
+
+  it('asks which cookie is the session when the header holds several and none is "session"', async () => {
+    const named = createSessions({ secret, cookie: { name: 'sid', chunks: true } })
+    const header = await sessionCookie(named, { notes })
+
+    const unsure = await run('cookie', 'decode', `theme=dark; ${header}`, '--secret', secret)
+    const told = await run(
+      'cookie',
+      'decode',
+      `theme=dark; ${header}`,
+      '--secret',
+      secret,
+      '--name',
+      'sid',
+    )
+
+    expect(unsure.code).toBe(2)
+    expect(unsure.err).toMatch(/the cookies are theme, sid; say it with --name/)
+    expect(told.out).toBe(JSON.stringify({ notes }))
   })
 })
 

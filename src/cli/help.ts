@@ -31,10 +31,13 @@ export const commands: Record<string, CommandHelp> = {
   },
   'cookie decode': {
     synopsis:
-      'tessera cookie decode COOKIE --secret KEY [--fallback KEY]... [--format native|flask] [--name NAME] [--max-age SECONDS] [--now UNIX_SECONDS]',
+      'tessera cookie decode COOKIE... --secret KEY [--fallback KEY]... [--format native|flask] [--name NAME] [--max-age SECONDS] [--now UNIX_SECONDS]',
     summary: 'print the session in a cookie as tagged JSON, or why it is invalid',
     details: `COOKIE is the value, or NAME=VALUE as a browser's tools copy it (the name then is
-the cookie's name). An encrypted cookie (e2.…, or e1.… from 0.1) is recognised as such;
+the cookie's name). A chunked session (cookie.chunks) is given as its pieces, session.0=…
+session.1=…, as several arguments or as one Cookie header; they are joined in order, and
+other cookies in the header are left out (--name picks the session's when it is not
+"session"). An encrypted cookie (e2.…, or e1.… from 0.1) is recognised as such;
 --encrypted is not needed. --max-age is the oldest a cookie may be, in seconds (default:
 2678400, 31 days); a native cookie that carries its own lifetime (session.maxAge) is held to
 that instead.

@@ -16,8 +16,11 @@ import type { CookieCodec, SessionData } from '../codecs/types.js'
 import { noMeta } from '../codecs/types.js'
 import { isSessionError } from '../errors.js'
 import { maxLifetime } from '../primitives/durations.js'
+import { maxCookieBytes } from '../primitives/limits.js'
 import type { SessionSummary, Store } from '../stores/types.js'
 import { defaultFileStoreDir, openStore, parseStoreUrl } from '../stores/url.js'
+import { chunkLimit, createChunker, plainBit } from '../transports/chunks.js'
+import { createCookieWriter } from '../transports/cookie.js'
 import { commands, helpFor } from './help.js'
 
 const usage = helpFor('')
@@ -152,6 +155,8 @@ function makeCodec(values: {
   format?: string | undefined
   encrypted?: boolean | undefined
   name?: string | undefined
+  /** The longest value to take: a chunked session's joined pieces pass one cookie's size. */
+  maxLength?: number | undefined
 }): { codec: CookieCodec; tag: (data: SessionData) => string; untag: (json: unknown) => unknown } {
   if (!values.secret) throw new UsageError('--secret is required')
   const fallbacks = values.fallback ?? []
@@ -172,6 +177,7 @@ function makeCodec(values: {
       encrypt: values.encrypted ?? false,
       name: values.name ?? 'session',
       json,
+      ...(values.maxLength === undefined ? {} : { maxLength: values.maxLength }),
     }),
     tag: (data) => json.stringify(data),
     untag: (value) => json.untag(value),
@@ -190,19 +196,15 @@ function decodeCommand(args: string[], io: { out: (t: string) => void; err: (t: 
     allowPositionals: true,
     options: { ...codecOptions, 'max-age': { type: 'string', default: '2678400' } },
   })
-  if (positionals.length !== 1) throw new UsageError('cookie decode takes one COOKIE value')
+  if (positionals.length === 0) throw new UsageError('cookie decode takes a COOKIE value')
   const maxAge = Number(values['max-age'])
   if (!Number.isInteger(maxAge) || maxAge < 0) throw new UsageError('--max-age takes whole seconds')
-  const pasted = parsePastedCookie(positionals[0]!)
-  if (pasted.name !== undefined && values.name !== undefined && pasted.name !== values.name) {
-    throw new UsageError(
-      `the cookie is named "${pasted.name}" but --name ${values.name} was given; drop --name, or give the value without its name`,
-    )
-  }
+  const pasted = parsePasted(positionals, values.name)
   const { value } = pasted
   const { codec, tag } = makeCodec({
     ...values,
     name: pasted.name ?? values.name,
+    maxLength: pasted.chunked ? value.length : undefined,
     // The value says how it was made: e2. (and e1. before it) is encrypted, s1. signed.
     encrypted: /^e[12]\./.test(value) || (values.encrypted === true && !value.startsWith('s1.')),
   })
@@ -218,6 +220,69 @@ function decodeCommand(args: string[], io: { out: (t: string) => void; err: (t: 
   }
   io.out(tag(result.data))
   return 0
+}
+
+/**
+ * What was pasted: one value; one `NAME=VALUE`; or the pieces of a chunked session
+ * (`session.0=…; session.1=…`, as one Cookie header or as several arguments), which are joined
+ * as the server joins them, so a missing or doubled piece is named here rather than failing
+ * the signature.
+ */
+function parsePasted(
+  texts: readonly string[],
+  named: string | undefined,
+): { name: string | undefined; value: string; chunked?: boolean } {
+  const pairs = texts.flatMap((text) =>
+    text
+      .split(';')
+      .map(parsePastedCookie)
+      .filter((pair) => pair.value !== '' || pair.name !== undefined),
+  )
+  if (pairs.length === 1 && texts.length === 1) {
+    const [only] = pairs as [{ name: string | undefined; value: string }]
+    if (only.name !== undefined && named !== undefined && only.name !== named) {
+      if (chunkBase(only.name) !== named) {
+        throw new UsageError(
+          `the cookie is named "${only.name}" but --name ${named} was given; drop --name, or give the value without its name`,
+        )
+      }
+    } else if (chunkBase(only.name) === undefined) return only
+  }
+  if (pairs.some((pair) => pair.name === undefined)) {
+    throw new UsageError(
+      'give several cookies as NAME=VALUE (the pieces of a chunked session: session.0=… session.1=…)',
+    )
+  }
+  const bases = new Set(pairs.map((pair) => chunkBase(pair.name) ?? pair.name))
+  const name = named ?? (bases.size === 1 ? [...bases][0] : bases.has('session') ? 'session' : '')
+  if (!name || !bases.has(name)) {
+    throw new UsageError(
+      `which cookie is the session? the cookies are ${[...bases].join(', ')}; say it with --name`,
+    )
+  }
+  const header = pairs.map((pair) => `${pair.name}=${pair.value}`).join('; ')
+  const chunker = createChunker(createCookieWriter({ name }), {
+    maxChunks: chunkLimit,
+    maxBytes: Math.max(maxCookieBytes, header.length),
+  })
+  const incoming = chunker.read(header)
+  if (incoming.refused !== null || incoming.values.length === 0) {
+    throw new UsageError(
+      `the pieces of the chunked cookie ${name} do not join: each of ${name}.0, ${name}.1, … must be given once, with none missing`,
+    )
+  }
+  if (incoming.values.length > 1) {
+    throw new UsageError(
+      `both ${name} and its chunks ${name}.0, … were given; a session is one or the other: give one`,
+    )
+  }
+  return { name, value: incoming.values[0]!, chunked: incoming.held !== plainBit }
+}
+
+/** `session` for a chunk's name `session.3`; undefined for any other name. */
+function chunkBase(name: string | undefined): string | undefined {
+  const match = name === undefined ? null : /^(.+)\.(0|[1-9]\d?)$/.exec(name)
+  return match ? match[1] : undefined
 }
 
 /**

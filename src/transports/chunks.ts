@@ -18,7 +18,7 @@ import type { Incoming, TransportRefusal } from './types.js'
 export const plainBit = 1 << 30
 
 /** The highest chunk count: each has a bit of `Incoming.held` below `plainBit`. */
-const chunkLimit = 30
+export const chunkLimit = 30
 
 /** A chunked session cookie's reader and writer. */
 export interface Chunker {
