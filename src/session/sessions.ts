@@ -59,6 +59,12 @@ export interface SessionsBase<in out T extends object = SessionShape> {
    */
   readonly varyOn: string
   /**
+   * The headers of header tokens (the `token` option), in lower case: the request's
+   * (`authorization`, as `Bearer <token>`, or the app's own) and the response's
+   * (`session-token`). Null when sessions travel in cookies alone.
+   */
+  readonly token: { readonly header: string; readonly responseHeader: string } | null
+  /**
    * Whether the cookie is Secure on HTTPS requests only (`cookie.secure: 'auto'`): then adapters
    * pass `open` whether the request came over HTTPS.
    */
@@ -196,12 +202,10 @@ export function createSessions<T extends object = SessionShape>(
   // asked of the adapter only when a cookie is written.
   const secureOver = (draft: Draft, outgoing: Outgoing) =>
     cookie.auto && outgoing.action !== 'keep' && isHttps(draft)
-  const transport = createTransport({
-    cookie,
-    chunks,
-    token: options.token ? createTokenReader(options.token === true ? {} : options.token) : null,
-    maxTokenLength: maxValue,
-  })
+  const token = options.token
+    ? createTokenReader(options.token === true ? {} : options.token)
+    : null
+  const transport = createTransport({ cookie, chunks, token, maxTokenLength: maxValue })
   const secrets = secretList(options.secret)
   const json = createNativeJSON(options.tags)
   const maxAge = seconds('maxAge', options.maxAge, 31 * day, { max: maxLifetime })
@@ -323,6 +327,7 @@ export function createSessions<T extends object = SessionShape>(
     description: engine.description,
     cookieName: cookie.name,
     varyOn: transport.varyOn,
+    token: token && { header: token.header, responseHeader: token.responseHeader },
     secureAuto: cookie.auto,
     open(headers, meta, https) {
       return new Session<T>(engine.open(transport.read(headers), meta, https), engine)

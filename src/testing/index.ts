@@ -67,15 +67,66 @@ export function sessionCookie<T extends object>(
 }
 
 /**
+ * The request headers of a client that carries its session in a header token (the `token`
+ * option), holding a new session with `data`: `{ authorization: 'Bearer …' }`, or the app's own
+ * header. Throws when the sessions take no tokens.
+ * @example
+ * const headers = await sessionToken(sessions, { username: 'admin' })
+ * const res = await fetch(`${origin}/api/me`, { headers })
+ */
+export async function sessionToken<T extends object>(
+  sessions: Sessions<T>,
+  data: Partial<T>,
+  options: { permanent?: boolean; userId?: string } = {},
+): Promise<Record<string, string>> {
+  const { header, responseHeader } = tokenOf(sessions)
+  // The header with no token in it is how a client asks for a new session.
+  const session = sessions.open({ [header]: header === 'authorization' ? 'Bearer' : '' })
+  await session.load()
+  session.update(data)
+  if (options.permanent) session.permanent = true
+  if (options.userId !== undefined) session.setUser(options.userId)
+  const { headers = [] } = await sessions.commit(session)
+  const token = headers.find(([name]) => name === responseHeader)?.[1]
+  if (!token) throw new Error('the session was not saved: it gave no token')
+  return tokenHeaders(header, token)
+}
+
+function tokenOf(sessions: { readonly token: Sessions['token'] }) {
+  if (!sessions.token) {
+    throw new Error(
+      'these sessions take no header tokens: create them with `token: true` (or `token: { header }`)',
+    )
+  }
+  return sessions.token
+}
+
+function tokenHeaders(header: string, token: string): Record<string, string> {
+  return { [header]: header === 'authorization' ? `Bearer ${token}` : token }
+}
+
+/**
  * The session as a response left it: an object, or null when the response deleted the session
- * cookie. A server-side session changes in the store without a new cookie: pass the request's
- * `cookie` to read it then. Undefined when the response set no cookie and none was given.
+ * (its cookie, or its header token). A server-side session changes in the store without a new
+ * cookie or token: pass what the request carried (its `Cookie` header, or the headers from
+ * `sessionToken`) to read it then. Undefined when the response set nothing and the request
+ * carried nothing.
  */
 export async function readSession<T extends object>(
   sessions: Sessions<T>,
   response: Response | Headers | string | readonly string[],
-  cookie?: string,
+  request?: string | Readonly<Record<string, string>>,
 ): Promise<Partial<T> | null | undefined> {
+  const token = sessions.token
+  const answered =
+    token && isResponse(response)
+      ? (response instanceof Response ? response.headers : response).get(token.responseHeader)
+      : null
+  if (answered === '') return null
+  if (token && answered !== null) return loaded(sessions, tokenHeaders(token.header, answered))
+  // A token request the response left alone: its token still holds the session.
+  if (typeof request === 'object') return loaded(sessions, request)
+  const cookie = request
   const headers =
     typeof response === 'string'
       ? [response]
@@ -86,15 +137,20 @@ export async function readSession<T extends object>(
           : response
   const name = sessions.cookieName
   const lines = [...headers].filter((h) => h.startsWith(`${name}=`) || h.startsWith(`${name}.`))
-  if (lines.length === 0) {
-    if (!cookie) return undefined
-    const session = sessions.open(cookie)
-    await session.load()
-    return session.toJSON()
-  }
+  if (lines.length === 0) return cookie ? loaded(sessions, cookie) : undefined
   const next = applySetCookies(name, cookie, lines)
-  if (next === '') return null
-  const session = sessions.open(next)
+  return next === '' ? null : loaded(sessions, next)
+}
+
+async function loaded<T extends object>(
+  sessions: Sessions<T>,
+  headers: string | Readonly<Record<string, string>>,
+): Promise<Partial<T>> {
+  const session = sessions.open(headers)
   await session.load()
   return session.toJSON()
+}
+
+function isResponse(value: unknown): value is Response | Headers {
+  return value instanceof Response || value instanceof Headers
 }
