@@ -17,9 +17,9 @@
  * @module
  */
 import { StoreError } from '../errors.js'
-import { createDeadlines } from '../primitives/deadlines.js'
 import { sha256 } from '../primitives/keys.js'
 import type { Store, StoredSession } from '../stores/types.js'
+import { createStoreCalls } from './store-calls.js'
 import type { SessionEvent } from './types.js'
 
 /** Options of `createGenerations`. Durations in seconds. */
@@ -67,22 +67,9 @@ export function createGenerations(options: GenerationsOptions): Generations {
   const ttl = options.cache * 1000
   const absolute = options.absoluteTimeout * 1000
   const ms = options.timeout * 1000
-  const deadlines = createDeadlines(ms)
+  const call = createStoreCalls(store, ms, emit)
   const cache = new Map<string, { generation: number; until: number }>()
   const reading = new Map<string, Promise<StoredSession | null>>()
-
-  function call<R>(operation: string, run: () => Promise<R>): Promise<R> {
-    return deadlines.within(
-      run,
-      () => new Error(`no answer within ${ms} ms`),
-      (cause) => {
-        const error =
-          cause instanceof StoreError ? cause : new StoreError(store.name, operation, { cause })
-        emit({ type: 'store_error', error })
-        return error
-      },
-    )
-  }
 
   function remember(user: string, generation: number): number {
     if (ttl <= 0) return generation

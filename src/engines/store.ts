@@ -8,13 +8,13 @@
 import type { TaggedJSON } from '../codecs/tagged-json.js'
 import type { RejectReason } from '../codecs/types.js'
 import { StoreError } from '../errors.js'
-import { createDeadlines } from '../primitives/deadlines.js'
 import { sha256 } from '../primitives/keys.js'
 import { randomToken } from '../primitives/random.js'
 import type { SessionPatch, SessionSummary, Store } from '../stores/types.js'
 import { keep, type Outgoing, removal, setTo } from '../transports/types.js'
 import { checkedIds, createIdSigner } from './ids.js'
 import { checkLifetime, decodeData, maxAgeKey } from './lifetime.js'
+import { createStoreCalls } from './store-calls.js'
 import { startSweeper } from './sweeper.js'
 import {
   capExpiry,
@@ -83,27 +83,14 @@ export function createStoreEngine(options: StoreEngineOptions, ctx: EngineContex
   const absolute = options.absoluteTimeout * 1000
   const touchInterval = options.touchInterval * 1000
   const timeout = options.storeTimeout * 1000
-  const deadlines = createDeadlines(timeout)
+  /** Runs a store operation within the store timeout; failures become `StoreError`s. */
+  const call = createStoreCalls(store, timeout, emit)
   const sweeper = startSweeper(store, options.pruneInterval, (cause) =>
     emit({
       type: 'store_error',
       error: new StoreError(store.name, 'prune expired sessions', { cause }),
     }),
   )
-
-  /** Runs a store operation within the store timeout; failures become `StoreError`s. */
-  function call<R>(operation: string, run: () => Promise<R>): Promise<R> {
-    return deadlines.within(
-      run,
-      () => new Error(`no answer within ${timeout} ms`),
-      (cause) => {
-        const error =
-          cause instanceof StoreError ? cause : new StoreError(store.name, operation, { cause })
-        emit({ type: 'store_error', error })
-        return error
-      },
-    )
-  }
 
   function reject(draft: Draft, reason: RejectReason, issues?: readonly string[]): void {
     draft.rejected = reason

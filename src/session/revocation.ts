@@ -7,6 +7,7 @@ import type { AnyCookieCodec } from '../codecs/types.js'
 import { createGenerations, type Generations } from '../engines/generations.js'
 import type { EngineContext } from '../engines/types.js'
 import { ConfigError } from '../errors.js'
+import { seconds } from '../primitives/durations.js'
 import { requireMethods } from '../stores/common/config.js'
 import type { Store } from '../stores/types.js'
 import { draftOf, type Session } from './session.js'
@@ -18,7 +19,7 @@ export interface RevocationOptions {
   /**
    * How long a process trusts a user's generation it read, sparing the store a read per
    * request; a revocation reaches the other processes within it. 0 reads it on every request
-   * of a signed-in user. @default 0
+   * of a signed-in user; at most 3600. @default 0
    */
   cache?: number
   /** How long a store call may take before the request fails with a 503. @default 1 */
@@ -46,14 +47,10 @@ export function makeGenerations(
     ['get', 'create', 'update'],
     'pass a store, e.g. `revocation: { store: createRedisStore({ url }) }`',
   )
-  const cache = options.cache ?? 0
-  const timeout = options.timeout ?? 1
-  if (!(cache >= 0 && Number.isFinite(cache))) {
-    throw new ConfigError(`revocation.cache must be 0 or more seconds, not ${cache}`)
-  }
-  if (!(timeout > 0 && Number.isFinite(timeout))) {
-    throw new ConfigError(`revocation.timeout must be a positive number of seconds, not ${timeout}`)
-  }
+  // A revocation that takes over an hour to reach every process is none, and a store call is
+  // never given a minute: values past those were meant in milliseconds.
+  const cache = seconds('revocation.cache', options.cache, 0, { max: 3600, zero: true })
+  const timeout = seconds('revocation.timeout', options.timeout, 1, { max: 60 })
   return createGenerations({ store, cache, timeout, absoluteTimeout, ...ctx })
 }
 

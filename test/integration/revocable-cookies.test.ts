@@ -230,4 +230,18 @@ describe('revocable cookie sessions', () => {
       createSessions({ secret, revocation: { store: createMemoryStore(), cache: -1 } }),
     ).toThrow(/revocation.cache/)
   })
+
+  it('takes its durations in seconds, naming a value that must have meant milliseconds', () => {
+    const store = createMemoryStore()
+
+    expect(() => createSessions({ secret, revocation: { store, timeout: 1000 } })).toThrow(
+      /revocation.timeout is 1000 seconds.*if you meant 1000 milliseconds, write 1/,
+    )
+    expect(() => createSessions({ secret, revocation: { store, cache: 5000 } })).toThrow(
+      /revocation.cache is 5000 seconds/,
+    )
+    expect(() =>
+      createSessions({ secret, revocation: { store, cache: 0, timeout: 2 } }),
+    ).not.toThrow()
+  })
 })
