@@ -16,7 +16,6 @@
  *   at most `absoluteTimeout` after its session began, which is never after its login.
  * @module
  */
-import { StoreError } from '../errors.js'
 import { sha256 } from '../primitives/keys.js'
 import type { Store, StoredSession } from '../stores/types.js'
 import { createStoreCalls } from './store-calls.js'

@@ -27,7 +27,6 @@ import {
 import { csrfTokenIn } from '../../demo/test-client.js'
 import { formCsrfPurpose } from '../../src/features/form-csrf.js'
 import { deriveKey } from '../../src/primitives/keys.js'
-import type { SessionShape } from '../../src/session/session.js'
 import type { Sessions, StoreSessions } from '../../src/session/sessions.js'
 import type { Store } from '../../src/stores/types.js'
 import { spyStore } from '../support/spy-store.js'
