@@ -21,6 +21,8 @@ const memLevel = 8
 
 let stream: ZStream | null = null
 let output = new Uint8Array(4096)
+/** Stands in for the hash heads while pako resets the stream, so its zeroing loop has no work. */
+const noHeads = new Uint16Array(0)
 
 /**
  * `input` compressed in the zlib format at level 6, as `zlib.compress(input)` in Python.
@@ -40,7 +42,7 @@ export function deflate(input: Uint8Array): Uint8Array {
     )
     if (status !== Z_OK) throw new Error(`zlib deflateInit2 failed (${status})`)
     stream = fresh
-  } else if (zlibDeflate.deflateReset(stream) !== Z_OK) {
+  } else if (!reset(stream)) {
     stream = null
     throw new Error('zlib deflateReset failed')
   }
@@ -62,4 +64,22 @@ export function deflate(input: Uint8Array): Uint8Array {
     throw new Error(`zlib deflate did not finish (${status})`)
   }
   return output.subarray(0, length)
+}
+
+/**
+ * `deflateReset`, with the 32K hash heads cleared by `fill` (a memset) rather than by pako's
+ * element-by-element loop, which took half the time of encoding a Flask cookie. pako's reset
+ * runs as written otherwise: it zeroes an empty array instead, and gets the real one back.
+ */
+function reset(stream: ZStream): boolean {
+  const state = stream.state
+  if (state === null) return false
+  const heads = state.head
+  heads.fill(0)
+  state.head = noHeads
+  try {
+    return zlibDeflate.deflateReset(stream) === Z_OK
+  } finally {
+    state.head = heads
+  }
 }

@@ -11,6 +11,8 @@ declare module 'pako/lib/zlib/zstream.js' {
     next_out: number
     avail_out: number
     msg: string
+    /** The deflate or inflate state; only the hash heads are reached into (`deflate.ts`). */
+    state: { head: Uint16Array } | null
   }
 }
 
