@@ -306,6 +306,7 @@ for (const r of rows) {
 const targets = [
   { group: 'tessera native (HMAC-SHA256)', op: 'sign+verify (small)', min: 300_000 },
   { group: 'tessera encrypted (AES-256-GCM)', op: 'seal+open (small)', min: 100_000 },
+  { group: 'tessera flask (itsdangerous)', op: 'encode (small)', min: 50_000 },
   { group: 'tessera flask (itsdangerous)', op: 'decode (small)', min: 150_000 },
 ]
 console.log(`\ntargets (${clock} clock):`)

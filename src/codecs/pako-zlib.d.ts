@@ -11,6 +11,13 @@ declare module 'pako/lib/zlib/zstream.js' {
     next_out: number
     avail_out: number
     msg: string
+    /** The deflate state, as far as `deflate.ts` reaches into it: the window and hash heads. */
+    state: {
+      head: Uint16Array
+      window: Uint8Array
+      hash_shift: number
+      hash_mask: number
+    } | null
   }
 }
 

@@ -165,6 +165,73 @@ export function createMac(key: Uint8Array): Mac {
   return fast.sign(probe) === probeMac && fast.matches(probe, probeMac) ? fast : slow
 }
 
+/** HMAC-SHA1 under one fixed key: itsdangerous's signature, which Flask cookies carry. */
+export interface Sha1Mac {
+  /**
+   * The 20-byte MAC of `message` (one byte per UTF-16 unit, Node's `latin1`), in a buffer the
+   * next call reuses.
+   */
+  digest(message: string): Uint8Array
+  /** The MAC of `message` as unpadded base64url: 27 characters. */
+  sign(message: string): string
+}
+
+/**
+ * HMAC-SHA1 under `key`, as `createMac` does HMAC-SHA256: RFC 2104 over Node's one-shot SHA-1
+ * with the padded keys prepared once. A `createHmac` object per call cost about as much as
+ * deflating a small Flask cookie (`npm run bench:codecs`). The result is checked against
+ * `createHmac` once, here; where they differ, or `crypto.hash` is missing, it is `createHmac`.
+ */
+export function createSha1Mac(key: Uint8Array): Sha1Mac {
+  const { createHash, createHmac } = requireNodeCrypto('HMAC-SHA1')
+  const copy = Buffer.from(key)
+  const slow: Sha1Mac = {
+    digest: (message) => createHmac('sha1', copy).update(message, 'latin1').digest(),
+    sign: (message) => createHmac('sha1', copy).update(message, 'latin1').digest('base64url'),
+  }
+  const hash = oneShotHash
+  if (!hash) return slow
+  const block = 64
+  const k = copy.length > block ? createHash('sha1').update(copy).digest() : copy
+  // [ipad key | message] and [opad key | inner digest], as in `createMac`.
+  let inner = Buffer.alloc(block + 512)
+  const outer = Buffer.alloc(block + 20)
+  const digest = Buffer.alloc(20)
+  for (let i = 0; i < block; i++) {
+    const byte = i < k.length ? k[i]! : 0
+    inner[i] = byte ^ 0x36
+    outer[i] = byte ^ 0x5c
+  }
+  /** Leaves the outer hash's input in `outer`. */
+  const prepare = (message: string) => {
+    if (block + message.length > inner.length) {
+      const grown = Buffer.alloc(block + message.length)
+      inner.copy(grown, 0, 0, block)
+      inner = grown
+    }
+    const length = inner.write(message, block, 'latin1')
+    outer.write(hash('sha1', inner.subarray(0, block + length), 'binary'), block, 'binary')
+  }
+  const fast: Sha1Mac = {
+    digest: (message) => {
+      prepare(message)
+      digest.write(hash('sha1', outer, 'binary'), 0, 'binary')
+      return digest
+    },
+    sign: (message) => {
+      prepare(message)
+      return hash('sha1', outer, 'base64url')
+    },
+  }
+  // Longer than the 512 bytes set aside, so the check covers the buffer growing too.
+  const probe = 'tessera\0flask mac self-check \u00e9'.repeat(20)
+  const probeMac = Buffer.from(slow.digest(probe))
+  const agrees =
+    safeEqual(fast.digest(probe), probeMac) &&
+    safeEqual(Buffer.from(fast.sign(probe), 'base64url'), probeMac)
+  return agrees ? fast : slow
+}
+
 /** Equality of two MACs in constant time; a length mismatch is `false`, never a throw. */
 export function safeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (!nodeCrypto) return constantTimeEqual(a, b)

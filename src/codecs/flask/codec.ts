@@ -10,7 +10,7 @@
 import { ConfigError, SerializeError } from '../../errors.js'
 import { fromBase64, latin1Bytes, toBase64url, utf8Bytes } from '../../primitives/bytes.js'
 import { base64urlValues } from '../../primitives/encoding.js'
-import { requireNodeCrypto, safeEqual } from '../../primitives/keys.js'
+import { createSha1Mac, requireNodeCrypto, type Sha1Mac, safeEqual } from '../../primitives/keys.js'
 import { nodeZlib } from '../../primitives/runtime.js'
 import { deflate } from '../deflate.js'
 import { inflateJs } from '../inflate.js'
@@ -60,14 +60,15 @@ export function createFlaskCodec(options: FlaskCodecOptions): CookieCodec {
   const inflate = nodeInflate()
   const secrets = flaskSecrets(options)
   // itsdangerous's "hmac" derivation, done once: HMAC-SHA1(secret, salt).
-  const keys = secrets.map((secret) => createHmac('sha1', secret).update('cookie-session').digest())
+  const keys = secrets.map((secret) =>
+    createSha1Mac(createHmac('sha1', secret).update('cookie-session').digest()),
+  )
   const current = keys[0]!
-  const mac = (key: Uint8Array, message: string) =>
-    createHmac('sha1', key).update(message, 'latin1').digest()
+  const mac = (key: Sha1Mac, message: string) => key.digest(message)
 
   function encode(data: SessionData, meta: SessionMeta, now: number): string {
     const message = flaskMessage(data, meta, now)
-    return `${message}.${mac(current, message).toString('base64url')}`
+    return `${message}.${current.sign(message)}`
   }
 
   function decode(value: string, { now, maxAge }: DecodeOptions): DecodeResult {
@@ -293,10 +294,18 @@ function nodeInflate(): Inflate {
   return (bytes) => zlib.inflateSync(bytes, { maxOutputLength: maxInflatedBytes })
 }
 
+/** The last timestamp written: cookies written in the same second share it. */
+let lastSeconds = -1
+let lastTimestamp = ''
+
+/** itsdangerous's timestamp: the seconds as big-endian bytes, no leading zeros, base64url. */
 function timestampText(seconds: number): string {
+  if (seconds === lastSeconds) return lastTimestamp
   const bytes: number[] = []
   for (let t = seconds; t > 0; t = Math.floor(t / 256)) bytes.unshift(t % 256)
-  return toBase64url(Uint8Array.from(bytes))
+  lastTimestamp = toBase64url(Uint8Array.from(bytes))
+  lastSeconds = seconds
+  return lastTimestamp
 }
 
 /** The Flask secret and its fallbacks as bytes; throws `ConfigError` for an empty or odd one. */
