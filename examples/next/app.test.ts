@@ -5,39 +5,38 @@
  * `/logout` a Route Handler, and the proxy runs before each of them. Once with cookie sessions,
  * once with SQLite. Telemetry is off and nothing reaches the network.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { untilLine } from '../../test/support/child.js'
-import { freePort } from '../../test/support/http.js'
+import {
+  actionForm,
+  cookieOf,
+  type NextServer,
+  nextBuild,
+  nextStart,
+} from '../../test/support/next.js'
 import { describeService } from '../../test/support/services.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const example = import.meta.dirname
-const next = join(root, 'node_modules/next/dist/bin/next')
 const built = existsSync(join(root, 'dist/adapters/next.js'))
 const notBuilt = 'no build in dist/; `npm test` makes it first (or run `npm run build`)'
-const env = {
-  ...process.env,
-  NEXT_TELEMETRY_DISABLED: '1',
-  SECRET_KEY: 'next-example-secret-32-bytes-long!!',
-}
 
 describeService('the Next.js tutorial app', built ? null : notBuilt, () => {
   beforeAll(async () => {
-    await run(['build', example], 'next build')
+    await nextBuild(example)
   }, 300_000)
 
   for (const mode of ['cookie', 'sqlite'] as const) {
     describe(`with ${mode} sessions`, () => {
-      let server: { origin: string; stop(): Promise<void> }
+      let server: NextServer
       let data = ''
 
       beforeAll(async () => {
         mkdirSync(join(root, '.data'), { recursive: true })
         data = mkdtempSync(join(root, '.data', 'next-'))
-        server = await start(
+        server = await nextStart(
+          example,
           mode === 'cookie'
             ? { SESSION_STORE: 'cookie' }
             : { SESSION_STORE: 'sqlite', SESSION_DB: join(data, 'sessions.db') },
@@ -93,52 +92,3 @@ describeService('the Next.js tutorial app', built ? null : notBuilt, () => {
     })
   }
 })
-
-/** The multipart body a browser without JavaScript posts: the form's hidden fields and ours. */
-function actionForm(html: string, fields: Record<string, string>): FormData {
-  const body = new FormData()
-  const hidden = [...html.matchAll(/<input type="hidden" name="([^"]+)"(?: value="([^"]*)")?/g)]
-  expect(hidden.length, 'the login form carries its Server Action').toBeGreaterThan(0)
-  for (const [, name, value] of hidden) body.append(name!, value ?? '')
-  for (const [name, value] of Object.entries(fields)) body.append(name, value)
-  return body
-}
-
-function cookieOf(response: Response): string {
-  return response.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ')
-}
-
-/** Runs the Next CLI to the end; rejects with its output when it fails. */
-function run(args: string[], what: string): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [next, ...args], { cwd: root, env, stdio: 'pipe' })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk))
-    child.on('exit', (code) =>
-      code === 0 ? done() : fail(new Error(`${what} exited with ${code}:\n${output}`)),
-    )
-  })
-}
-
-async function start(extra: Record<string, string>) {
-  const port = await freePort()
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [next, 'start', example, '--port', String(port), '--hostname', '127.0.0.1'],
-    { cwd: root, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  await untilLine(child, /Ready in/)
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null) return done()
-        child.once('exit', () => done())
-        child.kill('SIGTERM')
-      }),
-  }
-}
