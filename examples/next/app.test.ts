@@ -2,12 +2,16 @@
  * The Next.js example as it ships: `next build` (against tessera's build in dist/, by its
  * public names), then `next start` on a free port, driven over HTTP as a browser without
  * JavaScript drives it: the login form posts to its Server Action, `/` is a Server Component,
- * `/logout` a Route Handler, and the proxy runs before each of them. Once with cookie sessions,
- * once with SQLite. Telemetry is off and nothing reaches the network.
+ * `/logout` a Route Handler, and the proxy runs before each of them. Then in Chromium with
+ * JavaScript on, as a visitor uses it: the form's Server Action called by React through fetch.
+ * Once with cookie sessions, once with SQLite, on one build. Telemetry is off and nothing
+ * reaches the network.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { chromiumAvailable, launchChromium, openDevice } from '../../test/browser/chromium.js'
 import {
   actionForm,
   cookieOf,
@@ -79,6 +83,57 @@ describeService('the Next.js tutorial app', built ? null : notBuilt, () => {
         expect(logout.headers.get('location')).toBe('/')
         expect(logout.headers.getSetCookie().join()).toMatch(/^session=; .*Max-Age=0/)
         expect(after).toContain('You are not logged in')
+      })
+
+      describeService('in Chromium, with JavaScript', chromiumAvailable(), () => {
+        let browser: Browser | undefined
+        beforeAll(async () => {
+          browser = await launchChromium()
+        })
+        afterAll(async () => {
+          await browser?.close()
+        })
+
+        it('logs in through the Server Action called by fetch, keeps the session on reload, logs out', async () => {
+          const context = await openDevice(browser!, { baseURL: server.origin })
+          const page = await context.newPage()
+          const problems: string[] = []
+          page.on('pageerror', (error) => problems.push(error.message))
+          page.on('console', (message) => {
+            // A failed load is reported below, with its URL.
+            if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+              problems.push(message.text())
+          })
+          page.on('response', (response) => {
+            // The app has no icon; Chromium asks for one anyway.
+            if (response.status() >= 400 && new URL(response.url()).pathname !== '/favicon.ico')
+              problems.push(`${response.status()} ${response.url()}`)
+          })
+          try {
+            // Loaded and idle: React has hydrated the form, so the submit is React's, not the
+            // browser's own form post.
+            await page.goto('/login', { waitUntil: 'networkidle' })
+            await page.fill('input[name="username"]', 'Grace <3')
+            const action = page.waitForRequest((request) => request.method() === 'POST')
+            await page.click('input[type="submit"]')
+            const posted = await action
+            await page.getByText('Logged in as Grace <3').waitFor()
+            const greeted = new URL(page.url()).pathname
+            await page.reload()
+            const reloaded = (await page.textContent('body')) ?? ''
+            await page.click('text=Log out')
+            await page.getByText('You are not logged in').waitFor()
+
+            expect(posted.resourceType()).toBe('fetch')
+            expect(posted.headers()['next-action']).toMatch(/^[0-9a-f]+$/)
+            expect(greeted).toBe('/')
+            expect(reloaded).toContain('Logged in as Grace <3')
+            expect(new URL(page.url()).pathname).toBe('/')
+            expect(problems).toEqual([])
+          } finally {
+            await context.close()
+          }
+        })
       })
 
       it('gives a tampered cookie an anonymous page, not an error', async () => {
