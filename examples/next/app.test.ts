@@ -94,7 +94,9 @@ describeService('the Next.js tutorial app', built ? null : notBuilt, () => {
           await browser?.close()
         })
 
-        it('logs in through the Server Action called by fetch, keeps the session on reload, logs out', async () => {
+        it('logs in through the Server Action called by fetch, keeps the session on reload, logs out', {
+          timeout: 40_000,
+        }, async () => {
           const context = await openDevice(browser!, { baseURL: server.origin })
           const page = await context.newPage()
           const problems: string[] = []
@@ -117,12 +119,13 @@ describeService('the Next.js tutorial app', built ? null : notBuilt, () => {
             const action = page.waitForRequest((request) => request.method() === 'POST')
             await page.click('input[type="submit"]')
             const posted = await action
-            await page.getByText('Logged in as Grace <3').waitFor()
+            // Within the test's time, so a page that never greets fails saying what it waited for.
+            await page.getByText('Logged in as Grace <3').waitFor({ timeout: 10_000 })
             const greeted = new URL(page.url()).pathname
             await page.reload()
             const reloaded = (await page.textContent('body')) ?? ''
             await page.click('text=Log out')
-            await page.getByText('You are not logged in').waitFor()
+            await page.getByText('You are not logged in').waitFor({ timeout: 10_000 })
 
             expect(posted.resourceType()).toBe('fetch')
             expect(posted.headers()['next-action']).toMatch(/^[0-9a-f]+$/)
