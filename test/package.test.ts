@@ -102,7 +102,9 @@ describeService('the built package', built ? null : notBuilt, () => {
     )
     // A static import, a bare one, a dynamic one or a require: an edge bundler refuses each.
     const nodeImport = /(?:from|import)\s*\(?\s*["']node:[a-z_/]+["']|require\(\s*["']node:/
-    const offenders = files.filter((f) => nodeImport.test(readFileSync(join('dist/edge', f), 'utf8')))
+    const offenders = files.filter((f) =>
+      nodeImport.test(readFileSync(join('dist/edge', f), 'utf8')),
+    )
 
     expect(files).toEqual(expect.arrayContaining(edgeEntries.map((entry) => `${entry}.js`)))
     expect(offenders).toEqual([])
