@@ -2,8 +2,8 @@ import { fileURLToPath } from 'node:url'
 import { defineConfig, type Options } from 'tsup'
 
 /**
- * The edge build: the entries an edge runtime can run (cookie sessions, the Fetch and Hono
- * adapters, the Flask format), with `primitives/runtime.ts`, the core's one door to `node:*`,
+ * The edge build: the entries an edge runtime can run (cookie sessions, the Fetch, Hono and
+ * Next adapters, the Flask format), with `primitives/runtime.ts`, the core's one door to `node:*`,
  * swapped for `runtime-edge.ts`. Vercel Edge, Next.js middleware and workerd bundlers fail on a
  * `node:` import, so none may be left; the package's export conditions (`workerd`, `edge-light`,
  * `worker`, `browser`) send those runtimes here.
@@ -14,6 +14,7 @@ const edge: Options = {
     flask: 'src/codecs/flask/index.ts',
     'adapters/fetch': 'src/adapters/fetch.ts',
     'adapters/hono': 'src/adapters/hono.ts',
+    'adapters/next': 'src/adapters/next.ts',
   },
   outDir: 'dist/edge',
   format: ['esm'],

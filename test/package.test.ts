@@ -56,7 +56,7 @@ function exportsOf(kind: 'import' | 'require', cwd = process.cwd()): Record<stri
 }
 
 /** The entries of the edge build, and the export conditions that lead there. */
-const edgeEntries = ['index', 'flask', 'adapters/fetch', 'adapters/hono']
+const edgeEntries = ['index', 'flask', 'adapters/fetch', 'adapters/hono', 'adapters/next']
 const edgeConditions = ['workerd', 'edge-light', 'worker', 'browser']
 
 const built = existsSync('dist/index.js') && existsSync('dist/index.cjs')
@@ -94,6 +94,20 @@ describeService('the built package', built ? null : notBuilt, () => {
         Object.keys(edge),
       )
     }
+  })
+
+  it('builds every edge entry into dist/edge with no node: import in any of its files', () => {
+    const files = readdirSync('dist/edge', { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.js'),
+    )
+    // A static import, a bare one, a dynamic one or a require: an edge bundler refuses each.
+    const nodeImport = /(?:from|import)\s*\(?\s*["']node:[a-z_/]+["']|require\(\s*["']node:/
+    const offenders = files.filter((f) =>
+      nodeImport.test(readFileSync(join('dist/edge', f), 'utf8')),
+    )
+
+    expect(files).toEqual(expect.arrayContaining(edgeEntries.map((entry) => `${entry}.js`)))
+    expect(offenders).toEqual([])
   })
 
   it('publishes the URL opener as tessera/url, not as a store', () => {

@@ -135,7 +135,10 @@ export function pickSystems(
   return systems.filter((s) => list.includes(s.id))
 }
 
-/** The systems whose services answer, and a note for each left out. */
+/**
+ * The systems whose services answer (and whose app is built, for Next), and a note for each
+ * left out.
+ */
 export async function reachable(
   chosen: SystemSpec[],
 ): Promise<{ chosen: SystemSpec[]; skipped: string[] }> {
@@ -144,10 +147,18 @@ export async function reachable(
     postgres: await postgresUp(),
     'redis-cluster': await redisClusterUp(),
   }
+  // The Next systems serve an app `next build` makes: built now when it is missing or stale.
+  const nextApp = chosen.some((s) => s.framework === 'next')
+    ? await (await import('./next-app.js')).prepareNextApp()
+    : null
   const skipped: string[] = []
   const kept = chosen.filter((s) => {
     if (s.needs && !services[s.needs]) {
       skipped.push(`${s.id} (${s.needs} is not reachable)`)
+      return false
+    }
+    if (s.framework === 'next' && nextApp !== null) {
+      skipped.push(`${s.id} (${nextApp})`)
       return false
     }
     return true

@@ -23,6 +23,7 @@ const frameworkTitles: Record<Framework, string> = {
   'node:http': 'node:http',
   express: 'Express 5',
   fastify: 'Fastify 5',
+  next: 'Next.js 16',
 }
 
 function escapeXml(text: string): string {

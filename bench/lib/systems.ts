@@ -6,7 +6,13 @@
  * @module
  */
 import { mkdirSync } from 'node:fs'
-import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http'
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http'
 import { join } from 'node:path'
 import type { RequestHandler } from 'express'
 import type { FastifyPluginCallback } from 'fastify'
@@ -21,7 +27,7 @@ import {
   username,
 } from './config.js'
 
-export type Framework = 'node:http' | 'express' | 'fastify'
+export type Framework = 'node:http' | 'express' | 'fastify' | 'next'
 export type Scenario = 'read' | 'anon' | 'write' | 'skip'
 
 export interface SystemSpec {
@@ -65,6 +71,7 @@ const frameworks: Record<Framework, { bare: string; short: string; scenarios: Sc
   'node:http': { bare: 'bare', short: 'node', scenarios: withSkip },
   express: { bare: 'express', short: 'express', scenarios: all },
   fastify: { bare: 'fastify', short: 'fastify', scenarios: all },
+  next: { bare: 'next', short: 'next', scenarios: withSkip },
 }
 
 export const systems: readonly SystemSpec[] = [
@@ -135,6 +142,11 @@ export const systems: readonly SystemSpec[] = [
   tessera('fastify', 'memory'),
   peer('fastify', 'fastify-session', '@fastify/session', 'memory'),
   peer('fastify', 'fastify-secure-session', '@fastify/secure-session', 'encrypted cookie'),
+  // Next.js 16 serving the routes as Route Handlers (bench/next-app, built before the run),
+  // through its own server under node:http: tessera's Next adapter against Next alone. Out of
+  // the quick run, which needs no build.
+  { ...bare('next'), quick: false },
+  tessera('next', 'native', { quick: false }),
 ]
 
 /** Systems only the memory benchmark starts. */
@@ -365,6 +377,9 @@ export async function build(spec: SystemSpec, ctx: BuildContext): Promise<Runnin
     case 'tessera-fastify-encrypted':
     case 'tessera-fastify-memory':
       return fastifyApp(spec, ctx)
+    case 'next':
+    case 'tessera-next-native':
+      return nextApp(spec)
   }
   if (spec.system === 'tessera' && spec.framework === 'node:http') {
     const sessions = await tesseraSessions(spec.mode, ctx, spec.id)
@@ -628,6 +643,40 @@ async function fastifyApp(spec: SystemSpec, ctx: BuildContext): Promise<Running>
   }
 }
 
+/**
+ * bench/next-app through Next's own request handler, as `next start` serves it: the routes are
+ * Route Handlers, with tessera's sessions or none (the app reads which from the environment).
+ */
+async function nextApp(spec: SystemSpec): Promise<Running> {
+  const { nextAppDir, nextAppStale } = await import('./next-app.js')
+  const stale = nextAppStale()
+  if (stale)
+    throw new Error(
+      `${stale}: \`npm run bench\` builds it, or run \`npx next build bench/next-app\``,
+    )
+  // React and Next pick their production code from NODE_ENV, as under `next start`.
+  Object.assign(process.env, {
+    NODE_ENV: 'production',
+    NEXT_TELEMETRY_DISABLED: '1',
+    TESSERA_BENCH_NEXT: spec.system === 'tessera' ? 'native' : 'none',
+    TESSERA_BENCH_SECRET: secret,
+  })
+  // Untyped: next's declarations make NODE_ENV read-only for the whole bench program.
+  const { default: next } = await importUntyped<{ default: (options: object) => NextServerLike }>(
+    'next',
+  )
+  const app = next({ dir: nextAppDir, dev: false, hostname: '127.0.0.1', quiet: true })
+  await app.prepare()
+  const handle = app.getRequestHandler()
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500)
+      res.end()
+    })
+  })
+  return listen(server, () => app.close())
+}
+
 export { anonymous, loggedIn }
 
 /**
@@ -638,6 +687,13 @@ export { anonymous, loggedIn }
  */
 function importUntyped<T>(name: string): Promise<T> {
   return import(name) as Promise<T>
+}
+
+/** What the bench uses of Next's programmatic server. */
+interface NextServerLike {
+  prepare(): Promise<void>
+  getRequestHandler(): (req: IncomingMessage, res: ServerResponse) => Promise<void>
+  close(): Promise<void>
 }
 
 interface ExpressSessionLike {

@@ -2,42 +2,45 @@
  * The Next.js example as it ships: `next build` (against tessera's build in dist/, by its
  * public names), then `next start` on a free port, driven over HTTP as a browser without
  * JavaScript drives it: the login form posts to its Server Action, `/` is a Server Component,
- * `/logout` a Route Handler, and the proxy runs before each of them. Once with cookie sessions,
- * once with SQLite. Telemetry is off and nothing reaches the network.
+ * `/logout` a Route Handler, and the proxy runs before each of them. Then in Chromium with
+ * JavaScript on, as a visitor uses it: the form's Server Action called by React through fetch.
+ * Once with cookie sessions, once with SQLite, on one build. Telemetry is off and nothing
+ * reaches the network.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { untilLine } from '../../test/support/child.js'
-import { freePort } from '../../test/support/http.js'
+import { chromiumAvailable, launchChromium, openDevice } from '../../test/browser/chromium.js'
+import {
+  actionForm,
+  cookieOf,
+  type NextServer,
+  nextBuild,
+  nextStart,
+} from '../../test/support/next.js'
 import { describeService } from '../../test/support/services.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const example = import.meta.dirname
-const next = join(root, 'node_modules/next/dist/bin/next')
 const built = existsSync(join(root, 'dist/adapters/next.js'))
 const notBuilt = 'no build in dist/; `npm test` makes it first (or run `npm run build`)'
-const env = {
-  ...process.env,
-  NEXT_TELEMETRY_DISABLED: '1',
-  SECRET_KEY: 'next-example-secret-32-bytes-long!!',
-}
 
 describeService('the Next.js tutorial app', built ? null : notBuilt, () => {
   beforeAll(async () => {
-    await run(['build', example], 'next build')
+    await nextBuild(example)
   }, 300_000)
 
   for (const mode of ['cookie', 'sqlite'] as const) {
     describe(`with ${mode} sessions`, () => {
-      let server: { origin: string; stop(): Promise<void> }
+      let server: NextServer
       let data = ''
 
       beforeAll(async () => {
         mkdirSync(join(root, '.data'), { recursive: true })
         data = mkdtempSync(join(root, '.data', 'next-'))
-        server = await start(
+        server = await nextStart(
+          example,
           mode === 'cookie'
             ? { SESSION_STORE: 'cookie' }
             : { SESSION_STORE: 'sqlite', SESSION_DB: join(data, 'sessions.db') },
@@ -82,6 +85,60 @@ describeService('the Next.js tutorial app', built ? null : notBuilt, () => {
         expect(after).toContain('You are not logged in')
       })
 
+      describeService('in Chromium, with JavaScript', chromiumAvailable(), () => {
+        let browser: Browser | undefined
+        beforeAll(async () => {
+          browser = await launchChromium()
+        })
+        afterAll(async () => {
+          await browser?.close()
+        })
+
+        it('logs in through the Server Action called by fetch, keeps the session on reload, logs out', {
+          timeout: 40_000,
+        }, async () => {
+          const context = await openDevice(browser!, { baseURL: server.origin })
+          const page = await context.newPage()
+          const problems: string[] = []
+          page.on('pageerror', (error) => problems.push(error.message))
+          page.on('console', (message) => {
+            // A failed load is reported below, with its URL.
+            if (message.type() === 'error' && !message.text().startsWith('Failed to load resource'))
+              problems.push(message.text())
+          })
+          page.on('response', (response) => {
+            // The app has no icon; Chromium asks for one anyway.
+            if (response.status() >= 400 && new URL(response.url()).pathname !== '/favicon.ico')
+              problems.push(`${response.status()} ${response.url()}`)
+          })
+          try {
+            // Loaded and idle: React has hydrated the form, so the submit is React's, not the
+            // browser's own form post.
+            await page.goto('/login', { waitUntil: 'networkidle' })
+            await page.fill('input[name="username"]', 'Grace <3')
+            const action = page.waitForRequest((request) => request.method() === 'POST')
+            await page.click('input[type="submit"]')
+            const posted = await action
+            // Within the test's time, so a page that never greets fails saying what it waited for.
+            await page.getByText('Logged in as Grace <3').waitFor({ timeout: 10_000 })
+            const greeted = new URL(page.url()).pathname
+            await page.reload()
+            const reloaded = (await page.textContent('body')) ?? ''
+            await page.click('text=Log out')
+            await page.getByText('You are not logged in').waitFor({ timeout: 10_000 })
+
+            expect(posted.resourceType()).toBe('fetch')
+            expect(posted.headers()['next-action']).toMatch(/^[0-9a-f]+$/)
+            expect(greeted).toBe('/')
+            expect(reloaded).toContain('Logged in as Grace <3')
+            expect(new URL(page.url()).pathname).toBe('/')
+            expect(problems).toEqual([])
+          } finally {
+            await context.close()
+          }
+        })
+      })
+
       it('gives a tampered cookie an anonymous page, not an error', async () => {
         const page = await fetch(`${server.origin}/`, {
           headers: { cookie: 'session=forged.value' },
@@ -93,52 +150,3 @@ describeService('the Next.js tutorial app', built ? null : notBuilt, () => {
     })
   }
 })
-
-/** The multipart body a browser without JavaScript posts: the form's hidden fields and ours. */
-function actionForm(html: string, fields: Record<string, string>): FormData {
-  const body = new FormData()
-  const hidden = [...html.matchAll(/<input type="hidden" name="([^"]+)"(?: value="([^"]*)")?/g)]
-  expect(hidden.length, 'the login form carries its Server Action').toBeGreaterThan(0)
-  for (const [, name, value] of hidden) body.append(name!, value ?? '')
-  for (const [name, value] of Object.entries(fields)) body.append(name, value)
-  return body
-}
-
-function cookieOf(response: Response): string {
-  return response.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ')
-}
-
-/** Runs the Next CLI to the end; rejects with its output when it fails. */
-function run(args: string[], what: string): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [next, ...args], { cwd: root, env, stdio: 'pipe' })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk))
-    child.on('exit', (code) =>
-      code === 0 ? done() : fail(new Error(`${what} exited with ${code}:\n${output}`)),
-    )
-  })
-}
-
-async function start(extra: Record<string, string>) {
-  const port = await freePort()
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [next, 'start', example, '--port', String(port), '--hostname', '127.0.0.1'],
-    { cwd: root, env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'inherit'] },
-  )
-  await untilLine(child, /Ready in/)
-  return {
-    origin: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((done) => {
-        if (child.exitCode !== null) return done()
-        child.once('exit', () => done())
-        child.kill('SIGTERM')
-      }),
-  }
-}
