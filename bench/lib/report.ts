@@ -181,18 +181,20 @@ export const targets: readonly Target[] = [
     min: 0.9,
     label: 'read on Express (memory) vs Express alone',
   },
+  // Issue 17's Fastify targets: 0.85 of Fastify alone (Fastify's own cost per request is lower
+  // than Express's, so the same work is a larger share of it).
   {
     id: 'tessera-fastify-native',
     scenario: 'read',
     against: 'framework',
-    min: 0.9,
+    min: 0.85,
     label: 'read on Fastify (native cookie) vs Fastify alone',
   },
   {
     id: 'tessera-fastify-memory',
     scenario: 'read',
     against: 'framework',
-    min: 0.9,
+    min: 0.85,
     label: 'read on Fastify (memory) vs Fastify alone',
   },
   // "Within noise": this machine's run-to-run spread of one system is about ±5%.
