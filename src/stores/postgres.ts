@@ -22,10 +22,11 @@ import {
   indexStatements,
   rowToSession,
   rowToSummary,
+  sessionColumns,
   sharedStatements,
 } from './common/sql.js'
 import { createCommandTimeout } from './common/timeout.js'
-import { listLimit, type SessionPatch, type StoreWith } from './types.js'
+import { listLimit, type SessionPatch, type StoredSession, type StoreWith } from './types.js'
 
 /** Options of `createPostgresStore`: give `pool` or `connectionString`. */
 export interface PostgresStoreOptions {
@@ -61,6 +62,18 @@ export interface PostgresStoreOptions {
 
 /** Rows a `prune` statement deletes at most. */
 const pruneBatch = 1000
+
+/** Reads one batched statement asks for at most; more wait for the next one. */
+const readBatch = 256
+
+/** A `get` waiting for the next batched read. */
+interface Read {
+  key: string
+  /** The clock when the read was asked for: the row must expire after it. */
+  now: number
+  resolve: (session: StoredSession | null) => void
+  reject: (error: unknown) => void
+}
 
 /**
  * A store that keeps sessions in a PostgreSQL table.
@@ -101,6 +114,10 @@ export function createPostgresStore(
   }
   const table = `${ident(schema)}.${ident(tableName)}`
   const sql = sharedStatements({ table, param: (n) => `$${n}` })
+  // The data as its JSON text, parsed per caller: a key asked for twice in one batch gets two
+  // sessions that share no object.
+  const getMany = `SELECT key, ${sessionColumns.replace(/^data\b/, 'data::text')}
+    FROM ${table} WHERE key = ANY($1::text[]) AND expires_at > $2`
   const bounded = createCommandTimeout('postgres', timeout)
   const ownsPool = options.pool === undefined
   let pool: Pool | null = options.pool ?? null
@@ -230,12 +247,67 @@ export function createPostgresStore(
     }
   }
 
+  /** Reads asked for since the last batch went out. */
+  let reads: Read[] = []
+
+  /**
+   * Sends the waiting reads as one statement (a lone read as the plain `get`). The reads that
+   * requests make in one turn of the event loop share a round trip, a connection and the
+   * server's parse and plan of the statement, where each used to pay for its own; under load
+   * that is most of what a read costs, on both ends of the connection.
+   */
+  function flushReads(): void {
+    const batch = reads.length > readBatch ? reads.splice(0, readBatch) : reads
+    if (batch === reads) reads = []
+    else setImmediate(flushReads)
+    if (batch.length === 0) return
+    if (batch.length === 1) {
+      runAlone(batch[0]!)
+      return
+    }
+    // The earliest clock of the batch in the statement, each read's own below: a row any read
+    // may see comes back, and each read keeps only what it would have seen by itself.
+    let earliest = batch[0]!.now
+    for (const read of batch) if (read.now < earliest) earliest = read.now
+    query(getMany, [batch.map((read) => read.key), earliest]).then(
+      ({ rows }) => {
+        const byKey = new Map<string, unknown[]>()
+        for (const row of rows) byKey.set(row[0] as string, row)
+        for (const read of batch) {
+          const row = byKey.get(read.key)
+          // Columns as in `sessionColumns`, after the key; expires_at is the fifth.
+          const live = row !== undefined && Number(row[5]) > read.now
+          read.resolve(live ? rowToSession(row.slice(1)) : null)
+        }
+      },
+      (error: unknown) => {
+        // A value the server refuses (a key with a NUL, say) fails the whole statement: each
+        // read then runs by itself, so it fails only its own caller. Anything else (the
+        // server gone, the timeout) would fail each of them as well, so all fail at once.
+        if (isDataError(error)) {
+          for (const read of batch) runAlone(read)
+        } else {
+          for (const read of batch) read.reject(error)
+        }
+      },
+    )
+  }
+
+  function runAlone(read: Read): void {
+    query(sql.get, [read.key, read.now]).then(
+      ({ rows }) => read.resolve(rows[0] ? rowToSession(rows[0]) : null),
+      read.reject,
+    )
+  }
+
   return {
     name: 'postgres',
 
-    async get(key) {
-      const { rows } = await query(sql.get, [key, now()])
-      return rows[0] ? rowToSession(rows[0]) : null
+    get(key) {
+      return new Promise<StoredSession | null>((resolve, reject) => {
+        if (reads.length === 0) setImmediate(flushReads)
+        reads.push({ key, now: now(), resolve, reject })
+      })
     },
 
     async create(key, s) {
@@ -317,6 +389,8 @@ export function createPostgresStore(
 
     async close() {
       if (closed) return
+      // Reads asked for before the close go out now, as they did before reads were batched.
+      while (reads.length > 0) flushReads()
       closed = true
       if (!ownsPool) return
       const p = pool ?? (await building?.catch(() => null))
@@ -386,6 +460,12 @@ function refusedTimeout(error: unknown): Error | null {
       "the role instead (ALTER ROLE app SET statement_timeout = '1s')",
     { cause: error },
   )
+}
+
+/** Whether the server refused a value of the statement (SQLSTATE class 22, data exception). */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('22')
 }
 
 /** Quotes an SQL identifier. */
