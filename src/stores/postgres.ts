@@ -66,6 +66,13 @@ const pruneBatch = 1000
 /** Reads one batched statement asks for at most; more wait for the next one. */
 const readBatch = 256
 
+/**
+ * Batched read statements out at once. Reads asked for while this many are out wait for one
+ * to come back and then go together: the busier the server, the larger the batches, rather
+ * than more statements queueing for it.
+ */
+const maxReadsInFlight = 2
+
 /** A `get` waiting for the next batched read. */
 interface Read {
   key: string
@@ -249,20 +256,50 @@ export function createPostgresStore(
 
   /** Reads asked for since the last batch went out. */
   let reads: Read[] = []
+  /** Whether a `flushReads` is due at the end of this turn. */
+  let flushDue = false
+  /** Batched read statements sent and not yet answered. */
+  let readsInFlight = 0
 
   /**
-   * Sends the waiting reads as one statement (a lone read as the plain `get`). The reads that
-   * requests make in one turn of the event loop share a round trip, a connection and the
-   * server's parse and plan of the statement, where each used to pay for its own; under load
-   * that is most of what a read costs, on both ends of the connection.
+   * Sends the waiting reads at the end of this turn of the event loop, unless the most batches
+   * are already out: then they go when one comes back, together with every read asked for
+   * meanwhile.
+   */
+  function flushSoon(): void {
+    if (flushDue || readsInFlight >= maxReadsInFlight) return
+    flushDue = true
+    setImmediate(flushReads)
+  }
+
+  /**
+   * Sends the waiting reads as one statement each batch (a lone read as the plain `get`). The
+   * reads of one turn of the event loop, and those asked for while earlier batches were out,
+   * share a round trip, a connection and the server's parse and plan of the statement, where
+   * each used to pay for its own; under load that is most of what a read costs, on both ends.
    */
   function flushReads(): void {
-    const batch = reads.length > readBatch ? reads.splice(0, readBatch) : reads
-    if (batch === reads) reads = []
-    else setImmediate(flushReads)
-    if (batch.length === 0) return
+    flushDue = false
+    while (reads.length > 0 && readsInFlight < maxReadsInFlight) sendReads(takeReads())
+  }
+
+  function takeReads(): Read[] {
+    if (reads.length <= readBatch) {
+      const batch = reads
+      reads = []
+      return batch
+    }
+    return reads.splice(0, readBatch)
+  }
+
+  function sendReads(batch: Read[]): void {
+    readsInFlight++
+    const done = () => {
+      readsInFlight--
+      if (reads.length > 0) flushSoon()
+    }
     if (batch.length === 1) {
-      runAlone(batch[0]!)
+      runAlone(batch[0]!, done)
       return
     }
     // The earliest clock of the batch in the statement, each read's own below: a row any read
@@ -271,6 +308,7 @@ export function createPostgresStore(
     for (const read of batch) if (read.now < earliest) earliest = read.now
     query(getMany, [batch.map((read) => read.key), earliest]).then(
       ({ rows }) => {
+        done()
         const byKey = new Map<string, unknown[]>()
         for (const row of rows) byKey.set(row[0] as string, row)
         for (const read of batch) {
@@ -281,6 +319,7 @@ export function createPostgresStore(
         }
       },
       (error: unknown) => {
+        done()
         // A value the server refuses (a key with a NUL, say) fails the whole statement: each
         // read then runs by itself, so it fails only its own caller. Anything else (the
         // server gone, the timeout) would fail each of them as well, so all fail at once.
@@ -293,10 +332,16 @@ export function createPostgresStore(
     )
   }
 
-  function runAlone(read: Read): void {
+  function runAlone(read: Read, done?: () => void): void {
     query(sql.get, [read.key, read.now]).then(
-      ({ rows }) => read.resolve(rows[0] ? rowToSession(rows[0]) : null),
-      read.reject,
+      ({ rows }) => {
+        done?.()
+        read.resolve(rows[0] ? rowToSession(rows[0]) : null)
+      },
+      (error: unknown) => {
+        done?.()
+        read.reject(error)
+      },
     )
   }
 
@@ -305,8 +350,8 @@ export function createPostgresStore(
 
     get(key) {
       return new Promise<StoredSession | null>((resolve, reject) => {
-        if (reads.length === 0) setImmediate(flushReads)
         reads.push({ key, now: now(), resolve, reject })
+        flushSoon()
       })
     },
 
@@ -390,7 +435,7 @@ export function createPostgresStore(
     async close() {
       if (closed) return
       // Reads asked for before the close go out now, as they did before reads were batched.
-      while (reads.length > 0) flushReads()
+      while (reads.length > 0) sendReads(takeReads())
       closed = true
       if (!ownsPool) return
       const p = pool ?? (await building?.catch(() => null))

@@ -147,6 +147,32 @@ describeService('postgres', reason, () => {
       await pool.end()
     })
 
+    it('holds the reads asked for while two batches are out, and sends them together', async () => {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
+      const mine = createPostgresStore({ pool, schema: run, table: 'batched' })
+      const key = randomKey()
+      await mine.create(key, record({ userId: 'u-1' }))
+      // Both connections taken: the first two batches wait for one.
+      const held = [await pool.connect(), await pool.connect()]
+      let checkouts = 0
+      pool.on('acquire', () => checkouts++)
+      const turn = () => new Promise((resolve) => setImmediate(resolve))
+
+      const reads: Promise<unknown>[] = []
+      for (let i = 0; i < 5; i++) {
+        reads.push(mine.get(key))
+        await turn()
+      }
+      for (const client of held) client.release()
+      const sessions = (await Promise.all(reads)) as { userId: string }[]
+
+      expect(sessions.map((s) => s.userId)).toEqual(Array(5).fill('u-1'))
+      // Three statements: the first read, the second, then the three that waited.
+      expect(checkouts).toBe(3)
+      await mine.close?.()
+      await pool.end()
+    })
+
     it('gives each read of a batch its own session, its own clock and its own misses', async () => {
       // Each call of the clock is 10 ms after the one before: the reads of one batch each see
       // the store at their own instant.
