@@ -22,10 +22,11 @@ import {
   indexStatements,
   rowToSession,
   rowToSummary,
+  sessionColumns,
   sharedStatements,
 } from './common/sql.js'
 import { createCommandTimeout } from './common/timeout.js'
-import { listLimit, type SessionPatch, type StoreWith } from './types.js'
+import { listLimit, type SessionPatch, type StoredSession, type StoreWith } from './types.js'
 
 /** Options of `createPostgresStore`: give `pool` or `connectionString`. */
 export interface PostgresStoreOptions {
@@ -61,6 +62,25 @@ export interface PostgresStoreOptions {
 
 /** Rows a `prune` statement deletes at most. */
 const pruneBatch = 1000
+
+/** Reads one batched statement asks for at most; more wait for the next one. */
+const readBatch = 256
+
+/**
+ * Batched read statements out at once. Reads asked for while this many are out wait for one
+ * to come back and then go together: the busier the server, the larger the batches, rather
+ * than more statements queueing for it.
+ */
+const maxReadsInFlight = 2
+
+/** A `get` waiting for the next batched read. */
+interface Read {
+  key: string
+  /** The clock when the read was asked for: the row must expire after it. */
+  now: number
+  resolve: (session: StoredSession | null) => void
+  reject: (error: unknown) => void
+}
 
 /**
  * A store that keeps sessions in a PostgreSQL table.
@@ -101,6 +121,10 @@ export function createPostgresStore(
   }
   const table = `${ident(schema)}.${ident(tableName)}`
   const sql = sharedStatements({ table, param: (n) => `$${n}` })
+  // The data as its JSON text, parsed per caller: a key asked for twice in one batch gets two
+  // sessions that share no object.
+  const getMany = `SELECT key, ${sessionColumns.replace(/^data\b/, 'data::text')}
+    FROM ${table} WHERE key = ANY($1::text[]) AND expires_at > $2`
   const bounded = createCommandTimeout('postgres', timeout)
   const ownsPool = options.pool === undefined
   let pool: Pool | null = options.pool ?? null
@@ -230,12 +254,105 @@ export function createPostgresStore(
     }
   }
 
+  /** Reads asked for since the last batch went out. */
+  let reads: Read[] = []
+  /** Whether a `flushReads` is due at the end of this turn. */
+  let flushDue = false
+  /** Batched read statements sent and not yet answered. */
+  let readsInFlight = 0
+
+  /**
+   * Sends the waiting reads at the end of this turn of the event loop, unless the most batches
+   * are already out: then they go when one comes back, together with every read asked for
+   * meanwhile.
+   */
+  function flushSoon(): void {
+    if (flushDue || readsInFlight >= maxReadsInFlight) return
+    flushDue = true
+    setImmediate(flushReads)
+  }
+
+  /**
+   * Sends the waiting reads as one statement each batch (a lone read as the plain `get`). The
+   * reads of one turn of the event loop, and those asked for while earlier batches were out,
+   * share a round trip, a connection and the server's parse and plan of the statement, where
+   * each used to pay for its own; under load that is most of what a read costs, on both ends.
+   */
+  function flushReads(): void {
+    flushDue = false
+    while (reads.length > 0 && readsInFlight < maxReadsInFlight) sendReads(takeReads())
+  }
+
+  function takeReads(): Read[] {
+    if (reads.length <= readBatch) {
+      const batch = reads
+      reads = []
+      return batch
+    }
+    return reads.splice(0, readBatch)
+  }
+
+  function sendReads(batch: Read[]): void {
+    readsInFlight++
+    const done = () => {
+      readsInFlight--
+      if (reads.length > 0) flushSoon()
+    }
+    if (batch.length === 1) {
+      runAlone(batch[0]!, done)
+      return
+    }
+    // The earliest clock of the batch in the statement, each read's own below: a row any read
+    // may see comes back, and each read keeps only what it would have seen by itself.
+    let earliest = batch[0]!.now
+    for (const read of batch) if (read.now < earliest) earliest = read.now
+    query(getMany, [batch.map((read) => read.key), earliest]).then(
+      ({ rows }) => {
+        done()
+        const byKey = new Map<string, unknown[]>()
+        for (const row of rows) byKey.set(row[0] as string, row)
+        for (const read of batch) {
+          const row = byKey.get(read.key)
+          // Columns as in `sessionColumns`, after the key; expires_at is the fifth.
+          const live = row !== undefined && Number(row[5]) > read.now
+          read.resolve(live ? rowToSession(row.slice(1)) : null)
+        }
+      },
+      (error: unknown) => {
+        done()
+        // A value the server refuses (a key with a NUL, say) fails the whole statement: each
+        // read then runs by itself, so it fails only its own caller. Anything else (the
+        // server gone, the timeout) would fail each of them as well, so all fail at once.
+        if (isDataError(error)) {
+          for (const read of batch) runAlone(read)
+        } else {
+          for (const read of batch) read.reject(error)
+        }
+      },
+    )
+  }
+
+  function runAlone(read: Read, done?: () => void): void {
+    query(sql.get, [read.key, read.now]).then(
+      ({ rows }) => {
+        done?.()
+        read.resolve(rows[0] ? rowToSession(rows[0]) : null)
+      },
+      (error: unknown) => {
+        done?.()
+        read.reject(error)
+      },
+    )
+  }
+
   return {
     name: 'postgres',
 
-    async get(key) {
-      const { rows } = await query(sql.get, [key, now()])
-      return rows[0] ? rowToSession(rows[0]) : null
+    get(key) {
+      return new Promise<StoredSession | null>((resolve, reject) => {
+        reads.push({ key, now: now(), resolve, reject })
+        flushSoon()
+      })
     },
 
     async create(key, s) {
@@ -317,6 +434,8 @@ export function createPostgresStore(
 
     async close() {
       if (closed) return
+      // Reads asked for before the close go out now, as they did before reads were batched.
+      while (reads.length > 0) sendReads(takeReads())
       closed = true
       if (!ownsPool) return
       const p = pool ?? (await building?.catch(() => null))
@@ -386,6 +505,12 @@ function refusedTimeout(error: unknown): Error | null {
       "the role instead (ALTER ROLE app SET statement_timeout = '1s')",
     { cause: error },
   )
+}
+
+/** Whether the server refused a value of the statement (SQLSTATE class 22, data exception). */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('22')
 }
 
 /** Quotes an SQL identifier. */

@@ -131,6 +131,108 @@ describeService('postgres', reason, () => {
       await other.close?.()
     })
 
+    it('answers the reads of one turn with one statement on one connection', async () => {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 10 })
+      const mine = createPostgresStore({ pool, schema: run, table: 'batched' })
+      const keys = [randomKey(), randomKey(), randomKey()]
+      for (const [i, key] of keys.entries()) await mine.create(key, record({ userId: `u${i}` }))
+      let checkouts = 0
+      pool.on('acquire', () => checkouts++)
+
+      const reads = await Promise.all(Array.from({ length: 30 }, (_, i) => mine.get(keys[i % 3]!)))
+
+      expect(reads.map((r) => r?.userId)).toEqual(Array.from({ length: 30 }, (_, i) => `u${i % 3}`))
+      expect(checkouts).toBe(1)
+      await mine.close?.()
+      await pool.end()
+    })
+
+    it('holds the reads asked for while two batches are out, and sends them together', async () => {
+      const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 })
+      const mine = createPostgresStore({ pool, schema: run, table: 'batched' })
+      const key = randomKey()
+      await mine.create(key, record({ userId: 'u-1' }))
+      // Both connections taken: the first two batches wait for one.
+      const held = [await pool.connect(), await pool.connect()]
+      let checkouts = 0
+      pool.on('acquire', () => checkouts++)
+      const turn = () => new Promise((resolve) => setImmediate(resolve))
+
+      const reads: Promise<unknown>[] = []
+      for (let i = 0; i < 5; i++) {
+        reads.push(mine.get(key))
+        await turn()
+      }
+      for (const client of held) client.release()
+      const sessions = (await Promise.all(reads)) as { userId: string }[]
+
+      expect(sessions.map((s) => s.userId)).toEqual(Array(5).fill('u-1'))
+      // Three statements: the first read, the second, then the three that waited.
+      expect(checkouts).toBe(3)
+      await mine.close?.()
+      await pool.end()
+    })
+
+    it('gives each read of a batch its own session, its own clock and its own misses', async () => {
+      // Each call of the clock is 10 ms after the one before: the reads of one batch each see
+      // the store at their own instant.
+      const t = Date.now()
+      let calls = 0
+      const mine = createPostgresStore({
+        connectionString: DATABASE_URL,
+        schema: run,
+        table: 'batched',
+        now: () => t + 10 * calls++,
+      })
+      const [kept, ending, gone] = [randomKey(), randomKey(), randomKey()]
+      await mine.create(kept, record({ data: { a: '1' } }, t))
+      await mine.create(gone, record({ expiresAt: t - 1 }, t))
+      await mine.migrate!()
+      calls = 0
+      // Live for the first read of the batch (at t), expired for the second (at t + 10).
+      await mine.create(ending, record({ expiresAt: t + 5 }, t))
+
+      const [early, late, a, b, old, never] = await Promise.all([
+        mine.get(ending),
+        mine.get(ending),
+        mine.get(kept),
+        mine.get(kept),
+        mine.get(gone),
+        mine.get(randomKey()),
+      ])
+
+      expect(a?.data).toEqual({ a: '1' })
+      expect(b?.data).toEqual({ a: '1' })
+      expect(a?.data).not.toBe(b?.data)
+      expect(early?.expiresAt).toBe(t + 5)
+      expect(late).toBeNull()
+      expect(old).toBeNull()
+      expect(never).toBeNull()
+      await mine.close?.()
+    })
+
+    it('fails only the read a batch could not run, and answers the others', async () => {
+      const mine = createPostgresStore({
+        connectionString: DATABASE_URL,
+        schema: run,
+        table: 'batched',
+      })
+      const key = randomKey()
+      await mine.create(key, record({ userId: 'u-1' }))
+
+      // PostgreSQL refuses a NUL in text: the statement that carries that key fails.
+      const [before, bad, after] = await Promise.allSettled([
+        mine.get(key),
+        mine.get('nul\u0000key'),
+        mine.get(key),
+      ])
+
+      expect(bad.status).toBe('rejected')
+      expect(before.status === 'fulfilled' && before.value?.userId).toBe('u-1')
+      expect(after.status === 'fulfilled' && after.value?.userId).toBe('u-1')
+      await mine.close?.()
+    })
+
     it('keeps data keys that look like SQL or JSON', async () => {
       const key = randomKey()
       const data = { "a'; DROP TABLE b; --": '"x"', '{"k":1}': '[1]', '': '""' }
