@@ -27,8 +27,7 @@ export interface SqliteStoreOptions {
   db?: Database.Database
   /**
    * A database file the store opens (its folder is created), in WAL mode with a 1000 ms busy
-   * timeout and a checkpoint every 4000 WAL pages (16 MB; SQLite's default is 1000), and
-   * closes on `close()`.
+   * timeout, and closes on `close()`.
    */
   path?: string
   /**
@@ -48,9 +47,6 @@ export interface SqliteStoreOptions {
 
 /** How long a write waits for another connection's lock before it fails with SQLITE_BUSY. */
 const busyTimeoutMs = 1000
-
-/** WAL pages after which a commit checkpoints the file the store opened; see `openFile`. */
-const walCheckpointPages = 4000
 
 /** Rows deleted by the first statement of a `prune`; later ones are sized by time. */
 const pruneBatch = 1000
@@ -308,12 +304,6 @@ async function openFile(path: string, exclusive: boolean): Promise<Database.Data
     // With WAL, NORMAL never corrupts the database; a power cut may lose the last commits.
     db.pragma('synchronous = NORMAL')
     db.pragma(`busy_timeout = ${busyTimeoutMs}`)
-    // A checkpoint runs inside the commit that crosses this size, on the event loop, and waits
-    // for two fsyncs (the WAL's, then the database's): at SQLite's default of 1000 pages, a
-    // burst of logins checkpoints every few hundred sessions and spends most of its time there.
-    // Four times as many pages (16 MB of WAL at most) checkpoint a quarter as often, and each
-    // copies fewer pages per session, as sessions share the index pages they dirty.
-    db.pragma(`wal_autocheckpoint = ${walCheckpointPages}`)
     if (exclusive) db.pragma('locking_mode = EXCLUSIVE')
   } catch (error) {
     db.close()
