@@ -28,18 +28,20 @@ import {
   instructionRows,
   instructionTargets,
 } from './lib/instructions-table.js'
-import { resultsDir } from './lib/paths.js'
+import { resultsDir, root } from './lib/paths.js'
 import { cleanAll, pickSystems, reachable } from './lib/services.js'
+import { instructionChart } from './lib/svg.js'
 import { type Scenario, type SystemSpec, systems } from './lib/systems.js'
 
 const usage =
-  'usage: npm run bench:instructions [-- --systems id,id… --scenarios read,skip,anon,write --requests N]'
+  'usage: npm run bench:instructions [-- --systems id,id… --scenarios read,skip,anon,write --requests N --no-chart]'
 const { values: flags } = parseArgs({
   options: {
     systems: { type: 'string' },
     scenarios: { type: 'string' },
     requests: { type: 'string', default: '1000' },
     warmup: { type: 'string', default: '4000' },
+    'no-chart': { type: 'boolean', default: false },
   },
 })
 const requests = Number(flags.requests)
@@ -139,6 +141,9 @@ writeFileSync(
     '',
   ].join('\n'),
 )
+if (!flags['no-chart']) {
+  writeFileSync(join(root, 'docs', 'instruction-ratios.svg'), instructionChart(rows, meta))
+}
 console.log(`\n${table.text}`)
 if (checks.length > 0) console.log(`\n${checks.join('\n')}`)
 if (failures.length > 0) console.log(`\nfailures:\n  ${failures.join('\n  ')}`)

@@ -3,6 +3,7 @@
  * a plain SVG (no script, no external font) that GitHub renders inline.
  * @module
  */
+import type { InstructionRow } from './instructions-table.js'
 import type { Row } from './report.js'
 import { targets } from './report.js'
 import type { Framework, Scenario } from './systems.js'
@@ -31,6 +32,12 @@ function escapeXml(text: string): string {
 }
 
 export interface ChartMeta {
+  /**
+   * What the bars measure: req/s over bare node:http's (`npm run bench`), or instructions per
+   * request as its framework alone's over the system's (`npm run bench:instructions`).
+   * @default 'rps'
+   */
+  measure?: 'rps' | 'instructions'
   date: string
   machine: string
   loader: string
@@ -40,7 +47,42 @@ export interface ChartMeta {
   node: string
 }
 
+/** The instruction-count report's rows as a chart: each ratio is to the system's framework alone. */
+export function instructionChart(
+  rows: readonly InstructionRow[],
+  meta: { date: string; machine: string; node: string; requests: number; warmup: number },
+): string {
+  const asRows: Row[] = rows.map((r) => ({
+    id: r.id,
+    system: r.system,
+    framework: r.framework,
+    mode: r.mode,
+    scenario: r.scenario,
+    rps: r.instructions,
+    p50_ms: 0,
+    p99_ms: 0,
+    errors: 0,
+    ratio_bare: r.ratio_baseline,
+    ratio_framework: null,
+    server_cpu: null,
+    cpu_us_per_req: null,
+    ratio_cpu: null,
+    rounds: [],
+  }))
+  return ratioChart(asRows, {
+    measure: 'instructions',
+    date: meta.date,
+    machine: meta.machine,
+    node: meta.node,
+    loader: 'callgrind',
+    rounds: meta.requests,
+    seconds: meta.warmup,
+    connections: 1,
+  })
+}
+
 export function ratioChart(rows: readonly Row[], meta: ChartMeta): string {
+  const instructions = meta.measure === 'instructions'
   const scenarios = (['read', 'skip', 'anon', 'write'] as const).filter((s) =>
     rows.some((r) => r.scenario === s),
   )
@@ -87,12 +129,16 @@ export function ratioChart(rows: readonly Row[], meta: ChartMeta): string {
       const width = Math.max(0.5, x(ratio) - left)
       parts.push(
         `<rect x="${left}" y="${by}" width="${width.toFixed(1)}" height="${barHeight}" fill="${colours[scenario]}"><title>${escapeXml(
-          `${group.label}, ${scenario}: ${row.rps.toLocaleString('en-US')} req/s, ${ratio.toFixed(2)} × bare`,
+          instructions
+            ? `${group.label}, ${scenario}: ${row.rps.toLocaleString('en-US')} instructions/request, ${ratio.toFixed(2)} × its framework alone`
+            : `${group.label}, ${scenario}: ${row.rps.toLocaleString('en-US')} req/s, ${ratio.toFixed(2)} × bare`,
         )}</title></rect>`,
         `<text x="${(x(ratio) + 4).toFixed(1)}" y="${by + barHeight - 0.5}" class="value">${ratio.toFixed(2)}</text>`,
       )
       for (const t of targets) {
-        if (t.id !== group.id || t.scenario !== scenario || t.against !== 'bare') continue
+        // Instruction ratios are all to the framework alone, so every target applies there.
+        if (t.id !== group.id || t.scenario !== scenario) continue
+        if (!instructions && t.against !== 'bare') continue
         const tx = x(t.min).toFixed(1)
         parts.push(
           `<line x1="${tx}" x2="${tx}" y1="${by - 1}" y2="${by + barHeight + 1}" class="target"><title>target ≥ ${t.min}</title></line>`,
@@ -121,8 +167,20 @@ export function ratioChart(rows: readonly Row[], meta: ChartMeta): string {
   const height = bottom + 44
   const width = left + plotWidth + 60
   const date = meta.date.slice(0, 10)
+  const title = instructions
+    ? 'tessera bench: instructions per request, as its framework alone’s ÷ the system’s (1.00 = no sessions)'
+    : 'tessera bench: req/s relative to bare node:http (1.00 = the same routes with no sessions)'
+  const sub = instructions
+    ? `${date} · ${meta.machine} · Node ${meta.node} · callgrind, server main thread, ${meta.rounds} requests counted after ${meta.seconds} warm-up ones, one run`
+    : `${date} · ${meta.machine} · Node ${meta.node} · load by ${meta.loader}, ${meta.connections} connections · median of ${meta.rounds} round(s) of ${meta.seconds} s`
+  const note = instructions
+    ? 'black ticks: targets · instruction counts do not move with the machine’s load (docs/performance.md)'
+    : 'black ticks: targets · a shared, busy machine: read every ratio as ±20–30% (docs/performance.md)'
+  const axis = instructions
+    ? '× its framework alone, by instructions per request, same scenario, same run'
+    : '× bare node:http req/s, same scenario, same run'
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="chart-title" font-family="system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif">
-<title id="chart-title">tessera bench: req/s of each system relative to bare node:http, per scenario (${date})</title>
+<title id="chart-title">${escapeXml(title)} (${date})</title>
 <style>
 .title{font-size:15px;font-weight:600;fill:#111827}
 .sub{font-size:11px;fill:#4b5563}
@@ -136,15 +194,13 @@ export function ratioChart(rows: readonly Row[], meta: ChartMeta): string {
 .target{stroke:#111827;stroke-width:2}
 </style>
 <rect width="100%" height="100%" fill="#ffffff"/>
-<text x="12" y="22" class="title">tessera bench: req/s relative to bare node:http (1.00 = the same routes with no sessions)</text>
-<text x="12" y="${legendY + 14}" class="sub">${escapeXml(
-    `${date} · ${meta.machine} · Node ${meta.node} · load by ${meta.loader}, ${meta.connections} connections · median of ${meta.rounds} round(s) of ${meta.seconds} s`,
-  )}</text>
-<text x="12" y="${legendY + 28}" class="sub">black ticks: targets · a shared, busy machine: read every ratio as ±20–30% (docs/performance.md)</text>
+<text x="12" y="22" class="title">${escapeXml(title)}</text>
+<text x="12" y="${legendY + 14}" class="sub">${escapeXml(sub)}</text>
+<text x="12" y="${legendY + 28}" class="sub">${escapeXml(note)}</text>
 ${legendItems.join('\n')}
 ${grid.join('\n')}
 ${parts.join('\n')}
-<text x="${left + plotWidth / 2}" y="${bottom + 32}" class="axis" text-anchor="middle">× bare node:http req/s, same scenario, same run</text>
+<text x="${left + plotWidth / 2}" y="${bottom + 32}" class="axis" text-anchor="middle">${escapeXml(axis)}</text>
 </svg>
 `
 }
