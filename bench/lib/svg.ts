@@ -168,13 +168,13 @@ export function ratioChart(rows: readonly Row[], meta: ChartMeta): string {
   const width = left + plotWidth + 60
   const date = meta.date.slice(0, 10)
   const title = instructions
-    ? 'tessera bench: instructions per request, as its framework alone’s ÷ the system’s (1.00 = no sessions)'
+    ? 'tessera bench: instructions per request, × its framework alone (1.00 = no sessions)'
     : 'tessera bench: req/s relative to bare node:http (1.00 = the same routes with no sessions)'
   const sub = instructions
     ? `${date} · ${meta.machine} · Node ${meta.node} · callgrind, server main thread, ${meta.rounds} requests counted after ${meta.seconds} warm-up ones, one run`
     : `${date} · ${meta.machine} · Node ${meta.node} · load by ${meta.loader}, ${meta.connections} connections · median of ${meta.rounds} round(s) of ${meta.seconds} s`
   const note = instructions
-    ? 'black ticks: targets · instruction counts do not move with the machine’s load (docs/performance.md)'
+    ? 'black ticks: targets · not moved by the machine’s load, but a collection more or less moves a count (docs/performance.md)'
     : 'black ticks: targets · a shared, busy machine: read every ratio as ±20–30% (docs/performance.md)'
   const axis = instructions
     ? '× its framework alone, by instructions per request, same scenario, same run'
