@@ -79,13 +79,7 @@ function codecCases(group: string, codec: CookieCodec, data: SessionData, label:
   const value = codec.encode(data, noMeta, t)
   const options = { now: t, maxAge }
   if (!codec.decode(value, options).ok) throw new Error(`${group}: its own cookie does not decode`)
-  const [write, read] =
-    label === 'sign'
-      ? ['sign', 'verify']
-      : label === 'seal'
-        ? ['seal', 'open']
-        : ['encode', 'decode']
-  const size = data === small ? 'small' : 'medium'
+  const [write, read, size] = caseNames(label, data)
   return [
     { group, name: `${write} (${size})`, fn: () => codec.encode(data, noMeta, t) },
     { group, name: `${read} (${size})`, fn: () => codec.decode(value, options) },
@@ -95,6 +89,14 @@ function codecCases(group: string, codec: CookieCodec, data: SessionData, label:
       fn: () => codec.decode(codec.encode(data, noMeta, t), options),
     },
   ]
+}
+
+/** A codec's case names: its write and read verbs for `label`, and the session's size. */
+function caseNames(label: string, data: SessionData): [write: string, read: string, size: string] {
+  const size = data === small ? 'small' : 'medium'
+  if (label === 'sign') return ['sign', 'verify', size]
+  if (label === 'seal') return ['seal', 'open', size]
+  return ['encode', 'decode', size]
 }
 
 /** `codecCases` for a codec over Web Crypto: each call awaited. */
@@ -108,13 +110,7 @@ async function webCases(
   const value = await codec.encode(data, noMeta, t)
   const options = { now: t, maxAge }
   if (!(await codec.decode(value, options)).ok) throw new Error(`${group}: its own cookie fails`)
-  const [write, read] =
-    label === 'sign'
-      ? ['sign', 'verify']
-      : label === 'seal'
-        ? ['seal', 'open']
-        : ['encode', 'decode']
-  const size = data === small ? 'small' : 'medium'
+  const [write, read, size] = caseNames(label, data)
   return [
     { group, name: `${write} (${size})`, fn: () => codec.encode(data, noMeta, t), async: true },
     { group, name: `${read} (${size})`, fn: () => codec.decode(value, options), async: true },
