@@ -8,7 +8,7 @@
  * @module
  */
 import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { dirname, resolve as resolvePath } from 'node:path'
 import type Database from 'better-sqlite3'
 import { clockOption, configError, sqlIdentifier } from './common/config.js'
 import {
@@ -19,6 +19,7 @@ import {
   rowToSummary,
   sharedStatements,
 } from './common/sql.js'
+import { type Checkpoints, startCheckpoints } from './sqlite/checkpoint.js'
 import { listLimit, type SessionPatch, type StoreWith } from './types.js'
 
 /** Options of `createSqliteStore`: give `db` or `path`. */
@@ -27,7 +28,10 @@ export interface SqliteStoreOptions {
   db?: Database.Database
   /**
    * A database file the store opens (its folder is created), in WAL mode with a 1000 ms busy
-   * timeout, and closes on `close()`.
+   * timeout, and closes on `close()`. Its WAL checkpoints (and their fsyncs) run in a worker
+   * thread with a connection of its own, started at the first write, rather than on the event
+   * loop; with SQLite older than 3.51 (better-sqlite3 before 12.5), or `exclusive`, they stay on
+   * the store's connection, as SQLite does them by default.
    */
   path?: string
   /**
@@ -90,6 +94,25 @@ export function createSqliteStore(
   let opening: Promise<Statements> | null = null
   let owned: Database.Database | null = null
   let closed = false
+  /** The worker checkpointing `owned`, once a write asked for it. */
+  let checkpoints: Checkpoints | null = null
+  /** Set while the checkpoint worker has the writes held; resolved when they may go on. */
+  let hold: { released: Promise<void>; release: () => void } | null = null
+  const gate = {
+    hold() {
+      let release!: () => void
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      hold = { released, release }
+    },
+    release() {
+      const held = hold
+      hold = null
+      flush()
+      held?.release()
+    },
+  }
 
   function prepare(db: Database.Database): Statements {
     if (!statements) {
@@ -132,6 +155,12 @@ export function createSqliteStore(
   async function queued<R>(run: (s: Statements) => R): Promise<R> {
     // Opening the database (on first use) comes first: a failure to open fails this call alone.
     if (!statements) await ready()
+    // The first write starts the checkpoint worker: a store that only reads never needs it.
+    // In exclusive locking mode no other connection can open the file, so SQLite's own
+    // auto-checkpoint stays.
+    if (!checkpoints && owned && !options.exclusive && !closed) {
+      checkpoints = isWalFile(owned) ? startCheckpoints(owned, resolvePath(path!), gate) : noWorker
+    }
     return new Promise<R>((resolve, reject) => {
       if (queue.length === 0) setImmediate(flush)
       queue.push({ run, resolve: resolve as (value: unknown) => void, reject })
@@ -140,7 +169,8 @@ export function createSqliteStore(
 
   /** Commits the queued writes; see `queued`. */
   function flush(): void {
-    if (queue.length === 0) return
+    // Held for a checkpoint: the queue runs when it ends (see `gate`).
+    if (queue.length === 0 || hold) return
     const writes = queue
     queue = []
     const s = statements
@@ -180,8 +210,16 @@ export function createSqliteStore(
 
   /** The statements, with every queued write committed first. */
   function current(): Statements | Promise<Statements> {
-    if (queue.length > 0) flush()
+    if (queue.length > 0) {
+      if (hold) return hold.released.then(current)
+      flush()
+    }
     return statements ?? ready()
+  }
+
+  /** As `current`, for a write run outside the queue: it too waits while writes are held. */
+  function writable(): Statements | Promise<Statements> {
+    return hold ? hold.released.then(writable) : current()
   }
 
   return {
@@ -219,12 +257,12 @@ export function createSqliteStore(
       return rows.map(rowToSummary)
     },
     async destroyByUser(userId, { except } = {}) {
-      const s = await current()
+      const s = await writable()
       const removed = s.destroyByUser.all(userId, except ?? null) as unknown[][]
       return countLive(removed, now())
     },
     async prune({ onProgress } = {}) {
-      const s = await current()
+      let s = await writable()
       const t = now()
       let count = 0
       let batch = pruneBatch
@@ -240,10 +278,12 @@ export function createSqliteStore(
         batch = Math.max(16, Math.min(pruneBatch * 8, Math.round((batch * pruneSliceMs) / took)))
         // Let waiting requests in between batches.
         await new Promise((resolve) => setImmediate(resolve))
+        // A checkpoint may have held the writes meanwhile.
+        s = await writable()
       }
     },
     async clear() {
-      ;(await current()).clear.run()
+      ;(await writable()).clear.run()
     },
     async migrate() {
       await ready()
@@ -254,12 +294,24 @@ export function createSqliteStore(
       if (closed) return
       flush()
       closed = true
+      // The worker's connection closes first, so the store's is the last one and, closing,
+      // checkpoints and removes the WAL as before. Writes it held are let go and flushed here.
+      await checkpoints?.stop()
+      flush()
       if (opening) await opening.catch(() => undefined)
       statements = null
       owned?.close()
       owned = null
     },
   }
+}
+
+/** No checkpoint worker: SQLite's auto-checkpoint on the store's connection does them. */
+const noWorker: Checkpoints = { stop: async () => {} }
+
+/** Whether `db` is a WAL database file that a second connection can open by its name. */
+function isWalFile(db: Database.Database): boolean {
+  return !db.memory && db.name !== '' && db.pragma('journal_mode', { simple: true }) === 'wal'
 }
 
 /** A write waiting for its group commit. */
