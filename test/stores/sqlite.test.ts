@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startCheckpoints, type WriteGate } from '../../src/stores/sqlite/checkpoint.js'
 import { createSqliteStore } from '../../src/stores/sqlite.js'
 import { expectProgress, randomKey, record, testStore } from '../contracts/store.js'
 import { untilLine } from '../support/child.js'
@@ -388,6 +390,258 @@ describe('createSqliteStore', () => {
     db.close()
   })
 })
+
+describe('WAL checkpoints in a worker thread', () => {
+  let dir: string
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-checkpoint-'))
+  })
+
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  function dbPath(): string {
+    return join(dir, `${randomBytes(6).toString('hex')}.db`)
+  }
+
+  /** A fresh WAL database on this test's own connection, with the store's table. */
+  async function walDb(): Promise<{ path: string; db: Database.Database }> {
+    const path = dbPath()
+    await createSqliteStore({ path }).migrate?.()
+    const db = new Database(path)
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    handles.push(db)
+    return { path, db }
+  }
+
+  /** Writes about `pages` WAL frames on `db`, one commit. */
+  function writePages(db: Database.Database, pages: number): void {
+    const insert = db.prepare(
+      'INSERT INTO tessera_sessions (key, data, created_at, last_seen_at, expires_at) VALUES (?, ?, 0, 0, 1)',
+    )
+    db.transaction(() => {
+      for (let i = 0; i < pages; i++) insert.run(randomKey(), 'x'.repeat(3500))
+    })()
+  }
+
+  /** The gate a store gives its checkpoints, recording what the worker asked of it. */
+  function recordingGate(): WriteGate & { calls: string[] } {
+    const calls: string[] = []
+    return { calls, hold: () => calls.push('hold'), release: () => calls.push('release') }
+  }
+
+  async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+
+  const autocheckpoint = (db: Database.Database) =>
+    db.pragma('wal_autocheckpoint', { simple: true })
+
+  /** A better-sqlite3 stand-in whose statements containing `failing` throw when run. */
+  async function failingModule(failing: string): Promise<string> {
+    const file = join(dir, `failing-${randomBytes(4).toString('hex')}.cjs`)
+    const real = createRequire(import.meta.url).resolve('better-sqlite3')
+    await writeFile(
+      file,
+      `const Real = require(${JSON.stringify(real)})
+      module.exports = function Database(...args) {
+        const db = new Real(...args)
+        const prepare = db.prepare.bind(db)
+        db.prepare = (sql) => sql.includes(${JSON.stringify(failing)})
+          ? { get() { throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' }) } }
+          : prepare(sql)
+        return db
+      }`,
+    )
+    return file
+  }
+
+  /** The open file descriptors of this process on `path` (Linux). */
+  function openHandles(path: string): number {
+    return readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === path
+      } catch {
+        return false
+      }
+    }).length
+  }
+  const procFd = existsSync('/proc/self/fd')
+
+  it('keeps the WAL bounded under continuous writes: it starts over, again and again', async () => {
+    const path = dbPath()
+    const store = createSqliteStore({ path })
+    await store.migrate?.()
+    const probe = new Database(path)
+    handles.push(probe)
+    const status = probe.prepare('PRAGMA wal_checkpoint(NOOP)')
+    // 16,000 frames of 4 KiB: four times the length at which the store holds its writes for a
+    // RESTART checkpoint, leaving room for what is written while it waits for its next look.
+    const maxWal = 64 * 2 ** 20
+    const frames = 60_000
+    let written = 0
+    let restarts = 0
+    let lastLog = 0
+    let largest = 0
+    const started = Date.now()
+    // Each turn's writes share one commit, and the next turn writes again at once: the writes
+    // never pause long enough for a PASSIVE checkpoint alone to let the WAL start over.
+    while (written < frames && largest <= maxWal && Date.now() - started < 60_000) {
+      await Promise.all(
+        Array.from({ length: 32 }, () =>
+          store.create(randomKey(), record({ data: { text: JSON.stringify('x'.repeat(400)) } })),
+        ),
+      )
+      const { log } = status.get() as { log: number }
+      if (log < lastLog) restarts++
+      written += log < lastLog ? log : log - lastLog
+      lastLog = log
+      largest = Math.max(largest, statSync(`${path}-wal`).size)
+    }
+    await store.close?.()
+
+    expect(written).toBeGreaterThanOrEqual(frames)
+    expect(largest).toBeLessThanOrEqual(maxWal)
+    expect(restarts).toBeGreaterThanOrEqual(frames / 16_000)
+  }, 70_000)
+
+  it.skipIf(!procFd)(
+    'opens a second connection at the first write and closes it before the store’s own',
+    async () => {
+      const path = dbPath()
+      const store = createSqliteStore({ path })
+      await store.get(randomKey())
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const beforeWrites = openHandles(path)
+
+      await store.create(randomKey(), record())
+      await until(() => openHandles(path) === 2, 'the worker’s connection')
+      await store.close?.()
+
+      expect(beforeWrites).toBe(1)
+      expect(openHandles(path)).toBe(0)
+      // The store's connection closed last, so it checkpointed and removed the WAL, as SQLite
+      // does for the last connection.
+      expect(existsSync(`${path}-wal`)).toBe(false)
+    },
+  )
+
+  it('keeps checkpoints on the store’s connection in exclusive locking mode', async () => {
+    const path = dbPath()
+    const store = createSqliteStore({ path, exclusive: true })
+    const key = randomKey()
+
+    await store.create(key, record())
+    await new Promise((resolve) => setTimeout(resolve, 200))
+
+    if (procFd) expect(openHandles(path)).toBe(1)
+    expect(await store.get(key)).not.toBeNull()
+    await store.close?.()
+  })
+
+  it('turns the connection’s auto-checkpoint off while the worker runs, and back on when it ends', async () => {
+    const { path, db } = await walDb()
+    const checkpoints = startCheckpoints(db, path, recordingGate(), { intervalMs: 5 })
+
+    await until(() => autocheckpoint(db) === 0, 'the worker to start')
+    writePages(db, 1200)
+    await until(
+      () => (db.pragma('wal_checkpoint(NOOP)') as { checkpointed: number }[])[0]!.checkpointed > 0,
+      'a checkpoint by the worker',
+    )
+    const during = autocheckpoint(db)
+    await checkpoints.stop()
+
+    expect(during).toBe(0)
+    expect(autocheckpoint(db)).toBe(1000)
+  })
+
+  it('falls back to the connection’s auto-checkpoint when the worker cannot start', async () => {
+    const { path, db } = await walDb()
+    const gate = recordingGate()
+    const module = join(dir, 'no-such-module.cjs')
+
+    const checkpoints = startCheckpoints(db, path, gate, { module, intervalMs: 5 })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await checkpoints.stop()
+
+    expect(autocheckpoint(db)).toBe(1000)
+    expect(gate.calls).toEqual([])
+  })
+
+  it('falls back to the connection’s auto-checkpoint when a checkpoint in the worker fails', async () => {
+    const { path, db } = await walDb()
+    const module = await failingModule('PASSIVE')
+    const checkpoints = startCheckpoints(db, path, recordingGate(), { module, intervalMs: 5 })
+    await until(() => autocheckpoint(db) === 0, 'the worker to start')
+
+    writePages(db, 1200)
+    await until(() => autocheckpoint(db) === 1000, 'the fallback')
+    // SQLite's own checkpoint runs again, in the next commit past 1000 pages.
+    writePages(db, 1)
+    const [after] = db.pragma('wal_checkpoint(NOOP)') as { log: number; checkpointed: number }[]
+    await checkpoints.stop()
+
+    expect(after!.checkpointed).toBe(after!.log)
+    expect(db.prepare('SELECT count(*) FROM tessera_sessions').pluck().get()).toBe(1201)
+  })
+
+  it('lets the held writes go when the worker dies while they wait for it', async () => {
+    const { path, db } = await walDb()
+    const gate = recordingGate()
+    const module = await failingModule('RESTART')
+    const checkpoints = startCheckpoints(db, path, gate, {
+      module,
+      intervalMs: 5,
+      pages: 10,
+      limit: 50,
+    })
+    await until(() => autocheckpoint(db) === 0, 'the worker to start')
+
+    writePages(db, 100)
+    await until(() => autocheckpoint(db) === 1000, 'the fallback')
+    await checkpoints.stop()
+
+    expect(gate.calls).toEqual(['hold', 'release'])
+  })
+
+  it('lets a process that never closes the store exit', async () => {
+    const script = join(dir, 'unclosed.mts')
+    await writeFile(script, unclosedScript)
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dbPath()], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+
+    await untilLine(child, 'written')
+    const timeout = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    const code = await exited
+    clearTimeout(timeout)
+
+    expect(code).toBe(0)
+  })
+})
+
+/** A process that writes through a store it never closes, once its checkpoint worker runs. */
+const unclosedScript = `
+import { randomBytes } from 'node:crypto'
+import { createSqliteStore } from ${JSON.stringify(join(root, 'src/stores/sqlite.ts'))}
+const store = createSqliteStore({ path: process.argv[2] })
+const now = Date.now()
+const session = { data: {}, userId: null, createdAt: now, lastSeenAt: now, expiresAt: now + 60000, permanent: false }
+await store.create(randomBytes(16).toString('hex'), session)
+await new Promise((resolve) => setTimeout(resolve, 300))
+await store.create(randomBytes(16).toString('hex'), session)
+process.stdout.write('written\\n')
+`
 
 /** A child process that updates one session `n` times, five at a time, once told to go. */
 const updaterScript = `
