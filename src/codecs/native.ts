@@ -106,7 +106,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
   const aead = encrypt ? (options.xchacha ?? xchacha()) : null
   const keys: Key[] = secretList(options.secrets, options.minSecretBytes).map((secret) => ({
     id: keyId(secret),
-    mac: createMac(deriveKey(secret, 'cookie-mac')),
+    mac: createMac(deriveKey(secret, 'cookie-mac'), `${name}\0`),
     gcm: deriveKey(secret, 'cookie-aes-256-gcm'),
     seal: deriveKey(secret, 'cookie-xchacha20-poly1305'),
   }))
@@ -119,7 +119,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     if (!encrypt) {
       const body = Buffer.from(text, 'utf8').toString('base64url')
       const signed = `${head}.${body}`
-      return `${signed}.${current.mac.sign(`${name}\0${signed}`)}`
+      return `${signed}.${current.mac.sign(signed)}`
     }
     // The nonce and the plaintext side by side in a kept buffer; the nonce is 24 bytes, a whole
     // number of base64 groups, so its text and the sealed bytes' text join without re-encoding.
@@ -166,7 +166,7 @@ export function createNativeCodec(options: NativeCodecOptions): CookieCodec {
     if (!found) return unknownKey
     let text: string
     if (sealedWith === 's1') {
-      if (!found.key.mac.matches(`${name}\0${value.slice(0, bodyEnd)}`, value.slice(bodyEnd + 1))) {
+      if (!found.key.mac.matches(value.slice(0, bodyEnd), value.slice(bodyEnd + 1))) {
         return badSignature
       }
       // Into a buffer kept for the purpose: no Buffer made per request for the payload (one

@@ -111,10 +111,10 @@ export function createIdSigner(
   /** The id in a cookie value and the index of the secret that signed it, or null. */
   unsign(value: string): { id: string; keyIndex: number } | null
 } {
-  const idKeys = secrets.map((secret) => createMac(deriveKey(secret, 'session-id')))
+  const idKeys = secrets.map((secret) => createMac(deriveKey(secret, 'session-id'), `${name}\0`))
   const pattern = custom ? customIdPattern : idPattern
   return {
-    sign: (id) => `${id}.${idKeys[0]!.sign(`${name}\0${id}`)}`,
+    sign: (id) => `${id}.${idKeys[0]!.sign(id)}`,
     unsign(value) {
       // An id holds no dot, so the MAC's is the only one; the default id is 43 characters.
       const dot = value.length - macLength - 1
@@ -125,7 +125,7 @@ export function createIdSigner(
       const mac = value.slice(dot + 1)
       if (!pattern.test(id)) return null
       for (let i = 0; i < idKeys.length; i++) {
-        if (idKeys[i]!.matches(`${name}\0${id}`, mac)) return { id, keyIndex: i }
+        if (idKeys[i]!.matches(id, mac)) return { id, keyIndex: i }
       }
       return null
     },
