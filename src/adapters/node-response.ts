@@ -172,9 +172,9 @@ class ResponseHook<T extends object> {
   }
 
   /** `applyCommit`'s rules, without a sink object and its three closures per request. */
-  apply(result: CommitResult): void {
+  apply(result: CommitResult, vary = true): void {
     const { res } = this
-    if (result.vary) {
+    if (vary && result.vary) {
       const vary = res.getHeader('vary')
       res.setHeader('vary', varyCookie(vary === undefined ? null : String(vary), result.varyOn))
     }
@@ -223,7 +223,19 @@ class ResponseHook<T extends object> {
 
   writeHead(original: WriteHead, args: Parameters<WriteHead>): ServerResponse {
     const { res } = this
-    if (this.ready()) return original.apply(res, args)
+    if (this.done || res.headersSent) return original.apply(res, args)
+    const result = this.sessions.commitSync(this.session)
+    if (result !== null) {
+      this.done = true
+      // Node lets the headers given to `writeHead` replace those set before: a `Vary` of the
+      // app's there takes `Cookie` into it (see `varyIn`).
+      if (!result.vary || !givesVary(args)) {
+        this.apply(result)
+        return original.apply(res, args)
+      }
+      this.apply(result, false)
+      return original.apply(res, this.varyIn(args, result.varyOn))
+    }
     // A store write is due: keep status and headers on the response until `end` has saved.
     const [status, second, third] = args as unknown as [number, unknown, unknown]
     res.statusCode = status
@@ -242,6 +254,55 @@ class ResponseHook<T extends object> {
       }
     }
     return res
+  }
+
+  /**
+   * `writeHead`'s arguments, which give a `Vary` of the app's, with `Cookie` added to it. Node
+   * lets the headers given to `writeHead` replace those set before, so a `Vary: Cookie` set
+   * with `setHeader` would be lost to the app's, and a shared cache could hand one user's page
+   * to another. The app's own headers are copied, never written into.
+   */
+  varyIn(args: Parameters<WriteHead>, names: string | undefined): Parameters<WriteHead> {
+    const list = args as unknown[]
+    const at = typeof list[1] === 'string' ? 2 : 1
+    const given = list[at] as OutgoingHttpHeaders | unknown[]
+    const nested = Array.isArray(given) && Array.isArray(given[0])
+    let theirs: unknown
+    let headers: OutgoingHttpHeaders | unknown[]
+    if (!Array.isArray(given)) {
+      const copy: OutgoingHttpHeaders = {}
+      for (const name in given) {
+        if (isVary(name)) theirs = given[name]
+        else copy[name] = given[name]
+      }
+      headers = copy
+    } else if (nested) {
+      // [[name, value], …]
+      const pairs: unknown[] = []
+      for (const pair of given as [unknown, unknown][]) {
+        if (isVary(pair[0])) theirs = pair[1]
+        else pairs.push(pair)
+      }
+      headers = pairs
+    } else {
+      // [name, value, name, value, …]; an odd one out stays, for Node to refuse as it would.
+      const flat: unknown[] = []
+      for (let i = 0; i < given.length; i += 2) {
+        if (i + 1 < given.length && isVary(given[i])) theirs = given[i + 1]
+        else flat.push(...given.slice(i, i + 2))
+      }
+      headers = flat
+    }
+    const vary = varyCookie(
+      theirs === undefined ? null : Array.isArray(theirs) ? theirs.join(', ') : String(theirs),
+      names,
+    )
+    if (!Array.isArray(headers)) headers.vary = vary
+    else if (nested) headers.push(['vary', vary])
+    else headers.push('vary', vary)
+    const out = list.slice(0, at)
+    out.push(headers)
+    return out as Parameters<WriteHead>
   }
 
   write(original: Write, args: Parameters<Write>): boolean {
@@ -271,9 +332,27 @@ class ResponseHook<T extends object> {
   }
 }
 
+/** Whether `writeHead`'s arguments give a `Vary` header. */
+function givesVary(args: Parameters<WriteHead>): boolean {
+  const list = args as unknown[]
+  const given = list[typeof list[1] === 'string' ? 2 : 1]
+  if (given === undefined || given === null) return false
+  if (!Array.isArray(given)) {
+    for (const name in given as object) if (isVary(name)) return true
+    return false
+  }
+  if (Array.isArray(given[0])) return (given as unknown[][]).some(([name]) => isVary(name))
+  for (let i = 0; i < given.length; i += 2) if (isVary(given[i])) return true
+  return false
+}
+
+function isVary(name: unknown): boolean {
+  return typeof name === 'string' && name.length === 4 && name.toLowerCase() === 'vary'
+}
+
 function hookResponse<T extends object>(hook: ResponseHook<T>, mode: HookMode): void {
   const { res } = hook
-  const base = mode === 'shared' ? sharedBase(res) : null
+  const base = mode === 'shared' ? sharedBase(res, ServerResponse.prototype) : null
   if (base !== null) {
     if (installed.has(base)) {
       hooks.set(res, hook)
@@ -309,23 +388,24 @@ const hooks = new WeakMap<ServerResponse, SharedHook>()
 /** The response prototypes whose methods are hooked. */
 const installed = new WeakSet<object>()
 
-/** Each response prototype seen, and the base under it that is hooked (null: hook the response). */
+/** Each prototype seen, and the framework's base under it (null: none, a plain Node object). */
 const bases = new WeakMap<object, object | null>()
 
 /**
- * The prototype just above `ServerResponse.prototype` in the response's chain: Express's own
- * `response`, which every app's and sub-app's `res` inherits even as Express re-parents it.
- * Null when the response is a plain `ServerResponse`, whose prototype is Node's to keep.
+ * The prototype just above `node` (`ServerResponse.prototype`, `IncomingMessage.prototype`) in
+ * `target`'s chain: Express's own `response` or `request`, which every app's and sub-app's
+ * objects inherit even as Express re-parents them. Null when `target` is a plain Node object,
+ * whose prototype is Node's to keep.
  */
-function sharedBase(res: ServerResponse): object | null {
-  const proto = Object.getPrototypeOf(res) as object | null
+export function sharedBase(target: object, node: object): object | null {
+  const proto = Object.getPrototypeOf(target) as object | null
   if (proto === null) return null
   let base = bases.get(proto)
   if (base !== undefined) return base
   base = null
   for (let p: object | null = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
     const parent = Object.getPrototypeOf(p) as object | null
-    if (parent === ServerResponse.prototype) {
+    if (parent === node) {
       base = p
       break
     }

@@ -130,4 +130,101 @@ describe('node:http adapter', () => {
       /"10\.0\.0\.0\/33", which is not an IP address or CIDR range/,
     )
   })
+
+  describe('Vary on a response whose session was read, however writeHead is called', () => {
+    const shared = { 'content-type': 'text/plain', vary: 'Accept-Encoding' }
+    const cases: {
+      name: string
+      write: (res: import('node:http').ServerResponse) => void
+      vary: string
+      status?: string
+      login?: boolean
+    }[] = [
+      {
+        name: 'headers object without Vary',
+        write: (res) => res.writeHead(200, { 'content-type': 'text/plain' }),
+        vary: 'Cookie',
+      },
+      {
+        name: 'its own Vary in the object, any case',
+        write: (res) => res.writeHead(200, { 'Content-Type': 'text/plain', VARY: 'Origin' }),
+        vary: 'Origin, Cookie',
+      },
+      {
+        name: 'Vary set before, an object without it',
+        write: (res) => {
+          res.setHeader('Vary', 'Origin')
+          res.writeHead(200, { 'content-type': 'text/plain' })
+        },
+        vary: 'Origin, Cookie',
+      },
+      {
+        name: 'Vary set before, replaced by the object’s',
+        write: (res) => {
+          res.setHeader('Vary', 'Origin')
+          res.writeHead(200, { vary: 'Accept-Language' })
+        },
+        vary: 'Accept-Language, Cookie',
+      },
+      {
+        name: 'a status message and an object',
+        write: (res) => res.writeHead(200, 'Fine', { 'content-type': 'text/plain' }),
+        vary: 'Cookie',
+        status: 'Fine',
+      },
+      {
+        name: 'a raw header array',
+        write: (res) => res.writeHead(200, ['content-type', 'text/plain', 'vary', 'Origin']),
+        vary: 'Origin, Cookie',
+      },
+      {
+        name: 'a raw array of pairs',
+        write: (res) =>
+          res.writeHead(200, [
+            ['Vary', 'Origin'],
+            ['content-type', 'text/plain'],
+          ] as unknown as string[]),
+        vary: 'Origin, Cookie',
+      },
+      {
+        name: 'a login that sets the cookie, with its own Vary',
+        write: (res) => res.writeHead(200, { 'content-type': 'text/plain', Vary: 'Origin' }),
+        vary: 'Origin, Cookie',
+        login: true,
+      },
+      { name: 'no headers at all', write: (res) => res.writeHead(204), vary: 'Cookie' },
+      {
+        name: 'an object the app shares between responses',
+        write: (res) => res.writeHead(200, shared),
+        vary: 'Accept-Encoding, Cookie',
+      },
+    ]
+
+    it.each(cases)('$name', async ({ write, vary, status, login }) => {
+      const sessions = createSessions({ secret: 'node-adapter-test-secret-32-bytes!!' })
+      const app = closeAfter(
+        await listen(
+          createServer(
+            withSession(sessions, (_req, res, session) => {
+              if (login) session.set('user', 'admin')
+              else session.get('user')
+              write(res)
+              res.end()
+            }),
+          ),
+        ),
+      )
+
+      const first = await app.fetch('/')
+      const second = await app.fetch('/')
+
+      for (const res of [first, second]) {
+        expect(res.headers.get('vary')).toBe(vary)
+        if (login) expect(res.headers.getSetCookie()).toHaveLength(1)
+        if (status) expect(res.statusText).toBe(status)
+      }
+      // Not written into: the next response starts from the app's own headers again.
+      expect(shared).toEqual({ 'content-type': 'text/plain', vary: 'Accept-Encoding' })
+    })
+  })
 })
