@@ -14,11 +14,11 @@
  * catch an async handler's rejection: pass it to `next` yourself, as with any error.)
  * @module
  */
-import { IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { ErrorRequestHandler, Request, RequestHandler } from 'express'
 import { type CsrfOptions, checkCsrf, csrfHeader } from '../features/csrf.js'
 import type { Session } from '../session/session.js'
-import { openAndHook, sharedBase } from './node-response.js'
+import { openAndHook } from './node-response.js'
 import {
   type AdapterOptions,
   type DeclaredSessions,
@@ -81,63 +81,15 @@ export function session<T extends object>(
     )
     if (opened === null) return
     if (!(opened instanceof Promise)) {
-      expose(req, opened as unknown as ExpressSession)
+      req.session = opened as unknown as ExpressSession
       return next()
     }
     opened.then((session) => {
       if (!session) return
-      expose(req, session as unknown as ExpressSession)
+      req.session = session as unknown as ExpressSession
       next()
     }, onError)
   }
-}
-
-/** The sessions that `req.session` answers through the accessor on Express's request. */
-const sessionOf = new WeakMap<object, ExpressSession>()
-
-/** Express's request prototypes that carry that accessor. */
-const withAccessor = new WeakSet<object>()
-
-/**
- * Makes `session` the request's session. Express re-parents every request with
- * `Object.setPrototypeOf`, after which V8 adds a property to it the slow way: assigning
- * `req.session` cost about 60k instructions a request, a tenth of all Express does (`npm run
- * bench:instructions`). So Express's own request prototype, under every app's, answers
- * `req.session` from a WeakMap instead. A request tessera did not open reads as if the accessor
- * were not there: assigning creates its own property, and deleting that leaves `undefined`, so
- * another session library in the same process works as before.
- */
-function expose(req: Request, session: ExpressSession): void {
-  const base = sharedBase(req, IncomingMessage.prototype)
-  // A session some earlier middleware set as the request's own property would hide the
-  // accessor's: replaced the plain way.
-  if (base === null || Object.hasOwn(req, 'session') || !hasAccessor(base)) {
-    req.session = session
-    return
-  }
-  sessionOf.set(req.res!, session)
-}
-
-function hasAccessor(base: object): boolean {
-  if (withAccessor.has(base)) return true
-  // Not ours: somebody else answers `session` there.
-  if (Object.hasOwn(base, 'session')) return false
-  Object.defineProperty(base, 'session', {
-    configurable: true,
-    get(this: Request) {
-      return this.res === undefined ? undefined : sessionOf.get(this.res)
-    },
-    set(this: IncomingMessage, value: unknown) {
-      Object.defineProperty(this, 'session', {
-        value,
-        writable: true,
-        configurable: true,
-        enumerable: true,
-      })
-    },
-  })
-  withAccessor.add(base)
-  return true
 }
 
 /** `req.secure`: whether the request came over HTTPS, under Express's `trust proxy` setting. */

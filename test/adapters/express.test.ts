@@ -305,51 +305,6 @@ describe('express adapter', () => {
       expect(res.headers.get('vary')).toBeNull()
     })
 
-    it('lets a later middleware replace req.session, and deleting that brings back the session', async () => {
-      const sessions = createSessions({ secret })
-      const app = await serve((app) => {
-        app.use(session(sessions))
-        withLogin(app)
-        app.get('/replaced', (req, res) => {
-          const own = req.session
-          ;(req as { session: unknown }).session = 'replaced'
-          const replaced = req.session as unknown
-          delete (req as { session?: unknown }).session
-          res.json({ replaced, back: req.session === own, user: req.session.get('user') })
-        })
-      })
-
-      const login = await app.fetch('/login', { method: 'POST', redirect: 'manual' })
-      const res = await app.fetch('/replaced', { headers: { cookie: cookieOf(login) } })
-
-      expect(await res.json()).toEqual({ replaced: 'replaced', back: true, user: 'admin' })
-    })
-
-    it('keeps req.session a plain property for an app in the same process that tessera does not serve', async () => {
-      await serve((app) => {
-        app.use(session(createSessions({ secret })))
-        withLogin(app)
-      }).then((app) => app.fetch('/login', { method: 'POST', redirect: 'manual' }))
-      // Another session library's middleware, the way express-session sets and drops it.
-      const other = await serve((app) => {
-        app.get('/', (req, res) => {
-          const before = (req as { session?: unknown }).session
-          ;(req as { session?: unknown }).session = { user: 'theirs' }
-          const set = (req as { session?: unknown }).session
-          delete (req as { session?: unknown }).session
-          res.json({
-            before: before ?? null,
-            set,
-            after: (req as { session?: unknown }).session ?? null,
-          })
-        })
-      })
-
-      const res = await other.fetch('/')
-
-      expect(await res.json()).toEqual({ before: null, set: { user: 'theirs' }, after: null })
-    })
-
     it('works under a middleware that wraps res.end, mounted before or after it', async () => {
       const wrapEnd: express.RequestHandler = (_req, res, next) => {
         const end = res.end
