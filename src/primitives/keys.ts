@@ -106,16 +106,12 @@ export interface Mac {
 const macPattern = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/
 
 /**
- * HMAC-SHA256 under `key` of `prefix` and then each message. It is RFC 2104 over Node's
- * one-shot SHA-256, with the padded keys and the prefix's bytes prepared here, and no Buffer
- * made per call: `crypto.hash` returning a string costs a quarter of one returning a Buffer,
- * and a request verifies a MAC on every cookie it reads. The prefix is written once, not
- * joined to each message: about 2.5k instructions a read less (`npm run bench:instructions`).
- * The result is checked against `createHmac` once, here; where they differ, or `crypto.hash`
- * is missing, it is `createHmac`.
+ * HMAC-SHA256 under `key` of `prefix` and then each message (`paddedHmac`): a request verifies
+ * a MAC on every cookie it reads. The result is checked against `createHmac` once, here; where
+ * they differ, or `crypto.hash` is missing, it is `createHmac`.
  */
 export function createMac(key: Uint8Array, prefix = ''): Mac {
-  const { createHash, createHmac } = requireNodeCrypto('HMAC')
+  const { createHmac } = requireNodeCrypto('HMAC')
   const copy = Buffer.from(key)
   const given = Buffer.alloc(32)
   const expected = Buffer.alloc(32)
@@ -130,42 +126,13 @@ export function createMac(key: Uint8Array, prefix = ''): Mac {
   }
   const hash = oneShotHash
   if (!hash) return slow
-  const block = 64
-  const k = copy.length > block ? createHash('sha256').update(copy).digest() : copy
-  const prefixBytes = Buffer.from(prefix, 'utf8')
-  /** Where each message starts: after the inner pad and the prefix. */
-  const start = block + prefixBytes.length
-  // [ipad key | prefix | message]: one hash call covers all three.
-  let inner = Buffer.alloc(start + 256)
-  // [opad key | inner digest]
-  const outer = Buffer.alloc(block + 32)
-  for (let i = 0; i < block; i++) {
-    const byte = i < k.length ? k[i]! : 0
-    inner[i] = byte ^ 0x36
-    outer[i] = byte ^ 0x5c
-  }
-  prefixBytes.copy(inner, block)
-  /** Leaves the outer hash's input, [opad key | inner digest], in `outer`. */
-  const prepare = (message: string) => {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (start + message.length * 3 > inner.length) {
-      const grown = Buffer.alloc(start + message.length * 3)
-      inner.copy(grown, 0, 0, start)
-      inner = grown
-    }
-    const length = inner.write(message, start, 'utf8')
-    outer.write(hash('sha256', inner.subarray(0, start + length), 'binary'), block, 'binary')
-  }
+  const outerOf = paddedHmac(hash, 'sha256', copy, prefix, 'utf8')
   const fast: Mac = {
-    sign: (message) => {
-      prepare(message)
-      return hash('sha256', outer, 'base64url')
-    },
+    sign: (message) => hash('sha256', outerOf(message), 'base64url'),
     matches: (message, text) => {
       if (!macPattern.test(text)) return false
       given.write(text, 'base64url')
-      prepare(message)
-      expected.write(hash('sha256', outer, 'binary'), 0, 'binary')
+      expected.write(hash('sha256', outerOf(message), 'binary'), 0, 'binary')
       return safeEqual(given, expected)
     },
   }
@@ -186,13 +153,13 @@ export interface Sha1Mac {
 }
 
 /**
- * HMAC-SHA1 under `key`, as `createMac` does HMAC-SHA256: RFC 2104 over Node's one-shot SHA-1
- * with the padded keys prepared once. A `createHmac` object per call cost about as much as
- * deflating a small Flask cookie (`npm run bench:codecs`). The result is checked against
- * `createHmac` once, here; where they differ, or `crypto.hash` is missing, it is `createHmac`.
+ * HMAC-SHA1 under `key` (`paddedHmac`), as `createMac` does HMAC-SHA256: a `createHmac` object
+ * per call cost about as much as deflating a small Flask cookie (`npm run bench:codecs`). The
+ * result is checked against `createHmac` once, here; where they differ, or `crypto.hash` is
+ * missing, it is `createHmac`.
  */
 export function createSha1Mac(key: Uint8Array): Sha1Mac {
-  const { createHash, createHmac } = requireNodeCrypto('HMAC-SHA1')
+  const { createHmac } = requireNodeCrypto('HMAC-SHA1')
   const copy = Buffer.from(key)
   const slow: Sha1Mac = {
     digest: (message) => createHmac('sha1', copy).update(message, 'latin1').digest(),
@@ -200,37 +167,14 @@ export function createSha1Mac(key: Uint8Array): Sha1Mac {
   }
   const hash = oneShotHash
   if (!hash) return slow
-  const block = 64
-  const k = copy.length > block ? createHash('sha1').update(copy).digest() : copy
-  // [ipad key | message] and [opad key | inner digest], as in `createMac`.
-  let inner = Buffer.alloc(block + 512)
-  const outer = Buffer.alloc(block + 20)
+  const outerOf = paddedHmac(hash, 'sha1', copy, '', 'latin1')
   const digest = Buffer.alloc(20)
-  for (let i = 0; i < block; i++) {
-    const byte = i < k.length ? k[i]! : 0
-    inner[i] = byte ^ 0x36
-    outer[i] = byte ^ 0x5c
-  }
-  /** Leaves the outer hash's input in `outer`. */
-  const prepare = (message: string) => {
-    if (block + message.length > inner.length) {
-      const grown = Buffer.alloc(block + message.length)
-      inner.copy(grown, 0, 0, block)
-      inner = grown
-    }
-    const length = inner.write(message, block, 'latin1')
-    outer.write(hash('sha1', inner.subarray(0, block + length), 'binary'), block, 'binary')
-  }
   const fast: Sha1Mac = {
     digest: (message) => {
-      prepare(message)
-      digest.write(hash('sha1', outer, 'binary'), 0, 'binary')
+      digest.write(hash('sha1', outerOf(message), 'binary'), 0, 'binary')
       return digest
     },
-    sign: (message) => {
-      prepare(message)
-      return hash('sha1', outer, 'base64url')
-    },
+    sign: (message) => hash('sha1', outerOf(message), 'base64url'),
   }
   // Longer than the 512 bytes set aside, so the check covers the buffer growing too.
   const probe = 'tessera\0flask mac self-check \u00e9'.repeat(20)
@@ -239,6 +183,49 @@ export function createSha1Mac(key: Uint8Array): Sha1Mac {
     safeEqual(fast.digest(probe), probeMac) &&
     safeEqual(Buffer.from(fast.sign(probe), 'base64url'), probeMac)
   return agrees ? fast : slow
+}
+
+/**
+ * RFC 2104's HMAC over Node's one-shot `crypto.hash`, for a key used on every request: the
+ * padded keys, and a prefix every message shares, are written once, and no Buffer is made per
+ * call (`crypto.hash` returning a string costs a quarter of one returning a Buffer). The
+ * function returned takes a message and gives back the outer hash's input, [opad key | inner
+ * digest], in a buffer the next call reuses, for the caller to hash in the encoding it needs.
+ */
+function paddedHmac(
+  hash: NonNullable<typeof oneShotHash>,
+  algorithm: 'sha256' | 'sha1',
+  key: Buffer,
+  prefix: string,
+  encoding: 'utf8' | 'latin1',
+): (message: string) => Buffer {
+  const block = 64
+  const k =
+    key.length > block ? requireNodeCrypto('HMAC').createHash(algorithm).update(key).digest() : key
+  const prefixBytes = Buffer.from(prefix, encoding)
+  /** Where each message starts: after the inner pad and the prefix. */
+  const start = block + prefixBytes.length
+  // UTF-8 takes at most 3 bytes per UTF-16 unit; latin1, one.
+  const unitBytes = encoding === 'utf8' ? 3 : 1
+  // [ipad key | prefix | message]: one hash call covers all three.
+  let inner = Buffer.alloc(start + 512)
+  const outer = Buffer.alloc(block + (algorithm === 'sha256' ? 32 : 20))
+  for (let i = 0; i < block; i++) {
+    const byte = i < k.length ? k[i]! : 0
+    inner[i] = byte ^ 0x36
+    outer[i] = byte ^ 0x5c
+  }
+  prefixBytes.copy(inner, block)
+  return (message) => {
+    if (start + message.length * unitBytes > inner.length) {
+      const grown = Buffer.alloc(start + message.length * unitBytes)
+      inner.copy(grown, 0, 0, start)
+      inner = grown
+    }
+    const length = inner.write(message, start, encoding)
+    outer.write(hash(algorithm, inner.subarray(0, start + length), 'binary'), block, 'binary')
+    return outer
+  }
 }
 
 /** Equality of two MACs in constant time; a length mismatch is `false`, never a throw. */
