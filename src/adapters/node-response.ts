@@ -352,7 +352,7 @@ function isVary(name: unknown): boolean {
 
 function hookResponse<T extends object>(hook: ResponseHook<T>, mode: HookMode): void {
   const { res } = hook
-  const base = mode === 'shared' ? sharedBase(res, ServerResponse.prototype) : null
+  const base = mode === 'shared' ? sharedBase(res) : null
   if (base !== null) {
     if (installed.has(base)) {
       hooks.set(res, hook)
@@ -388,24 +388,23 @@ const hooks = new WeakMap<ServerResponse, SharedHook>()
 /** The response prototypes whose methods are hooked. */
 const installed = new WeakSet<object>()
 
-/** Each prototype seen, and the framework's base under it (null: none, a plain Node object). */
+/** Each response prototype seen, and the base under it that is hooked (null: hook the response). */
 const bases = new WeakMap<object, object | null>()
 
 /**
- * The prototype just above `node` (`ServerResponse.prototype`, `IncomingMessage.prototype`) in
- * `target`'s chain: Express's own `response` or `request`, which every app's and sub-app's
- * objects inherit even as Express re-parents them. Null when `target` is a plain Node object,
- * whose prototype is Node's to keep.
+ * The prototype just above `ServerResponse.prototype` in the response's chain: Express's own
+ * `response`, which every app's and sub-app's `res` inherits even as Express re-parents it.
+ * Null when the response is a plain `ServerResponse`, whose prototype is Node's to keep.
  */
-export function sharedBase(target: object, node: object): object | null {
-  const proto = Object.getPrototypeOf(target) as object | null
+function sharedBase(res: ServerResponse): object | null {
+  const proto = Object.getPrototypeOf(res) as object | null
   if (proto === null) return null
   let base = bases.get(proto)
   if (base !== undefined) return base
   base = null
   for (let p: object | null = proto; p !== null; p = Object.getPrototypeOf(p) as object | null) {
     const parent = Object.getPrototypeOf(p) as object | null
-    if (parent === node) {
+    if (parent === ServerResponse.prototype) {
       base = p
       break
     }
