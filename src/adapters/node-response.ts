@@ -8,6 +8,7 @@ import { type IncomingMessage, type OutgoingHttpHeaders, ServerResponse } from '
 import { SessionError } from '../errors.js'
 import type { Session, SessionShape } from '../session/session.js'
 import type { CommitResult, Sessions } from '../session/sessions.js'
+import { givesVary, withVary } from './node-vary.js'
 import {
   type AdapterOptions,
   attachSave,
@@ -228,13 +229,13 @@ class ResponseHook<T extends object> {
     if (result !== null) {
       this.done = true
       // Node lets the headers given to `writeHead` replace those set before: a `Vary` of the
-      // app's there takes `Cookie` into it (see `varyIn`).
+      // app's there takes `Cookie` into it (see `withVary`).
       if (!result.vary || !givesVary(args)) {
         this.apply(result)
         return original.apply(res, args)
       }
       this.apply(result, false)
-      return original.apply(res, this.varyIn(args, result.varyOn))
+      return original.apply(res, withVary(args, result.varyOn) as Parameters<WriteHead>)
     }
     // A store write is due: keep status and headers on the response until `end` has saved.
     const [status, second, third] = args as unknown as [number, unknown, unknown]
@@ -254,55 +255,6 @@ class ResponseHook<T extends object> {
       }
     }
     return res
-  }
-
-  /**
-   * `writeHead`'s arguments, which give a `Vary` of the app's, with `Cookie` added to it. Node
-   * lets the headers given to `writeHead` replace those set before, so a `Vary: Cookie` set
-   * with `setHeader` would be lost to the app's, and a shared cache could hand one user's page
-   * to another. The app's own headers are copied, never written into.
-   */
-  varyIn(args: Parameters<WriteHead>, names: string | undefined): Parameters<WriteHead> {
-    const list = args as unknown[]
-    const at = typeof list[1] === 'string' ? 2 : 1
-    const given = list[at] as OutgoingHttpHeaders | unknown[]
-    const nested = Array.isArray(given) && Array.isArray(given[0])
-    let theirs: unknown
-    let headers: OutgoingHttpHeaders | unknown[]
-    if (!Array.isArray(given)) {
-      const copy: OutgoingHttpHeaders = {}
-      for (const name in given) {
-        if (isVary(name)) theirs = given[name]
-        else copy[name] = given[name]
-      }
-      headers = copy
-    } else if (nested) {
-      // [[name, value], …]
-      const pairs: unknown[] = []
-      for (const pair of given as [unknown, unknown][]) {
-        if (isVary(pair[0])) theirs = pair[1]
-        else pairs.push(pair)
-      }
-      headers = pairs
-    } else {
-      // [name, value, name, value, …]; an odd one out stays, for Node to refuse as it would.
-      const flat: unknown[] = []
-      for (let i = 0; i < given.length; i += 2) {
-        if (i + 1 < given.length && isVary(given[i])) theirs = given[i + 1]
-        else flat.push(...given.slice(i, i + 2))
-      }
-      headers = flat
-    }
-    const vary = varyCookie(
-      theirs === undefined ? null : Array.isArray(theirs) ? theirs.join(', ') : String(theirs),
-      names,
-    )
-    if (!Array.isArray(headers)) headers.vary = vary
-    else if (nested) headers.push(['vary', vary])
-    else headers.push('vary', vary)
-    const out = list.slice(0, at)
-    out.push(headers)
-    return out as Parameters<WriteHead>
   }
 
   write(original: Write, args: Parameters<Write>): boolean {
@@ -330,24 +282,6 @@ class ResponseHook<T extends object> {
     }, this.fail.bind(this))
     return res
   }
-}
-
-/** Whether `writeHead`'s arguments give a `Vary` header. */
-function givesVary(args: Parameters<WriteHead>): boolean {
-  const list = args as unknown[]
-  const given = list[typeof list[1] === 'string' ? 2 : 1]
-  if (given === undefined || given === null) return false
-  if (!Array.isArray(given)) {
-    for (const name in given as object) if (isVary(name)) return true
-    return false
-  }
-  if (Array.isArray(given[0])) return (given as unknown[][]).some(([name]) => isVary(name))
-  for (let i = 0; i < given.length; i += 2) if (isVary(given[i])) return true
-  return false
-}
-
-function isVary(name: unknown): boolean {
-  return typeof name === 'string' && name.length === 4 && name.toLowerCase() === 'vary'
 }
 
 function hookResponse<T extends object>(hook: ResponseHook<T>, mode: HookMode): void {
