@@ -57,21 +57,24 @@ testStore('sqlite (WAL file, exclusive)', {
   cleanup: removeContractDirs,
 })
 
-describe('createSqliteStore', () => {
-  let dir: string
-
+/**
+ * A folder for one describe block's files, made before its tests and removed after them:
+ * `inDir(name)` is a file in it, `dbPath()` a fresh database file.
+ */
+function testFolder(prefix: string): { inDir: (name: string) => string; dbPath: () => string } {
+  let dir = ''
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-'))
+    dir = await mkdtemp(join(tmpdir(), prefix))
   })
-
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true })
   })
+  const inDir = (name: string) => join(dir, name)
+  return { inDir, dbPath: () => inDir(`${randomBytes(6).toString('hex')}.db`) }
+}
 
-  /** A fresh database file in the test folder. */
-  function dbPath(): string {
-    return join(dir, `${randomBytes(6).toString('hex')}.db`)
-  }
+describe('createSqliteStore', () => {
+  const { dbPath, inDir } = testFolder('tessera-sqlite-')
 
   it('opens its file in WAL mode and keeps sessions across a reopen', async () => {
     const path = dbPath()
@@ -299,7 +302,7 @@ describe('createSqliteStore', () => {
     const store = createSqliteStore({ path })
     const key = randomKey()
     await store.create(key, record({ data: {} }))
-    const script = join(dir, 'updater.mts')
+    const script = inDir('updater.mts')
     await writeFile(script, updaterScript)
     const children = ['p', 'q', 'r'].map((prefix) =>
       spawn(process.execPath, ['--import', 'tsx', script, path, key, prefix, '150'], {
@@ -392,19 +395,7 @@ describe('createSqliteStore', () => {
 })
 
 describe('WAL checkpoints in a worker thread', () => {
-  let dir: string
-
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'tessera-sqlite-checkpoint-'))
-  })
-
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true })
-  })
-
-  function dbPath(): string {
-    return join(dir, `${randomBytes(6).toString('hex')}.db`)
-  }
+  const { dbPath, inDir } = testFolder('tessera-sqlite-checkpoint-')
 
   /** A fresh WAL database on this test's own connection, with the store's table. */
   async function walDb(): Promise<{ path: string; db: Database.Database }> {
@@ -446,7 +437,7 @@ describe('WAL checkpoints in a worker thread', () => {
 
   /** A better-sqlite3 stand-in whose statements containing `failing` throw when run. */
   async function failingModule(failing: string): Promise<string> {
-    const file = join(dir, `failing-${randomBytes(4).toString('hex')}.cjs`)
+    const file = inDir(`failing-${randomBytes(4).toString('hex')}.cjs`)
     const real = createRequire(import.meta.url).resolve('better-sqlite3')
     await writeFile(
       file,
@@ -566,7 +557,7 @@ describe('WAL checkpoints in a worker thread', () => {
   it('falls back to the connection’s auto-checkpoint when the worker cannot start', async () => {
     const { path, db } = await walDb()
     const gate = recordingGate()
-    const module = join(dir, 'no-such-module.cjs')
+    const module = inDir('no-such-module.cjs')
 
     const checkpoints = startCheckpoints(db, path, gate, { module, intervalMs: 5 })
     await new Promise((resolve) => setTimeout(resolve, 300))
@@ -613,7 +604,7 @@ describe('WAL checkpoints in a worker thread', () => {
   })
 
   it('lets a process that never closes the store exit', async () => {
-    const script = join(dir, 'unclosed.mts')
+    const script = inDir('unclosed.mts')
     await writeFile(script, unclosedScript)
     const child = spawn(process.execPath, ['--import', 'tsx', script, dbPath()], {
       cwd: root,
